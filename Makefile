@@ -1,0 +1,28 @@
+GO ?= go
+BIN := bin/pgadvisor
+
+.PHONY: all build demo test deps vet bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pgadvisor
+
+demo: deps build
+	$(BIN) demo
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -count=1 ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./sqlfacts ./explain
+
+clean:
+	rm -rf bin

@@ -1,0 +1,129 @@
+// Package advisor owns the rules, the findings they report, their registry and
+// the run: building per-statement inputs (statistics + SQL facts + plan) from a
+// snapshot, running every rule, de-duplicating and ranking. Rules are small pure
+// functions over a Pass: they never query the database and never print.
+package advisor
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// Rule is one check. Doc's first line is its title; the rest says what it looks
+// for, why it matters and how to fix it. Thresholds documents the numbers it uses.
+type Rule struct {
+	Name       string
+	Family     string // plan, what-if, workload, activity, sql, catalog, review
+	Severity   Severity
+	Doc        string
+	Thresholds string
+	Run        func(*Pass) error
+}
+
+// Title is the first line of Doc.
+func (r *Rule) Title() string {
+	title, _, _ := strings.Cut(r.Doc, "\n")
+	return title
+}
+
+// Statement is one workload statement as rules see it: its pg_stat_statements
+// row, the facts of its text and, for the heaviest ones, its plan.
+type Statement struct {
+	pgstat.Statement
+	// Facts is nil when the text does not parse; ParseError says why.
+	Facts      *sqlfacts.Facts
+	ParseError string
+	// Plan is the recorded EXPLAIN result, nil when the statement was not explained.
+	Plan *explain.Result
+	// Share is TotalTime() as a fraction of the workload's total time.
+	Share float64
+}
+
+// Pass carries a rule's inputs and its Report callback.
+type Pass struct {
+	Snapshot *pgstat.Snapshot
+	// Statements are the workload's statements, heaviest first: the current
+	// database's, without pgadvisor's own, catalog-only statements, utility
+	// statements or the internal foreign-key checks.
+	Statements []*Statement
+	// TotalMS is the workload's total statement time, milliseconds.
+	TotalMS float64
+	Options Options
+	report  func(Finding)
+}
+
+// Report records a finding. Objects is made non-nil.
+func (p *Pass) Report(f Finding) {
+	if f.Objects == nil {
+		f.Objects = []string{}
+	}
+	p.report(f)
+}
+
+// Table returns the snapshot's table by schema and name; schema "" matches the
+// first table of that name on the conventional search path (public first).
+func (p *Pass) Table(schema, name string) *pgstat.Table {
+	var found *pgstat.Table
+	for i := range p.Snapshot.Tables {
+		t := &p.Snapshot.Tables[i]
+		if t.Name != name {
+			continue
+		}
+		if schema != "" {
+			if t.Schema == schema {
+				return t
+			}
+			continue
+		}
+		if t.Schema == "public" {
+			return t
+		}
+		if found == nil {
+			found = t
+		}
+	}
+	return found
+}
+
+// IndexesOf returns the indexes of a table.
+func (p *Pass) IndexesOf(t *pgstat.Table) []*pgstat.Index {
+	var out []*pgstat.Index
+	for i := range p.Snapshot.Indexes {
+		ix := &p.Snapshot.Indexes[i]
+		if ix.Schema == t.Schema && ix.Table == t.Name {
+			out = append(out, ix)
+		}
+	}
+	return out
+}
+
+var ruleName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// Validate checks that the rules have unique kebab-case names, a doc, a family,
+// a severity and a Run function.
+func Validate(rules []*Rule) error {
+	seen := map[string]bool{}
+	for _, r := range rules {
+		switch {
+		case !ruleName.MatchString(r.Name):
+			return fmt.Errorf("rule %q: name must be kebab-case", r.Name)
+		case seen[r.Name]:
+			return fmt.Errorf("rule %q: registered twice", r.Name)
+		case strings.TrimSpace(r.Doc) == "":
+			return fmt.Errorf("rule %q: empty doc", r.Name)
+		case r.Family == "":
+			return fmt.Errorf("rule %q: no family", r.Name)
+		case r.Severity.Rank() == 0:
+			return fmt.Errorf("rule %q: invalid severity %q", r.Name, r.Severity)
+		case r.Run == nil:
+			return fmt.Errorf("rule %q: no Run", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package pgstat owns the Snapshot: everything pgadvisor reads from a server
+// (version, settings, pg_stat_statements, tables, indexes, foreign keys,
+// pg_stat_activity samples, recorded plans and what-if results), and the
+// version-aware readers that fill it. Rules read a Snapshot; they never query.
+package pgstat
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+)
+
+// SchemaVersion is the version of the snapshot's JSON form. Bump it when a
+// field changes meaning; adding a field does not need a bump.
+const SchemaVersion = 1
+
+// Kind is the value of Snapshot.Kind, so that a file can be recognised.
+const Kind = "pgadvisor-snapshot"
+
+// Snapshot is everything collected from one database at one time.
+type Snapshot struct {
+	Kind          string    `json:"kind"`
+	SchemaVersion int       `json:"schema_version"`
+	CollectedAt   time.Time `json:"collected_at"`
+	Database      string    `json:"database"`
+	Server        Server    `json:"server"`
+	// Settings holds the relevant server settings by name (value as shown by
+	// pg_settings.setting, with unit in SettingUnits when it has one).
+	Settings     map[string]string `json:"settings"`
+	SettingUnits map[string]string `json:"setting_units,omitempty"`
+	// StatStatements describes pg_stat_statements; nil when it is not installed.
+	StatStatements *StatStatementsInfo `json:"pg_stat_statements,omitempty"`
+	Statements     []Statement         `json:"statements"`
+	Tables         []Table             `json:"tables"`
+	Indexes        []Index             `json:"indexes"`
+	ForeignKeys    []ForeignKey        `json:"foreign_keys"`
+	Activity       []ActivitySample    `json:"activity,omitempty"`
+	// Plans are the EXPLAIN results of the heaviest statements.
+	Plans []explain.Result `json:"plans,omitempty"`
+	// WhatIf holds hypothetical-index results (HypoPG) so offline runs reproduce them.
+	WhatIf json.RawMessage `json:"what_if,omitempty"`
+	// Problems lists what could not be collected and why; collection goes on past them.
+	Problems []Problem `json:"problems,omitempty"`
+	// Timings records how long each collection phase took, milliseconds by phase name.
+	Timings map[string]float64 `json:"timings_ms,omitempty"`
+}
+
+// Problem is a part of the collection that failed, with the fix for it.
+type Problem struct {
+	Phase   string `json:"phase"`   // e.g. "statements", "activity", "explain"
+	Message string `json:"message"` // one line, never a password
+	Fix     string `json:"fix,omitempty"`
+}
+
+// Server identifies the server.
+type Server struct {
+	Version         string     `json:"version"`     // e.g. "15.18"
+	VersionNum      int        `json:"version_num"` // server_version_num, e.g. 150018
+	CurrentUser     string     `json:"current_user,omitempty"`
+	StatsResetAt    *time.Time `json:"stats_reset_at,omitempty"`   // pg_stat_database.stats_reset of this database
+	StartedAt       *time.Time `json:"started_at,omitempty"`       // pg_postmaster_start_time()
+	HypoPG          string     `json:"hypopg,omitempty"`           // installed HypoPG version in this database, if any
+	HypoPGAvailable bool       `json:"hypopg_available,omitempty"` // pg_available_extensions lists hypopg
+}
+
+// StatStatementsInfo describes the installed pg_stat_statements.
+type StatStatementsInfo struct {
+	Version    string     `json:"version"`               // extension version, e.g. "1.10"
+	StatsReset *time.Time `json:"stats_reset,omitempty"` // pg_stat_statements_info.stats_reset, 1.9+
+	Dealloc    int64      `json:"dealloc,omitempty"`     // entries evicted, 1.9+
+	Max        int        `json:"max,omitempty"`         // pg_stat_statements.max
+}
+
+// Statement is one row of pg_stat_statements for the current database. Times
+// are milliseconds. Fields the installed version lacks are zero.
+type Statement struct {
+	QueryID           int64   `json:"queryid,string"`
+	UserID            uint32  `json:"userid"`
+	User              string  `json:"user,omitempty"`
+	TopLevel          bool    `json:"toplevel"` // 1.9+; true before
+	Query             string  `json:"query"`
+	Calls             int64   `json:"calls"`
+	Rows              int64   `json:"rows"`
+	TotalExecTime     float64 `json:"total_exec_time"`
+	MeanExecTime      float64 `json:"mean_exec_time"`
+	MinExecTime       float64 `json:"min_exec_time"`
+	MaxExecTime       float64 `json:"max_exec_time"`
+	StddevExecTime    float64 `json:"stddev_exec_time"`
+	Plans             int64   `json:"plans,omitempty"`           // 1.8+
+	TotalPlanTime     float64 `json:"total_plan_time,omitempty"` // 1.8+
+	SharedBlksHit     int64   `json:"shared_blks_hit"`
+	SharedBlksRead    int64   `json:"shared_blks_read"`
+	SharedBlksDirtied int64   `json:"shared_blks_dirtied"`
+	SharedBlksWritten int64   `json:"shared_blks_written"`
+	LocalBlksHit      int64   `json:"local_blks_hit"`
+	LocalBlksRead     int64   `json:"local_blks_read"`
+	TempBlksRead      int64   `json:"temp_blks_read"`
+	TempBlksWritten   int64   `json:"temp_blks_written"`
+	BlkReadTime       float64 `json:"blk_read_time"`            // shared_blk_read_time in 1.11
+	BlkWriteTime      float64 `json:"blk_write_time"`           // shared_blk_write_time in 1.11
+	WALBytes          float64 `json:"wal_bytes,omitempty"`      // 1.8+
+	JITTotalTime      float64 `json:"jit_total_time,omitempty"` // 1.10+, sum of generation/inlining/optimization/emission
+}
+
+// TotalTime is execution plus planning time, milliseconds.
+func (s Statement) TotalTime() float64 { return s.TotalExecTime + s.TotalPlanTime }
+
+// Column is one column of a table, with its planner statistics where pg_stats has them.
+type Column struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"` // format_type
+	NotNull     bool     `json:"not_null,omitempty"`
+	NullFrac    *float64 `json:"null_frac,omitempty"`
+	NDistinct   *float64 `json:"n_distinct,omitempty"` // negative: fraction of rows
+	Correlation *float64 `json:"correlation,omitempty"`
+	AvgWidth    int      `json:"avg_width,omitempty"`
+	// MostCommonValue is the first most-common value, as text, used for ANALYZE parameter sampling.
+	MostCommonValue *string `json:"most_common_value,omitempty"`
+}
+
+// Table is a user table (ordinary, partitioned, materialized view or foreign)
+// with its statistics from pg_stat_user_tables.
+type Table struct {
+	OID              uint32     `json:"oid"`
+	Schema           string     `json:"schema"`
+	Name             string     `json:"name"`
+	Kind             string     `json:"kind"`                 // pg_class.relkind: r, p, m, f
+	Parent           string     `json:"parent,omitempty"`     // schema.name of the partitioned parent
+	Partitions       int        `json:"partitions,omitempty"` // number of partitions of a partitioned table
+	Rows             float64    `json:"rows"`                 // reltuples (estimate; -1 never analysed on 14+)
+	Pages            int64      `json:"pages"`                // relpages
+	SizeBytes        int64      `json:"size_bytes"`           // pg_table_size
+	TotalBytes       int64      `json:"total_bytes"`          // pg_total_relation_size
+	SeqScan          int64      `json:"seq_scan"`
+	SeqTupRead       int64      `json:"seq_tup_read"`
+	IdxScan          int64      `json:"idx_scan"`
+	IdxTupFetch      int64      `json:"idx_tup_fetch"`
+	NTupIns          int64      `json:"n_tup_ins"`
+	NTupUpd          int64      `json:"n_tup_upd"`
+	NTupDel          int64      `json:"n_tup_del"`
+	NTupHotUpd       int64      `json:"n_tup_hot_upd"`
+	NLiveTup         int64      `json:"n_live_tup"`
+	NDeadTup         int64      `json:"n_dead_tup"`
+	NModSinceAnalyze int64      `json:"n_mod_since_analyze"`
+	LastAnalyze      *time.Time `json:"last_analyze,omitempty"` // the later of manual and auto analyze
+	Columns          []Column   `json:"columns"`
+}
+
+// QualifiedName is schema.name, quoted where needed.
+func (t Table) QualifiedName() string { return QuoteQualified(t.Schema, t.Name) }
+
+// Index is an index of a user table with its statistics from pg_stat_user_indexes.
+type Index struct {
+	OID        uint32 `json:"oid"`
+	Schema     string `json:"schema"`
+	Table      string `json:"table"`
+	Name       string `json:"name"`
+	Definition string `json:"definition"` // pg_get_indexdef
+	Method     string `json:"method"`     // btree, hash, gin, gist, brin, spgist
+	// Columns are the key columns in order: a column name, or the expression text
+	// (pg_get_indexdef(oid, n, true)) for an expression key.
+	Columns     []string `json:"columns"`
+	Expressions []bool   `json:"expressions,omitempty"` // per key column: true when it is an expression
+	Descending  []bool   `json:"descending,omitempty"`  // per key column
+	Opclasses   []string `json:"opclasses,omitempty"`   // per key column, non-default ones only ("" = default)
+	Include     []string `json:"include,omitempty"`     // INCLUDE columns
+	Predicate   string   `json:"predicate,omitempty"`   // partial index WHERE
+	Unique      bool     `json:"unique,omitempty"`
+	Primary     bool     `json:"primary,omitempty"`
+	Constraint  string   `json:"constraint,omitempty"` // name of the constraint it backs (PK, UNIQUE, EXCLUDE)
+	Valid       bool     `json:"valid"`
+	Ready       bool     `json:"ready"`
+	SizeBytes   int64    `json:"size_bytes"`
+	IdxScan     int64    `json:"idx_scan"`
+	IdxTupRead  int64    `json:"idx_tup_read"`
+	IdxTupFetch int64    `json:"idx_tup_fetch"`
+}
+
+// ForeignKey is a foreign-key constraint.
+type ForeignKey struct {
+	Schema     string   `json:"schema"`
+	Table      string   `json:"table"`
+	Name       string   `json:"name"`
+	Columns    []string `json:"columns"`
+	RefSchema  string   `json:"ref_schema"`
+	RefTable   string   `json:"ref_table"`
+	RefColumns []string `json:"ref_columns"`
+}
+
+// ActivitySample is one reading of pg_stat_activity (client backends of all databases).
+type ActivitySample struct {
+	At       time.Time `json:"at"`
+	Sessions []Session `json:"sessions"`
+}
+
+// Session is one row of pg_stat_activity.
+type Session struct {
+	PID             int        `json:"pid"`
+	Database        string     `json:"database,omitempty"`
+	User            string     `json:"user,omitempty"`
+	ApplicationName string     `json:"application_name,omitempty"`
+	ClientAddr      string     `json:"client_addr,omitempty"`
+	BackendType     string     `json:"backend_type,omitempty"`
+	BackendStart    *time.Time `json:"backend_start,omitempty"`
+	XactStart       *time.Time `json:"xact_start,omitempty"`
+	QueryStart      *time.Time `json:"query_start,omitempty"`
+	StateChange     *time.Time `json:"state_change,omitempty"`
+	State           string     `json:"state,omitempty"` // active, idle, idle in transaction, ...
+	WaitEventType   string     `json:"wait_event_type,omitempty"`
+	WaitEvent       string     `json:"wait_event,omitempty"`
+	BlockedBy       []int      `json:"blocked_by,omitempty"` // pg_blocking_pids
+	Query           string     `json:"query,omitempty"`      // truncated to 200 characters
+}
+
+// Read decodes a snapshot file's contents and checks that it is one.
+func Read(data []byte) (*Snapshot, error) {
+	var probe struct {
+		Kind          string `json:"kind"`
+		SchemaVersion int    `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("not a pgadvisor snapshot (invalid JSON: %v); create one with: pgadvisor audit --save-snapshot FILE", err)
+	}
+	if probe.Kind != Kind {
+		return nil, fmt.Errorf("not a pgadvisor snapshot (no \"kind\": %q); create one with: pgadvisor audit --save-snapshot FILE", Kind)
+	}
+	if probe.SchemaVersion < 1 || probe.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("snapshot schema_version %d is not supported by this pgadvisor (supports 1..%d)", probe.SchemaVersion, SchemaVersion)
+	}
+	var s Snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	return &s, nil
+}
+
+// New returns an empty snapshot with its kind and version set.
+func New() *Snapshot {
+	return &Snapshot{Kind: Kind, SchemaVersion: SchemaVersion, Settings: map[string]string{}, Timings: map[string]float64{}}
+}
