@@ -1,0 +1,41 @@
+package advisor
+
+import (
+	"sort"
+	"sync"
+)
+
+var (
+	registryMu sync.Mutex
+	registry   []*Rule
+)
+
+// register adds a rule to the catalog; each rule file calls it from init.
+func register(r *Rule) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	registry = append(registry, r)
+}
+
+// All returns the rule catalog sorted by name. It panics at start-up if the
+// catalog is invalid (a programming error caught by the tests).
+func All() []*Rule {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	out := append([]*Rule(nil), registry...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if err := Validate(out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// Lookup returns the rule with that name, or nil.
+func Lookup(name string) *Rule {
+	for _, r := range All() {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package advisor
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// OwnMarker starts every statement pgadvisor sends; statements containing it
+// are never findings.
+const OwnMarker = "/* pgadvisor */"
+
+// fkCheck matches the statements PostgreSQL's referential-integrity triggers
+// run internally: SELECT 1 FROM ONLY "s"."t" x WHERE "id" OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x.
+var fkCheck = regexp.MustCompile(`(?is)^\s*SELECT\s+1\s+FROM\s+ONLY\s+.*\bFOR\s+(KEY\s+)?SHARE\s+OF\b`)
+
+// Statements builds the rule inputs from a snapshot: parses every statement,
+// attaches recorded plans, drops what is never a finding (pgadvisor's own
+// statements, internal foreign-key checks, catalog-only statements, utility
+// statements) and orders them heaviest first. total is the time of all
+// statements except pgadvisor's own, milliseconds.
+func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
+	plans := map[string]*explain.Result{}
+	for i := range snap.Plans {
+		p := &snap.Plans[i]
+		if p.QueryID != "" {
+			plans[p.QueryID] = p
+		}
+	}
+	for _, s := range snap.Statements {
+		if strings.Contains(s.Query, OwnMarker) {
+			continue
+		}
+		total += s.TotalTime()
+	}
+	for _, s := range snap.Statements {
+		if strings.Contains(s.Query, OwnMarker) || fkCheck.MatchString(s.Query) {
+			continue
+		}
+		st := &Statement{Statement: s}
+		if total > 0 {
+			st.Share = s.TotalTime() / total
+		}
+		facts, err := sqlfacts.Analyze(s.Query)
+		if err != nil {
+			st.ParseError = err.Error()
+		} else {
+			st.Facts = facts
+			if facts.Kind == sqlfacts.KindUtility || facts.Kind == sqlfacts.KindOther || catalogOnly(facts) {
+				continue
+			}
+		}
+		st.Plan = plans[strconv.FormatInt(s.QueryID, 10)]
+		stmts = append(stmts, st)
+	}
+	sort.SliceStable(stmts, func(i, j int) bool { return stmts[i].TotalTime() > stmts[j].TotalTime() })
+	return stmts, total
+}
+
+// IsSystemSchema reports whether a schema holds system catalogs.
+func IsSystemSchema(schema string) bool {
+	return schema == "pg_catalog" || schema == "information_schema" || schema == "pg_toast" || strings.HasPrefix(schema, "pg_temp") || strings.HasPrefix(schema, "pg_toast_temp")
+}
+
+// catalogOnly reports whether a statement reads only system catalogs (or no table at all).
+func catalogOnly(f *sqlfacts.Facts) bool {
+	if len(f.Relations) == 0 {
+		return f.Kind == sqlfacts.KindSelect
+	}
+	for _, r := range f.Relations {
+		if !(IsSystemSchema(r.Schema) || (r.Schema == "" && (strings.HasPrefix(r.Name, "pg_") || r.Name == "information_schema"))) {
+			return false
+		}
+	}
+	return true
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Findings []Finding `json:"findings"`
+	// RuleErrors are rules that failed; the other rules' findings are still reported.
+	RuleErrors []string `json:"rule_errors,omitempty"`
+}
+
+// Run runs rules over a snapshot and returns the findings, de-duplicated and
+// ranked: most time first, then severity, rule and message.
+func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
+	stmts, total := Statements(snap)
+	var res Result
+	pass := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
+	seen := map[string]bool{}
+	for _, r := range rules {
+		pass.report = func(f Finding) {
+			if f.Rule == "" {
+				f.Rule = r.Name
+			}
+			if f.Severity == "" {
+				f.Severity = r.Severity
+			}
+			key := dedupKey(f)
+			if seen[key] {
+				return
+			}
+			seen[key] = true
+			res.Findings = append(res.Findings, f)
+		}
+		if err := runRule(r, pass); err != nil {
+			res.RuleErrors = append(res.RuleErrors, fmt.Sprintf("%s: %v", r.Name, err))
+		}
+	}
+	Rank(res.Findings)
+	return res
+}
+
+// runRule runs one rule, turning a panic into an error so that one broken rule
+// does not lose the others' findings.
+func runRule(r *Rule, p *Pass) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return r.Run(p)
+}
+
+func dedupKey(f Finding) string {
+	var b strings.Builder
+	b.WriteString(f.Rule + "\x00" + f.QueryID + "\x00" + strings.Join(f.Objects, ",") + "\x00")
+	if f.Fix != nil {
+		b.WriteString(strings.Join(f.Fix.SQL, ";"))
+	}
+	if f.Fix == nil || len(f.Fix.SQL) == 0 {
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}
+
+// Rank sorts findings: most time first, then severity, rule id and message.
+func Rank(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Impact.TotalMS != b.Impact.TotalMS {
+			return a.Impact.TotalMS > b.Impact.TotalMS
+		}
+		if a.Severity.Rank() != b.Severity.Rank() {
+			return a.Severity.Rank() > b.Severity.Rank()
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+}
+
+// StatementImpact is the impact of a finding about one statement.
+func (p *Pass) StatementImpact(s *Statement) Impact {
+	return Impact{TotalMS: round(s.TotalTime(), 1), Share: round(s.Share, 4), Calls: s.Calls}
+}
+
+// StatementFinding fills the statement fields of a finding.
+func (p *Pass) StatementFinding(s *Statement, f Finding) Finding {
+	f.Query = s.Query
+	f.QueryID = strconv.FormatInt(s.QueryID, 10)
+	if s.Facts != nil {
+		f.Fingerprint = s.Facts.Fingerprint
+	}
+	if f.Impact == (Impact{}) {
+		f.Impact = p.StatementImpact(s)
+	}
+	return f
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	if v < 0 {
+		return -float64(int64(-v*p+0.5)) / p
+	}
+	return float64(int64(v*p+0.5)) / p
+}
