@@ -4,7 +4,9 @@
 package explain
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -115,23 +117,44 @@ type Node struct {
 }
 
 // Parse decodes the output of EXPLAIN (FORMAT JSON): an array with one plan,
-// or a single plan object.
+// or a single plan object. Unknown fields (from newer servers) are ignored;
+// anything that is not such JSON is rejected with an error saying what was
+// expected.
 func Parse(data []byte) (*Plan, error) {
-	var many []Plan
-	if err := json.Unmarshal(data, &many); err == nil {
-		if len(many) == 0 || many[0].Plan == nil {
-			return nil, fmt.Errorf("parse plan: no \"Plan\" in EXPLAIN output")
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, errors.New("parse plan: empty input, expected the output of EXPLAIN (FORMAT JSON)")
+	}
+	var plan *Plan
+	switch trimmed[0] {
+	case '[':
+		var many []Plan
+		if err := json.Unmarshal(trimmed, &many); err != nil {
+			return nil, fmt.Errorf("parse plan: not the output of EXPLAIN (FORMAT JSON): %w", err)
 		}
-		return &many[0], nil
+		if len(many) > 0 {
+			plan = &many[0]
+		}
+	case '{':
+		var one Plan
+		if err := json.Unmarshal(trimmed, &one); err != nil {
+			return nil, fmt.Errorf("parse plan: not the output of EXPLAIN (FORMAT JSON): %w", err)
+		}
+		plan = &one
+	default:
+		if bytes.Contains(trimmed, []byte("cost=")) {
+			return nil, errors.New("parse plan: this is EXPLAIN text output; use EXPLAIN (FORMAT JSON)")
+		}
+		head := trimmed
+		if len(head) > 20 {
+			head = head[:20]
+		}
+		return nil, fmt.Errorf("parse plan: not the output of EXPLAIN (FORMAT JSON): starts with %q, expected [ or {", head)
 	}
-	var one Plan
-	if err := json.Unmarshal(data, &one); err != nil {
-		return nil, fmt.Errorf("parse plan: %w", err)
+	if plan == nil || plan.Plan == nil {
+		return nil, errors.New("parse plan: no \"Plan\" in EXPLAIN output")
 	}
-	if one.Plan == nil {
-		return nil, fmt.Errorf("parse plan: no \"Plan\" in EXPLAIN output")
-	}
-	return &one, nil
+	return plan, nil
 }
 
 // Walk calls fn for n and every node below it, depth first, parents before

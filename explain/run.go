@@ -1,0 +1,494 @@
+package explain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// Options say how far Run may go in explaining a statement.
+type Options struct {
+	// Analyze allows EXPLAIN ANALYZE, only for statements that pass the Gate,
+	// inside BEGIN READ ONLY … ROLLBACK.
+	Analyze bool `json:"analyze,omitempty"`
+	// AnalyzeWrites is the explicit flag that also analyses what the gate
+	// refuses (INSERT/UPDATE/DELETE/MERGE, FOR UPDATE, data-modifying WITH,
+	// SELECT INTO, volatile functions) inside a read-write transaction that is
+	// always rolled back. Effects outside the transaction (nextval, dblink)
+	// are not undone. It implies Analyze.
+	AnalyzeWrites bool `json:"analyze_writes,omitempty"`
+	// StatementTimeout bounds each statement Run sends (SET LOCAL); 0 keeps the session's.
+	StatementTimeout time.Duration `json:"statement_timeout,omitempty"` // nanoseconds in JSON
+	// LockTimeout bounds each lock wait (SET LOCAL); 0 keeps the session's.
+	LockTimeout time.Duration `json:"lock_timeout,omitempty"` // nanoseconds in JSON
+	// ServerVersionNum is server_version_num, e.g. 150018; 0: Run asks the server.
+	ServerVersionNum int `json:"server_version_num,omitempty"`
+}
+
+// stmtCounter numbers the prepared statements Run creates (pgadvisor_<n>).
+var stmtCounter atomic.Uint64
+
+// stepError records what Run was doing when an error happened.
+type stepError struct {
+	what string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func step(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *stepError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &stepError{what: what, err: err}
+}
+
+// Run explains one statement through the safety gate and never panics:
+//
+//   - without $n parameters: EXPLAIN (ANALYZE, BUFFERS, VERBOSE, SETTINGS,
+//     FORMAT JSON) when opts allow it and the Gate agrees, else EXPLAIN
+//     (VERBOSE, SETTINGS, FORMAT JSON); both inside BEGIN READ ONLY … ROLLBACK
+//     with SET LOCAL statement_timeout and lock_timeout;
+//   - with $n parameters: a generic plan (EXPLAIN (GENERIC_PLAN) on 16+, else
+//     PREPARE under plan_cache_mode = force_generic_plan and EXPLAIN EXECUTE
+//     with NULLs); with ANALYZE allowed, a value is sampled for every $n from
+//     the column it is compared with (pg_stats, then a sampled row; LIMIT $n
+//     gets 100, OFFSET $n 0) and the prepared statement is analysed with those
+//     values, falling back to the generic plan when a value is missing;
+//   - writes (and whatever else the gate refuses) are analysed only with
+//     opts.AnalyzeWrites, inside a read-write transaction that is rolled back.
+//
+// Result.Reason says why ANALYZE was not used, or how the parameters were
+// chosen. Failures (timeouts, lock timeouts, permissions, a lost connection,
+// cancellation) end in Result.Error, one line naming the fix. Run refuses a
+// connection that is inside a transaction and always leaves the connection
+// outside any transaction, with no prepared statement of its own left behind.
+// The statement text is only ever sent through the extended protocol, which
+// refuses a text holding several statements.
+func Run(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts, opts Options) (res Result) {
+	start := time.Now()
+	res = Result{Query: query}
+	r := &runner{ctx: ctx, conn: conn, opts: opts, facts: facts, text: trimStatement(query)}
+	defer func() {
+		if p := recover(); p != nil {
+			res.Plan, res.Mode = nil, ""
+			res.Error = fmt.Sprintf("internal error while explaining (please report it): %v", p)
+		}
+		r.cleanup()
+		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	}()
+	if err := r.run(&res); err != nil {
+		res.Plan, res.Mode = nil, ""
+		what := "running EXPLAIN"
+		var se *stepError
+		if errors.As(err, &se) {
+			what = se.what
+		}
+		res.Error = describeError(ctx, conn, what, err, opts)
+	}
+	return res
+}
+
+type runner struct {
+	ctx      context.Context
+	conn     *pgx.Conn
+	opts     Options
+	facts    *sqlfacts.Facts
+	text     string // the statement, trimmed of white space and semicolons
+	version  int    // server_version_num
+	prepared string // prepared statement to DEALLOCATE, "" when none
+}
+
+func (r *runner) run(res *Result) error {
+	switch {
+	case r.conn == nil:
+		return step("connecting", errors.New("no connection"))
+	case r.conn.IsClosed():
+		return step("connecting", errors.New("connection is closed"))
+	case r.text == "":
+		res.Error = "empty statement: nothing to explain"
+		return nil
+	case r.facts != nil && r.facts.Statements > 1:
+		res.Error = fmt.Sprintf("text holds %d statements: EXPLAIN takes one at a time", r.facts.Statements)
+		return nil
+	case r.conn.PgConn().TxStatus() != 'I':
+		res.Error = "connection is inside a transaction: EXPLAIN needs an idle connection (finish the transaction first)"
+		return nil
+	}
+	r.version = r.opts.ServerVersionNum
+	if r.version == 0 {
+		if err := r.conn.QueryRow(r.ctx, "SELECT pg_catalog.current_setting('server_version_num')::int", pgx.QueryExecModeExec).Scan(&r.version); err != nil {
+			return step("reading the server version", err)
+		}
+	}
+	params := MaxParam(r.text)
+	if r.facts != nil && r.facts.Params > params {
+		params = r.facts.Params
+	}
+	analyze, readOnly, reason, err := r.decide()
+	if err != nil {
+		return err
+	}
+	if params > 0 {
+		if analyze {
+			return r.analyzeWithParams(res, readOnly)
+		}
+		res.Reason = strings.Replace(reason, "plain EXPLAIN", "generic plan", 1)
+		return r.generic(res)
+	}
+	if analyze {
+		err := r.inTx(readOnly, func() error {
+			plan, err := r.explain("EXPLAIN ("+r.options(true)+") "+r.text, "running EXPLAIN ANALYZE")
+			res.Plan = plan
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		res.Mode = ModeAnalyze
+		if !readOnly {
+			res.Reason = "analysed with --analyze-writes inside a transaction that was rolled back"
+		}
+		return nil
+	}
+	res.Reason = reason
+	err = r.inTx(true, func() error {
+		plan, err := r.explain("EXPLAIN ("+r.options(false)+") "+r.text, "running EXPLAIN")
+		res.Plan = plan
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	res.Mode = ModePlain
+	return nil
+}
+
+// decide applies the gate: analyze says whether EXPLAIN ANALYZE is used,
+// readOnly whether the transaction is READ ONLY, reason why ANALYZE is not used.
+func (r *runner) decide() (analyze, readOnly bool, reason string, err error) {
+	if !r.opts.Analyze && !r.opts.AnalyzeWrites {
+		return false, true, "ANALYZE not enabled: plain EXPLAIN only", nil
+	}
+	ok, why, err := Gate(r.ctx, r.conn, r.text, r.facts)
+	if err != nil {
+		if r.ctx.Err() != nil || r.conn.IsClosed() || !isServerError(err) {
+			return false, true, "", step("checking function volatility", err)
+		}
+		// A catalog read that failed for another reason aborts nothing (it
+		// ran outside a transaction): fall back to plain EXPLAIN.
+		return false, true, why, nil
+	}
+	if ok {
+		return true, true, "", nil
+	}
+	if r.opts.AnalyzeWrites && r.facts != nil && r.facts.Statements == 1 {
+		switch r.facts.Kind {
+		case sqlfacts.KindSelect, sqlfacts.KindInsert, sqlfacts.KindUpdate, sqlfacts.KindDelete, sqlfacts.KindMerge:
+			return true, false, "", nil
+		}
+	}
+	return false, true, why, nil
+}
+
+// options is the option list of EXPLAIN for this server.
+func (r *runner) options(analyze bool) string {
+	var o []string
+	if analyze {
+		o = append(o, "ANALYZE", "BUFFERS")
+	}
+	o = append(o, "VERBOSE")
+	if r.version >= 120000 {
+		o = append(o, "SETTINGS")
+	}
+	o = append(o, "FORMAT JSON")
+	return strings.Join(o, ", ")
+}
+
+// inTx runs fn inside BEGIN [READ ONLY] with the timeouts set locally, and
+// always rolls back.
+func (r *runner) inTx(readOnly bool, fn func() error) error {
+	begin := "BEGIN READ ONLY"
+	if !readOnly {
+		begin = "BEGIN READ WRITE"
+	}
+	if _, err := r.conn.Exec(r.ctx, begin); err != nil {
+		return step("starting the transaction", err)
+	}
+	defer r.rollback()
+	var set []string
+	if d := r.opts.StatementTimeout; d > 0 {
+		set = append(set, "SET LOCAL statement_timeout = "+strconv.FormatInt(max(d.Milliseconds(), 1), 10))
+	}
+	if d := r.opts.LockTimeout; d > 0 {
+		set = append(set, "SET LOCAL lock_timeout = "+strconv.FormatInt(max(d.Milliseconds(), 1), 10))
+	}
+	if len(set) > 0 {
+		if _, err := r.conn.Exec(r.ctx, strings.Join(set, "; ")); err != nil {
+			return step("setting timeouts", err)
+		}
+	}
+	return fn()
+}
+
+// detached returns a short context that survives the cancellation of r.ctx,
+// for the clean-up statements.
+func (r *runner) detached() (context.Context, context.CancelFunc) {
+	base := context.Background()
+	if r.ctx != nil {
+		base = context.WithoutCancel(r.ctx)
+	}
+	return context.WithTimeout(base, 5*time.Second)
+}
+
+func (r *runner) rollback() {
+	if r.conn == nil || r.conn.IsClosed() || r.conn.PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := r.detached()
+	defer cancel()
+	_, _ = r.conn.Exec(ctx, "ROLLBACK")
+}
+
+// deallocate drops the prepared statement (prepared statements are not
+// transactional: ROLLBACK keeps them).
+func (r *runner) deallocate() {
+	if r.prepared == "" || r.conn == nil || r.conn.IsClosed() {
+		return
+	}
+	ctx, cancel := r.detached()
+	defer cancel()
+	if r.conn.PgConn().TxStatus() == 'E' {
+		_, _ = r.conn.Exec(ctx, "ROLLBACK")
+	}
+	if _, err := r.conn.Exec(ctx, "DEALLOCATE "+r.prepared); err == nil || sqlstate(err) != "" {
+		r.prepared = ""
+	}
+}
+
+func (r *runner) cleanup() {
+	r.rollback()
+	r.deallocate()
+}
+
+// explain sends one EXPLAIN through the extended protocol and parses its output.
+func (r *runner) explain(sql, what string) (*Plan, error) {
+	rr := r.conn.PgConn().ExecParams(r.ctx, sql, nil, nil, nil, nil).Read()
+	if rr.Err != nil {
+		return nil, step(what, rr.Err)
+	}
+	if len(rr.Rows) == 0 || len(rr.Rows[0]) == 0 {
+		return nil, step(what, errors.New("EXPLAIN returned no rows"))
+	}
+	plan, err := Parse(rr.Rows[0][0])
+	if err != nil {
+		return nil, step(what, err)
+	}
+	return plan, nil
+}
+
+// generic obtains the generic plan of a statement with $n parameters.
+func (r *runner) generic(res *Result) error {
+	if r.version >= 160000 {
+		var plan *Plan
+		err := r.inTx(true, func() error {
+			var err error
+			plan, err = r.explain("EXPLAIN (GENERIC_PLAN, "+r.options(false)+") "+r.text, "running EXPLAIN (GENERIC_PLAN)")
+			return err
+		})
+		if err == nil {
+			res.Plan, res.Mode = plan, ModeGeneric
+			return nil
+		}
+		if sqlstate(err) != sqlstateIndeterminateType {
+			return err
+		}
+		// A parameter's type is not fixed by its context: PREPARE below
+		// declares such parameters as text.
+	}
+	err := r.inTx(true, func() error {
+		types, err := r.prepare()
+		if err != nil {
+			return err
+		}
+		return r.explainGenericExecute(res, types)
+	})
+	r.deallocate()
+	return err
+}
+
+// explainGenericExecute explains the prepared statement with NULL arguments
+// under force_generic_plan: the plan is chosen before the values are looked at.
+func (r *runner) explainGenericExecute(res *Result, types []string) error {
+	if r.version >= 120000 {
+		if _, err := r.conn.Exec(r.ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return step("setting plan_cache_mode", err)
+		}
+	}
+	nulls := make([]string, len(types))
+	for i := range nulls {
+		nulls[i] = "NULL"
+	}
+	plan, err := r.explain("EXPLAIN ("+r.options(false)+") EXECUTE "+r.prepared+args(nulls), "running EXPLAIN EXECUTE for a generic plan")
+	if err != nil {
+		return err
+	}
+	res.Plan, res.Mode = plan, ModeGeneric
+	if r.version < 120000 {
+		res.Reason = joinReason(res.Reason, "server before 12 has no plan_cache_mode: plan made with NULL parameters")
+	}
+	return nil
+}
+
+func args(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(values, ", ") + ")"
+}
+
+var paramInMessage = regexp.MustCompile(`\$([0-9]+)`)
+
+// prepare creates the prepared statement pgadvisor_<n> for the statement
+// inside the current transaction and returns its parameter types as the
+// server resolved them. A parameter whose type the context does not fix is
+// declared text and PREPARE is tried again.
+func (r *runner) prepare() (types []string, err error) {
+	name := fmt.Sprintf("pgadvisor_%d", stmtCounter.Add(1))
+	asText := map[int]bool{}
+	for attempt := 0; ; attempt++ {
+		sql := "PREPARE " + name + typeList(asText) + " AS " + r.text
+		err := r.savepoint(func() error {
+			return r.conn.PgConn().ExecParams(r.ctx, sql, nil, nil, nil, nil).Read().Err
+		})
+		if err == nil {
+			r.prepared = name
+			break
+		}
+		if sqlstate(err) == sqlstateIndeterminateType && attempt < 100 {
+			if m := paramInMessage.FindStringSubmatch(err.Error()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				if n > 0 && !asText[n] {
+					asText[n] = true
+					continue
+				}
+			}
+		}
+		return nil, step("preparing the statement", err)
+	}
+	err = r.conn.QueryRow(r.ctx, "SELECT parameter_types::text[] FROM pg_catalog.pg_prepared_statements WHERE name = $1",
+		pgx.QueryExecModeExec, r.prepared).Scan(&types)
+	if err != nil {
+		return nil, step("reading the prepared statement's parameter types", err)
+	}
+	return types, nil
+}
+
+// typeList is the "(unknown, text, …)" list declaring the parameters in asText as text.
+func typeList(asText map[int]bool) string {
+	hi := 0
+	for n := range asText {
+		hi = max(hi, n)
+	}
+	if hi == 0 {
+		return ""
+	}
+	t := make([]string, hi)
+	for i := range t {
+		t[i] = "unknown"
+		if asText[i+1] {
+			t[i] = "text"
+		}
+	}
+	return "(" + strings.Join(t, ", ") + ")"
+}
+
+// savepoint runs fn inside a savepoint, rolled back to when fn fails, so that
+// the transaction stays usable.
+func (r *runner) savepoint(fn func() error) error {
+	if _, err := r.conn.Exec(r.ctx, "SAVEPOINT pgadvisor"); err != nil {
+		return step("creating a savepoint", err)
+	}
+	if err := fn(); err != nil {
+		if r.ctx.Err() == nil && !r.conn.IsClosed() {
+			if _, rerr := r.conn.Exec(r.ctx, "ROLLBACK TO SAVEPOINT pgadvisor"); rerr != nil {
+				return step("rolling back to a savepoint", rerr)
+			}
+		}
+		return err
+	}
+	if _, err := r.conn.Exec(r.ctx, "RELEASE SAVEPOINT pgadvisor"); err != nil {
+		return step("releasing a savepoint", err)
+	}
+	return nil
+}
+
+// analyzeWithParams analyses a statement with $n parameters using sampled
+// values, and falls back to its generic plan when a value is missing or the
+// analysed run fails for a reason of the statement's own.
+func (r *runner) analyzeWithParams(res *Result, readOnly bool) error {
+	err := r.inTx(readOnly, func() error {
+		types, err := r.prepare()
+		if err != nil {
+			return err
+		}
+		values, sources, missing, err := r.sampleParams(len(types))
+		if err != nil {
+			return err
+		}
+		if missing != "" {
+			res.Reason = "no sample value for " + missing + ": generic plan, not analysed"
+			return r.explainGenericExecute(res, types)
+		}
+		var plan *Plan
+		err = r.savepoint(func() error {
+			var err error
+			plan, err = r.explain("EXPLAIN ("+r.options(true)+") EXECUTE "+r.prepared+args(values), "running EXPLAIN ANALYZE with sampled parameters")
+			return err
+		})
+		if err != nil {
+			if !isServerError(err) {
+				return err
+			}
+			var se *stepError
+			msg := err.Error()
+			if errors.As(err, &se) {
+				msg = se.err.Error()
+			}
+			res.Reason = "EXPLAIN ANALYZE with sampled parameters failed (" + oneLine(msg) + "): generic plan, not analysed"
+			return r.explainGenericExecute(res, types)
+		}
+		res.Plan, res.Mode = plan, ModeAnalyze
+		res.Reason = "analysed with sampled parameters: " + strings.Join(sources, ", ")
+		if !readOnly {
+			res.Reason += "; with --analyze-writes inside a transaction that was rolled back"
+		}
+		return nil
+	})
+	r.deallocate()
+	return err
+}
+
+func joinReason(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
