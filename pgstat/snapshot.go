@@ -71,6 +71,13 @@ type StatStatementsInfo struct {
 	StatsReset *time.Time `json:"stats_reset,omitempty"` // pg_stat_statements_info.stats_reset, 1.9+
 	Dealloc    int64      `json:"dealloc,omitempty"`     // entries evicted, 1.9+
 	Max        int        `json:"max,omitempty"`         // pg_stat_statements.max
+	// HiddenRows counts entries of the current database shown as
+	// <insufficient privilege> (other users' statements, without
+	// pg_read_all_stats); they are not in Statements.
+	HiddenRows int `json:"hidden_rows,omitempty"`
+	// OmittedRows counts entries left out because only the heaviest
+	// CollectOptions.MaxStatements are kept.
+	OmittedRows int `json:"omitted_rows,omitempty"`
 }
 
 // Statement is one row of pg_stat_statements for the current database. Times
@@ -102,6 +109,8 @@ type Statement struct {
 	BlkWriteTime      float64 `json:"blk_write_time"`           // shared_blk_write_time in 1.11
 	WALBytes          float64 `json:"wal_bytes,omitempty"`      // 1.8+
 	JITTotalTime      float64 `json:"jit_total_time,omitempty"` // 1.10+, sum of generation/inlining/optimization/emission
+	// StatsSince is when the entry's statistics started (1.11+).
+	StatsSince *time.Time `json:"stats_since,omitempty"`
 }
 
 // TotalTime is execution plus planning time, milliseconds.

@@ -1,0 +1,278 @@
+package pgstat
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// userSchemas filters pg_namespace n to the schemas of user objects.
+const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
+
+const tablesQuery = Marker + ` SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text,
+  COALESCE(pn.nspname::text, ''), COALESCE(pc.relname::text, ''),
+  CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_inherits ch WHERE ch.inhparent = c.oid) ELSE 0 END,
+  c.reltuples::float8, c.relpages::int8,
+  COALESCE(s.seq_scan, 0), COALESCE(s.seq_tup_read, 0), COALESCE(s.idx_scan, 0), COALESCE(s.idx_tup_fetch, 0),
+  COALESCE(s.n_tup_ins, 0), COALESCE(s.n_tup_upd, 0), COALESCE(s.n_tup_del, 0), COALESCE(s.n_tup_hot_upd, 0),
+  COALESCE(s.n_live_tup, 0), COALESCE(s.n_dead_tup, 0), COALESCE(s.n_mod_since_analyze, 0),
+  GREATEST(s.last_analyze, s.last_autoanalyze)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm', 'f') AND ` + userSchemas + `
+ORDER BY n.nspname, c.relname`
+
+func (c *collector) collectTables(ctx context.Context) error {
+	rows, err := c.conn.Query(ctx, tablesQuery)
+	if err != nil {
+		return fmt.Errorf("read tables: %w", err)
+	}
+	defer rows.Close()
+	tables := []Table{}
+	for rows.Next() {
+		var t Table
+		var oid int64
+		var parentSchema, parentName string
+		var analyzed *time.Time
+		if err := rows.Scan(&oid, &t.Schema, &t.Name, &t.Kind, &parentSchema, &parentName, &t.Partitions,
+			&t.Rows, &t.Pages, &t.SeqScan, &t.SeqTupRead, &t.IdxScan, &t.IdxTupFetch,
+			&t.NTupIns, &t.NTupUpd, &t.NTupDel, &t.NTupHotUpd, &t.NLiveTup, &t.NDeadTup, &t.NModSinceAnalyze,
+			&analyzed); err != nil {
+			return fmt.Errorf("read tables: %w", err)
+		}
+		t.OID = uint32(oid)
+		if parentName != "" {
+			t.Parent = QuoteQualified(parentSchema, parentName)
+		}
+		t.LastAnalyze = utc(analyzed)
+		t.Columns = []Column{}
+		tables = append(tables, t)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read tables: %w", err)
+	}
+	c.snap.Tables = tables
+	return nil
+}
+
+// columnsQuery reads the columns of the tables $1 with their pg_stats row
+// (the inherited one for partitioned tables). pg_stats shows only columns the
+// user may read; the others keep nil statistics.
+const columnsQuery = Marker + ` SELECT a.attrelid::int8, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+  st.null_frac::float8, st.n_distinct::float8, st.correlation::float8, st.avg_width,
+  (st.most_common_vals::text::text[])[1]
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = c.relname AND st.attname = a.attname
+  AND st.inherited = (c.relkind = 'p')
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum`
+
+func (c *collector) collectColumns(ctx context.Context) error {
+	if len(c.snap.Tables) == 0 {
+		return nil
+	}
+	byOID := make(map[uint32]int, len(c.snap.Tables))
+	oids := make([]int64, 0, len(c.snap.Tables))
+	for i, t := range c.snap.Tables {
+		byOID[t.OID] = i
+		oids = append(oids, int64(t.OID))
+	}
+	rows, err := c.conn.Query(ctx, columnsQuery, oids)
+	if err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rel int64
+		var col Column
+		var avgWidth *int32
+		if err := rows.Scan(&rel, &col.Name, &col.Type, &col.NotNull, &col.NullFrac, &col.NDistinct,
+			&col.Correlation, &avgWidth, &col.MostCommonValue); err != nil {
+			return fmt.Errorf("read columns: %w", err)
+		}
+		if avgWidth != nil {
+			col.AvgWidth = int(*avgWidth)
+		}
+		if i, ok := byOID[uint32(rel)]; ok {
+			c.snap.Tables[i].Columns = append(c.snap.Tables[i].Columns, col)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	return nil
+}
+
+// indexesQuery reads the indexes of user tables. Key columns are the
+// attribute name, or the expression text for an expression key; indoption
+// bit 1 is DESC; an opclass is reported only when it is not the default.
+const indexesQuery = Marker + ` SELECT i.indexrelid::int8, n.nspname::text, t.relname::text, ic.relname::text,
+  pg_get_indexdef(i.indexrelid), am.amname::text, i.indnkeyatts::int,
+  ARRAY(SELECT CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) ELSE a.attname::text END
+        FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+        LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        ORDER BY k.n),
+  ARRAY(SELECT k.attnum = 0 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) ORDER BY k.n),
+  ARRAY(SELECT (o.opt & 1) = 1 FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS o(opt, n) ORDER BY o.n),
+  ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE oc.opcname::text END
+        FROM unnest(i.indclass::oid[]) WITH ORDINALITY AS k(opc, n)
+        JOIN pg_opclass oc ON oc.oid = k.opc
+        ORDER BY k.n),
+  COALESCE(pg_get_expr(i.indpred, i.indrelid, true), ''),
+  i.indisunique, i.indisprimary,
+  COALESCE((SELECT con.conname::text FROM pg_constraint con
+            WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+            LIMIT 1), ''),
+  i.indisvalid, i.indisready,
+  COALESCE(s.idx_scan, 0), COALESCE(s.idx_tup_read, 0), COALESCE(s.idx_tup_fetch, 0)
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+WHERE t.relkind IN ('r', 'p', 'm') AND ` + userSchemas + `
+ORDER BY n.nspname, t.relname, ic.relname`
+
+func (c *collector) collectIndexes(ctx context.Context) error {
+	rows, err := c.conn.Query(ctx, indexesQuery)
+	if err != nil {
+		return fmt.Errorf("read indexes: %w", err)
+	}
+	defer rows.Close()
+	indexes := []Index{}
+	for rows.Next() {
+		var ix Index
+		var oid int64
+		var nKey int
+		var all, opclasses []string
+		var exprs []bool
+		if err := rows.Scan(&oid, &ix.Schema, &ix.Table, &ix.Name, &ix.Definition, &ix.Method, &nKey,
+			&all, &exprs, &ix.Descending, &opclasses, &ix.Predicate, &ix.Unique, &ix.Primary, &ix.Constraint,
+			&ix.Valid, &ix.Ready, &ix.IdxScan, &ix.IdxTupRead, &ix.IdxTupFetch); err != nil {
+			return fmt.Errorf("read indexes: %w", err)
+		}
+		ix.OID = uint32(oid)
+		if nKey > len(all) {
+			nKey = len(all)
+		}
+		ix.Columns = all[:nKey:nKey]
+		ix.Expressions = exprs[:min(nKey, len(exprs)):min(nKey, len(exprs))]
+		if len(all) > nKey {
+			ix.Include = all[nKey:]
+		}
+		if len(ix.Descending) == 0 {
+			ix.Descending = nil
+		}
+		for _, o := range opclasses {
+			if o != "" {
+				ix.Opclasses = opclasses
+				break
+			}
+		}
+		if len(ix.Expressions) == 0 {
+			ix.Expressions = nil
+		}
+		indexes = append(indexes, ix)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read indexes: %w", err)
+	}
+	c.snap.Indexes = indexes
+	return nil
+}
+
+// foreignKeysQuery reads the foreign keys of user tables, columns in
+// constraint order; constraints cloned onto partitions are left out (the
+// parent's constraint stands for them).
+const foreignKeysQuery = Marker + ` SELECT n.nspname::text, c.relname::text, con.conname::text,
+  ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.n),
+  rn.nspname::text, rc.relname::text,
+  ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.n)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class rc ON rc.oid = con.confrelid
+JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.contype = 'f' AND con.conparentid = 0 AND ` + userSchemas + `
+ORDER BY n.nspname, c.relname, con.conname`
+
+func (c *collector) collectForeignKeys(ctx context.Context) error {
+	rows, err := c.conn.Query(ctx, foreignKeysQuery)
+	if err != nil {
+		return fmt.Errorf("read foreign keys: %w", err)
+	}
+	fks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ForeignKey, error) {
+		var fk ForeignKey
+		err := r.Scan(&fk.Schema, &fk.Table, &fk.Name, &fk.Columns, &fk.RefSchema, &fk.RefTable, &fk.RefColumns)
+		return fk, err
+	})
+	if err != nil {
+		return fmt.Errorf("read foreign keys: %w", err)
+	}
+	if fks == nil {
+		fks = []ForeignKey{}
+	}
+	c.snap.ForeignKeys = fks
+	return nil
+}
+
+// collectSizes reads table and index sizes separately from the catalogs:
+// the size functions take a lock on each relation, so a table locked by DDL
+// makes only this part wait (up to lock_timeout) and fail.
+func (c *collector) collectSizes(ctx context.Context) error {
+	if len(c.snap.Tables) == 0 && len(c.snap.Indexes) == 0 {
+		return nil
+	}
+	tables := map[uint32]int{}
+	indexes := map[uint32]int{}
+	var oids []int64
+	for i, t := range c.snap.Tables {
+		tables[t.OID] = i
+		oids = append(oids, int64(t.OID))
+	}
+	for i, ix := range c.snap.Indexes {
+		indexes[ix.OID] = i
+		oids = append(oids, int64(ix.OID))
+	}
+	rows, err := c.conn.Query(ctx, Marker+` SELECT c.oid::int8,
+  CASE WHEN c.relkind IN ('i', 'I') THEN pg_relation_size(c.oid) ELSE pg_table_size(c.oid) END,
+  pg_total_relation_size(c.oid)
+FROM pg_class c WHERE c.oid = ANY($1::oid[]) ORDER BY c.oid`, oids)
+	if err != nil {
+		return fmt.Errorf("read sizes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var oid int64
+		var size, total *int64
+		if err := rows.Scan(&oid, &size, &total); err != nil {
+			return fmt.Errorf("read sizes: %w", err)
+		}
+		if size == nil || total == nil {
+			continue // dropped meanwhile
+		}
+		if i, ok := tables[uint32(oid)]; ok {
+			c.snap.Tables[i].SizeBytes = *size
+			c.snap.Tables[i].TotalBytes = *total
+		}
+		if i, ok := indexes[uint32(oid)]; ok {
+			c.snap.Indexes[i].SizeBytes = *size
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read sizes: %w", err)
+	}
+	return nil
+}
