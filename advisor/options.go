@@ -16,6 +16,31 @@ type Options struct {
 	SeqScanDiscard float64 `json:"seq_scan_discard"`
 	// MinCostReduction: a candidate index must cut the planner's cost by this fraction.
 	MinCostReduction float64 `json:"min_cost_reduction"`
+
+	// PlanErrorShare: a plan or SQL finding about a large problem is an error
+	// when its statement costs at least this fraction of total time.
+	PlanErrorShare float64 `json:"plan_error_share"`
+	// MaxWorkMemMB: the largest work_mem the spill rules recommend, megabytes;
+	// a bigger spill is fixed by processing fewer rows instead.
+	MaxWorkMemMB float64 `json:"max_work_mem_mb"`
+	// SubPlanMinLoops: a SubPlan run at least this many times (or under a node
+	// estimated to produce that many rows) is a correlated subquery to rewrite.
+	SubPlanMinLoops float64 `json:"subplan_min_loops"`
+	// MisestimateFactor: actual and estimated rows of a node differ by at least this factor, either way.
+	MisestimateFactor float64 `json:"misestimate_factor"`
+	// MisestimateMinRows: the larger of estimated and actual rows (all loops) is at least this.
+	MisestimateMinRows float64 `json:"misestimate_min_rows"`
+	// StaleStatsFraction: a table's statistics are stale when the rows modified
+	// since its last ANALYZE are at least this fraction of its rows.
+	StaleStatsFraction float64 `json:"stale_stats_fraction"`
+	// LargeOffset: an OFFSET, or rows discarded below a Limit, of at least this many rows.
+	LargeOffset int64 `json:"large_offset"`
+	// MinHeapFetches: an index-only scan must fetch at least this many heap tuples…
+	MinHeapFetches float64 `json:"min_heap_fetches"`
+	// HeapFetchFraction: …and at least this fraction of the rows it returns.
+	HeapFetchFraction float64 `json:"heap_fetch_fraction"`
+	// JITShare: JIT compilation takes at least this fraction of execution time.
+	JITShare float64 `json:"jit_share"`
 }
 
 // DefaultOptions returns the default thresholds.
@@ -27,5 +52,16 @@ func DefaultOptions() Options {
 		LargeTableRows:   10000,
 		SeqScanDiscard:   0.9,
 		MinCostReduction: 0.5,
+
+		PlanErrorShare:     0.1,
+		MaxWorkMemMB:       1024,
+		SubPlanMinLoops:    100,
+		MisestimateFactor:  100,
+		MisestimateMinRows: 1000,
+		StaleStatsFraction: 0.1,
+		LargeOffset:        1000,
+		MinHeapFetches:     1000,
+		HeapFetchFraction:  0.1,
+		JITShare:           0.5,
 	}
 }

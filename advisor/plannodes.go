@@ -1,0 +1,277 @@
+package advisor
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// This file holds the helpers shared by the plan-node and SQL rules:
+// plan access, node walking with ancestors, the "costs real time" gate,
+// severity by share, settings in kB and work_mem sizing.
+
+// planMode says how a statement's plan was obtained: "analyze", "generic",
+// "plain", or "none" when there is no usable plan.
+func planMode(s *Statement) string {
+	if planRoot(s) == nil {
+		return "none"
+	}
+	if s.Plan.Mode == "" {
+		return string(explain.ModePlain)
+	}
+	return string(s.Plan.Mode)
+}
+
+// planRoot returns the root node of the statement's recorded plan, or nil
+// when it was not explained or EXPLAIN failed.
+func planRoot(s *Statement) *explain.Node {
+	if s.Plan == nil || s.Plan.Plan == nil || s.Plan.Error != "" {
+		return nil
+	}
+	return s.Plan.Plan.Plan
+}
+
+// measured reports whether the statement's plan was executed (EXPLAIN
+// ANALYZE), so that actual rows, loops, spills and timings are known.
+func measured(s *Statement) bool {
+	return planRoot(s) != nil && s.Plan.Mode == explain.ModeAnalyze
+}
+
+// modeNote is the phrase a message uses to say where its numbers come from.
+func modeNote(s *Statement) string {
+	switch planMode(s) {
+	case "analyze":
+		return "measured with EXPLAIN ANALYZE"
+	case "generic":
+		return "estimated from a generic plan, not executed"
+	case "plain":
+		return "estimated from EXPLAIN, not executed"
+	}
+	return "from the SQL text, no plan"
+}
+
+// eachNode calls fn for every node of the tree below root (root included),
+// parents first, with the chain of its ancestors (root first).
+func eachNode(root *explain.Node, fn func(n *explain.Node, ancestors []*explain.Node)) {
+	var visit func(n *explain.Node, anc []*explain.Node)
+	visit = func(n *explain.Node, anc []*explain.Node) {
+		if n == nil {
+			return
+		}
+		fn(n, anc)
+		next := append(anc[:len(anc):len(anc)], n)
+		for _, c := range n.Plans {
+			visit(c, next)
+		}
+	}
+	visit(root, nil)
+}
+
+// loops is the number of times a node ran; 1 for plans that were not executed.
+func loops(n *explain.Node) float64 {
+	if n.ActualLoops > 0 {
+		return n.ActualLoops
+	}
+	return 1
+}
+
+// costsTime reports whether a statement costs enough time to be a finding:
+// at least MinCalls calls, MinTotalMS milliseconds and MinShare of the total.
+func costsTime(p *Pass, s *Statement) bool {
+	return s.Calls >= p.Options.MinCalls && s.TotalTime() >= p.Options.MinTotalMS && s.Share >= p.Options.MinShare
+}
+
+// severityFor grades a statement finding: an error when the problem is big
+// and the statement costs at least PlanErrorShare of the total time, a notice
+// when it is small and the statement costs less than ten times MinShare, a
+// warning otherwise.
+func severityFor(p *Pass, s *Statement, big bool) Severity {
+	switch {
+	case big && s.Share >= p.Options.PlanErrorShare:
+		return SeverityError
+	case !big && s.Share < 10*p.Options.MinShare:
+		return SeverityNotice
+	}
+	return SeverityWarning
+}
+
+// nodeTable resolves the relation a scan node reads to the snapshot's table,
+// or nil. Without VERBOSE, EXPLAIN leaves Schema empty; Pass.Table then
+// prefers public.
+func nodeTable(p *Pass, n *explain.Node) *pgstat.Table {
+	if n.RelationName == "" {
+		return nil
+	}
+	return p.Table(n.Schema, n.RelationName)
+}
+
+// nodeObject is the schema-qualified name of the relation a node reads.
+func nodeObject(p *Pass, n *explain.Node) string {
+	if t := nodeTable(p, n); t != nil {
+		return t.QualifiedName()
+	}
+	return pgstat.QuoteQualified(n.Schema, n.RelationName)
+}
+
+// objectsUnder lists, once each and in plan order, the relations scanned at
+// or below n.
+func objectsUnder(p *Pass, n *explain.Node) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	eachNode(n, func(c *explain.Node, _ []*explain.Node) {
+		if c.RelationName == "" {
+			return
+		}
+		o := nodeObject(p, c)
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	})
+	return out
+}
+
+// tableRows is the best row count of a table: the larger of reltuples and
+// n_live_tup (reltuples is -1 before the first ANALYZE on 14+).
+func tableRows(t *pgstat.Table) float64 {
+	return math.Max(t.Rows, float64(t.NLiveTup))
+}
+
+// settingKB returns a memory setting of the snapshot in kB: the pg_settings
+// value times its unit (B, kB, 8kB, MB, GB), or a SHOW-style value such as
+// "4MB". ok is false when the setting is absent or not a size.
+func settingKB(snap *pgstat.Snapshot, name string) (kb float64, ok bool) {
+	v, found := snap.Settings[name]
+	if !found {
+		return 0, false
+	}
+	unit := snap.SettingUnits[name]
+	num := strings.TrimSpace(v)
+	if unit == "" {
+		i := strings.IndexFunc(num, func(r rune) bool { return !(unicode.IsDigit(r) || r == '.' || r == '-') })
+		if i > 0 {
+			num, unit = num[:i], strings.TrimSpace(num[i:])
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, false
+	}
+	switch unit {
+	case "B":
+		return f / 1024, true
+	case "", "kB":
+		return f, true
+	case "8kB":
+		return f * 8, true
+	case "MB":
+		return f * 1024, true
+	case "GB":
+		return f * 1024 * 1024, true
+	case "TB":
+		return f * 1024 * 1024 * 1024, true
+	}
+	return 0, false
+}
+
+// settingFloat returns a numeric setting, or def when it is absent.
+func settingFloat(snap *pgstat.Snapshot, name string, def float64) float64 {
+	if v, ok := snap.Settings[name]; ok {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			return f
+		}
+	}
+	return def
+}
+
+// workMemKB is the snapshot's work_mem in kB (4MB, the default, when unknown).
+func workMemKB(snap *pgstat.Snapshot) float64 {
+	if kb, ok := settingKB(snap, "work_mem"); ok && kb > 0 {
+		return kb
+	}
+	return 4096
+}
+
+// hashMemMultiplier is hash_mem_multiplier, or its default for the server
+// version: 2 from PostgreSQL 15, 1 before.
+func hashMemMultiplier(snap *pgstat.Snapshot) float64 {
+	def := 1.0
+	if snap.Server.VersionNum >= 150000 {
+		def = 2.0
+	}
+	if m := settingFloat(snap, "hash_mem_multiplier", def); m > 0 {
+		return m
+	}
+	return def
+}
+
+// workMemMB returns the work_mem to recommend for an operation that needs
+// needKB kilobytes: a power of two in megabytes, at least 1MB and at least
+// twice the current work_mem.
+func workMemMB(needKB, currentKB float64) int64 {
+	need := math.Max(needKB, 2*currentKB)
+	mb := int64(1)
+	for float64(mb)*1024 < need {
+		mb *= 2
+	}
+	return mb
+}
+
+// formatKB renders kilobytes as a short human size: "512 kB", "38.2 MB", "1.5 GB".
+func formatKB(kb float64) string {
+	switch {
+	case kb >= 1024*1024:
+		return strconv.FormatFloat(round(kb/1024/1024, 1), 'f', -1, 64) + " GB"
+	case kb >= 1024:
+		return strconv.FormatFloat(round(kb/1024, 1), 'f', -1, 64) + " MB"
+	}
+	return strconv.FormatFloat(round(kb, 0), 'f', -1, 64) + " kB"
+}
+
+// formatCount renders a row or loop count compactly: 950, 12.3k, 4.5M.
+func formatCount(v float64) string {
+	switch {
+	case v >= 1e9:
+		return strconv.FormatFloat(round(v/1e9, 1), 'f', -1, 64) + "G"
+	case v >= 1e6:
+		return strconv.FormatFloat(round(v/1e6, 1), 'f', -1, 64) + "M"
+	case v >= 1e4:
+		return strconv.FormatFloat(round(v/1e3, 1), 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(round(v, 0), 'f', -1, 64)
+}
+
+// setWorkMemFix is the fix of a spill: the work_mem that holds it in memory,
+// for the query's session or role, or, when that is more than MaxWorkMemMB,
+// the advice to process fewer rows.
+func setWorkMemFix(p *Pass, s *Statement, what string, mb int64) *Fix {
+	if float64(mb) > p.Options.MaxWorkMemMB {
+		return &Fix{
+			Summary:  fmt.Sprintf("The %s needs about %dMB, more than a sensible work_mem (%gMB): make it process fewer rows (a more selective filter, an index that delivers rows in order, pre-aggregation)", what, mb, p.Options.MaxWorkMemMB),
+			Advisory: true,
+		}
+	}
+	role := "its role"
+	if s.User != "" {
+		role = "its role (ALTER ROLE " + pgstat.QuoteIdent(s.User) + " SET work_mem = '" + strconv.FormatInt(mb, 10) + "MB')"
+	}
+	return &Fix{
+		Summary: fmt.Sprintf("Give this query work_mem = %dMB so the %s stays in memory: SET LOCAL in its transaction, or for %s; work_mem is per operation and per connection, so do not raise it server-wide", mb, what, role),
+		SQL:     []string{fmt.Sprintf("SET work_mem = '%dMB'", mb)},
+	}
+}
+
+// misestimateRatio is how many times actual and estimated rows differ, either
+// way, each counted as at least one row; it is always >= 1.
+func misestimateRatio(estimated, actual float64) float64 {
+	e, a := math.Max(estimated, 1), math.Max(actual, 1)
+	if e > a {
+		return e / a
+	}
+	return a / e
+}
