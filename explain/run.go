@@ -111,6 +111,9 @@ type runner struct {
 	text     string // the statement, trimmed of white space and semicolons
 	version  int    // server_version_num
 	prepared string // prepared statement to DEALLOCATE, "" when none
+	// callersTx is set when the connection came inside the caller's
+	// transaction: Run then sends nothing, not even ROLLBACK.
+	callersTx bool
 }
 
 func (r *runner) run(res *Result) error {
@@ -126,6 +129,7 @@ func (r *runner) run(res *Result) error {
 		res.Error = fmt.Sprintf("text holds %d statements: EXPLAIN takes one at a time", r.facts.Statements)
 		return nil
 	case r.conn.PgConn().TxStatus() != 'I':
+		r.callersTx = true
 		res.Error = "connection is inside a transaction: EXPLAIN needs an idle connection (finish the transaction first)"
 		return nil
 	}
@@ -281,6 +285,9 @@ func (r *runner) deallocate() {
 }
 
 func (r *runner) cleanup() {
+	if r.callersTx {
+		return
+	}
 	r.rollback()
 	r.deallocate()
 }
