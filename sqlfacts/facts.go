@@ -128,6 +128,8 @@ type Bound struct {
 	Param int   `json:"param,omitempty"` // $n
 	Value int64 `json:"value,omitempty"` // constant, when Param == 0
 	All   bool  `json:"all,omitempty"`   // LIMIT ALL / NULL
+	// Expression is the deparsed value when it is neither a constant nor $n.
+	Expression string `json:"expression,omitempty"`
 }
 
 // CTE is one WITH query.
