@@ -1,0 +1,347 @@
+package whatif
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// Result is the recorded outcome of Evaluate: everything Select needs to
+// choose again offline. The caller stores it in Snapshot.WhatIf.
+type Result struct {
+	// HypoPG is the HypoPG version used; empty when the what-if did not run.
+	HypoPG string `json:"hypopg,omitempty"`
+	// Unavailable says why the candidates could not be verified, and Install how to fix it.
+	Unavailable string `json:"unavailable,omitempty"`
+	Install     string `json:"install,omitempty"`
+	// Options are the options Evaluate ran with.
+	Options     Options         `json:"options"`
+	Statements  []StatementCost `json:"statements"`
+	Candidates  []CandidateCost `json:"candidates"`
+	Evaluations []Evaluation    `json:"evaluations"`
+	// Chosen are the IDs of the candidates chosen for the workload during Evaluate.
+	Chosen []string `json:"chosen,omitempty"`
+	// CandidatesTried is the number of candidates built hypothetically.
+	CandidatesTried int `json:"candidates_tried"`
+	// PlannerCalls is the number of statements planned.
+	PlannerCalls int     `json:"planner_calls"`
+	DurationMS   float64 `json:"duration_ms"` // wall time of Evaluate, milliseconds
+}
+
+// StatementCost is a statement's planner cost without any new index.
+type StatementCost struct {
+	QueryID string       `json:"queryid"`
+	Cost    float64      `json:"cost"` // planner total cost
+	Mode    explain.Mode `json:"mode,omitempty"`
+	Error   string       `json:"error,omitempty"`
+}
+
+// CandidateCost is a candidate with its hypothetical size.
+type CandidateCost struct {
+	Candidate
+	ID        string `json:"id"`
+	SizeBytes int64  `json:"size_bytes"` // hypopg_relation_size
+	// Unsupported is set when HypoPG cannot build the method (GIN): the
+	// candidate can only be recommended unverified.
+	Unsupported bool   `json:"unsupported,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Evaluation is a statement's planner cost with a set of hypothetical indexes.
+type Evaluation struct {
+	QueryID string   `json:"queryid"`
+	Set     []string `json:"set"` // candidate IDs, sorted
+	Cost    float64  `json:"cost"`
+	// Used are the IDs of the candidates of Set that the plan uses.
+	Used  []string `json:"used,omitempty"`
+	Error string   `json:"error,omitempty"`
+}
+
+// HypoPGInstallHint says how to install HypoPG on a server of that major version.
+func HypoPGInstallHint(versionNum int) string {
+	major := "<major>"
+	if versionNum >= 100000 {
+		major = fmt.Sprint(versionNum / 10000)
+	}
+	return fmt.Sprintf("install HypoPG (apt-get install postgresql-%s-hypopg, or yum install hypopg_%s) and run CREATE EXTENSION hypopg in this database, or rerun with --install-hypopg", major, major)
+}
+
+// Evaluate builds each candidate hypothetically with HypoPG, re-plans the
+// statements it serves (generic plans for $n), then chooses the set for the
+// whole workload, re-planning with the chosen indexes present. Hypothetical
+// indexes are created in batches of opts.BatchSize and reset between rounds;
+// they are session-local and all are gone when Evaluate returns. Without
+// HypoPG (and without opts.InstallHypoPG) it returns a Result whose
+// Unavailable and Install say so, and a nil error.
+func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs []Input, cands []Candidate, opts Options) (*Result, error) {
+	start := time.Now()
+	opts = opts.withDefaults()
+	res := &Result{Options: opts, Statements: []StatementCost{}, Candidates: []CandidateCost{}, Evaluations: []Evaluation{}}
+	defer func() { res.DurationMS = float64(time.Since(start).Microseconds()) / 1000 }()
+	versionNum := snap.Server.VersionNum
+	if versionNum == 0 {
+		if err := conn.QueryRow(ctx, ownMarker+"SELECT current_setting('server_version_num')::int").Scan(&versionNum); err != nil {
+			return res, fmt.Errorf("read server version: %w", err)
+		}
+	}
+	ver, err := hypopgVersion(ctx, conn)
+	if err != nil {
+		return res, err
+	}
+	if ver == "" && opts.InstallHypoPG {
+		if _, err := conn.Exec(ctx, ownMarker+"CREATE EXTENSION IF NOT EXISTS hypopg"); err != nil {
+			res.Unavailable = fmt.Sprintf("CREATE EXTENSION hypopg failed: %v", err)
+			res.Install = HypoPGInstallHint(versionNum)
+			return res, nil
+		}
+		if ver, err = hypopgVersion(ctx, conn); err != nil {
+			return res, err
+		}
+	}
+	if ver == "" {
+		res.Unavailable = "HypoPG is not installed in this database: index candidates are not verified by the planner"
+		res.Install = HypoPGInstallHint(versionNum)
+		return res, nil
+	}
+	res.HypoPG = ver
+	e := &evaluator{ctx: ctx, conn: conn, res: res, opts: opts, versionNum: versionNum, inputs: map[string]Input{}, ids: map[string]uint32{}}
+	defer e.reset()
+	if err := e.reset(); err != nil {
+		return res, err
+	}
+	served := map[string]bool{}
+	for _, c := range cands {
+		for _, q := range c.QueryIDs {
+			served[q] = true
+		}
+	}
+	for _, in := range inputs {
+		if !served[in.QueryID] {
+			continue
+		}
+		if _, dup := e.inputs[in.QueryID]; dup {
+			continue
+		}
+		e.inputs[in.QueryID] = in
+		sc := StatementCost{QueryID: in.QueryID}
+		plan, mode, err := e.plan(in)
+		if err != nil {
+			sc.Error = err.Error()
+		} else {
+			sc.Cost, sc.Mode = plan.Plan.TotalCost, mode
+		}
+		res.Statements = append(res.Statements, sc)
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("what-if: %w", err)
+		}
+	}
+	// Round 1: every candidate alone.
+	created := 0
+	for _, c := range cands {
+		cc := CandidateCost{Candidate: c, ID: c.ID()}
+		if !c.hypoSupported() {
+			cc.Unsupported = true
+			cc.SizeBytes = c.EstimatedSize()
+			res.Candidates = append(res.Candidates, cc)
+			continue
+		}
+		if created >= opts.BatchSize {
+			if err := e.reset(); err != nil {
+				return res, err
+			}
+			created = 0
+		}
+		oid, err := e.create(c)
+		created++
+		res.CandidatesTried++
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, fmt.Errorf("what-if: %w", ctx.Err())
+			}
+			cc.Error = err.Error()
+			res.Candidates = append(res.Candidates, cc)
+			continue
+		}
+		if err := conn.QueryRow(ctx, ownMarker+"SELECT hypopg_relation_size($1)", oid).Scan(&cc.SizeBytes); err != nil {
+			cc.SizeBytes = c.EstimatedSize()
+		}
+		res.Candidates = append(res.Candidates, cc)
+		for _, q := range c.QueryIDs {
+			if _, ok := e.inputs[q]; ok {
+				e.record(q, []string{cc.ID}, map[uint32]string{oid: cc.ID})
+			}
+		}
+		if _, err := conn.Exec(ctx, ownMarker+"SELECT hypopg_drop_index($1)", oid); err != nil {
+			return res, fmt.Errorf("hypopg_drop_index: %w", err)
+		}
+		delete(e.ids, cc.ID)
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("what-if: %w", err)
+		}
+	}
+	// Round 2: the workload-level choice, re-planning each combined set.
+	if err := e.reset(); err != nil {
+		return res, err
+	}
+	sel := newSelector(inputs, res, opts, e.live)
+	sel.snap = snap
+	chosen := sel.run()
+	for _, c := range chosen {
+		res.Chosen = append(res.Chosen, c.ID)
+	}
+	if e.err != nil {
+		return res, e.err
+	}
+	return res, nil
+}
+
+func hypopgVersion(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var ver string
+	err := conn.QueryRow(ctx, ownMarker+"SELECT COALESCE((SELECT extversion FROM pg_extension WHERE extname = 'hypopg'), '')").Scan(&ver)
+	if err != nil {
+		return "", fmt.Errorf("check for hypopg: %w", err)
+	}
+	return ver, nil
+}
+
+type evaluator struct {
+	ctx        context.Context
+	conn       *pgx.Conn
+	res        *Result
+	opts       Options
+	versionNum int
+	inputs     map[string]Input
+	ids        map[string]uint32 // candidate ID → hypothetical index OID, currently created
+	err        error             // first fatal error of the live oracle
+}
+
+func (e *evaluator) reset() error {
+	ctx := e.ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+	}
+	e.ids = map[string]uint32{}
+	if _, err := e.conn.Exec(ctx, ownMarker+"SELECT hypopg_reset()"); err != nil {
+		return fmt.Errorf("hypopg_reset: %w", err)
+	}
+	return nil
+}
+
+func (e *evaluator) create(c Candidate) (uint32, error) {
+	var oid uint32
+	var name string
+	if err := e.conn.QueryRow(e.ctx, ownMarker+"SELECT indexrelid, indexname FROM hypopg_create_index($1)", c.hypoSQL()).Scan(&oid, &name); err != nil {
+		return 0, fmt.Errorf("hypopg_create_index: %w", err)
+	}
+	e.ids[c.ID()] = oid
+	return oid, nil
+}
+
+// plan plans a statement: a generic plan when it has $n, else plain EXPLAIN.
+func (e *evaluator) plan(in Input) (*explain.Plan, explain.Mode, error) {
+	e.res.PlannerCalls++
+	r := explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum})
+	if r.Error != "" {
+		return nil, "", errors.New(r.Error)
+	}
+	if r.Plan == nil || r.Plan.Plan == nil {
+		return nil, "", errors.New("EXPLAIN returned no plan")
+	}
+	return r.Plan, r.Mode, nil
+}
+
+// record plans statement q with the hypothetical indexes byOID present and
+// stores the evaluation.
+func (e *evaluator) record(q string, set []string, byOID map[uint32]string) Evaluation {
+	ev := Evaluation{QueryID: q, Set: set}
+	plan, _, err := e.plan(e.inputs[q])
+	if err != nil {
+		ev.Error = err.Error()
+	} else {
+		ev.Cost = plan.Plan.TotalCost
+		used := map[string]bool{}
+		explain.Walk(plan.Plan, func(n *explain.Node, _ int) bool {
+			if strings.HasPrefix(n.IndexName, "<") {
+				if end := strings.IndexByte(n.IndexName, '>'); end > 0 {
+					var oid uint32
+					if _, err := fmt.Sscan(n.IndexName[1:end], &oid); err == nil {
+						if id, ok := byOID[oid]; ok {
+							used[id] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+		for id := range used {
+			ev.Used = append(ev.Used, id)
+		}
+		sort.Strings(ev.Used)
+	}
+	e.res.Evaluations = append(e.res.Evaluations, ev)
+	return ev
+}
+
+// live is the selector's oracle during Evaluate: it builds exactly the set
+// (reusing what is already built) and plans the statement.
+func (e *evaluator) live(q string, set []string) (Evaluation, bool) {
+	if e.err != nil {
+		return Evaluation{}, false
+	}
+	if _, ok := e.inputs[q]; !ok {
+		return Evaluation{}, false
+	}
+	want := map[string]bool{}
+	for _, id := range set {
+		want[id] = true
+	}
+	for id, oid := range e.ids {
+		if !want[id] {
+			if _, err := e.conn.Exec(e.ctx, ownMarker+"SELECT hypopg_drop_index($1)", oid); err != nil {
+				e.err = fmt.Errorf("hypopg_drop_index: %w", err)
+				return Evaluation{}, false
+			}
+			delete(e.ids, id)
+		}
+	}
+	byOID := map[uint32]string{}
+	for _, id := range set {
+		oid, ok := e.ids[id]
+		if !ok {
+			c := e.candidate(id)
+			if c == nil {
+				return Evaluation{}, false
+			}
+			var err error
+			if oid, err = e.create(*c); err != nil {
+				return Evaluation{}, false
+			}
+		}
+		byOID[oid] = id
+	}
+	if e.ctx.Err() != nil {
+		e.err = fmt.Errorf("what-if: %w", e.ctx.Err())
+		return Evaluation{}, false
+	}
+	ev := e.record(q, set, byOID)
+	return ev, ev.Error == ""
+}
+
+func (e *evaluator) candidate(id string) *Candidate {
+	for i := range e.res.Candidates {
+		if e.res.Candidates[i].ID == id {
+			return &e.res.Candidates[i].Candidate
+		}
+	}
+	return nil
+}

@@ -1,0 +1,733 @@
+package whatif
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// Analyze parses SQL into facts; Candidates uses it for view definitions
+// (nil: views are not resolved).
+var Analyze func(sql string) (*sqlfacts.Facts, error)
+
+// Candidates returns the index candidates for the workload: per statement and
+// table, the shapes described in the package doc, without those an existing
+// index covers, merged across statements (a candidate whose keys lead
+// another's is folded into it) and ordered by the time of the statements
+// they serve. It is pure.
+func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate {
+	opts = opts.withDefaults()
+	cat := newCatalog(snap)
+	weight := map[string]float64{}
+	var all []Candidate
+	for _, in := range inputs {
+		if in.Facts == nil || in.Facts.Statements > 1 {
+			continue
+		}
+		weight[in.QueryID] += in.weight()
+		for _, c := range cat.statementCandidates(in, opts) {
+			c.QueryIDs = []string{in.QueryID}
+			all = append(all, c)
+		}
+	}
+	all = dedupe(all)
+	all = mergePrefixes(all)
+	// Drop what an existing index covers (again: merging may reorder keys).
+	var out []Candidate
+	for _, c := range all {
+		if !cat.covered(c) {
+			out = append(out, c)
+		}
+	}
+	sortCandidates(out, weight)
+	if len(out) > opts.MaxCandidates {
+		out = out[:opts.MaxCandidates]
+	}
+	return out
+}
+
+// dedupe merges identical candidates, uniting their statements.
+func dedupe(cs []Candidate) []Candidate {
+	byID := map[string]int{}
+	var out []Candidate
+	for _, c := range cs {
+		if i, ok := byID[c.ID()]; ok {
+			out[i].QueryIDs = unionStrings(out[i].QueryIDs, c.QueryIDs)
+			out[i].Alternative = out[i].Alternative && c.Alternative
+			continue
+		}
+		byID[c.ID()] = len(out)
+		out = append(out, c)
+	}
+	return out
+}
+
+// mergePrefixes folds every candidate whose keys lead a bigger candidate on
+// the same table into that candidate (the biggest first), so that one
+// composite serves both statements.
+func mergePrefixes(cs []Candidate) []Candidate {
+	// Bigger candidates first; a small one folds into the first that serves it.
+	idx := make([]int, len(cs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return len(cs[idx[a]].Keys) > len(cs[idx[b]].Keys) })
+	removed := make([]bool, len(cs))
+	for _, si := range idx {
+		small := cs[si]
+		for _, bi := range idx {
+			if bi == si || removed[bi] || len(cs[bi].Keys) <= len(small.Keys) {
+				continue
+			}
+			merged, ok := prefixOf(small, cs[bi])
+			if !ok {
+				continue
+			}
+			merged.QueryIDs = unionStrings(merged.QueryIDs, small.QueryIDs)
+			merged.Alternative = merged.Alternative && small.Alternative
+			if merged.Reason != small.Reason && !strings.Contains(merged.Reason, small.Reason) {
+				merged.Reason += "; " + small.Reason
+			}
+			cs[bi] = merged
+			removed[si] = true
+			break
+		}
+	}
+	var out []Candidate
+	for i, c := range cs {
+		if !removed[i] {
+			out = append(out, c)
+		}
+	}
+	return dedupe(out)
+}
+
+func unionStrings(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// catalog looks up the snapshot's tables, views and indexes.
+type catalog struct {
+	snap  *pgstat.Snapshot
+	views map[string]*pgstat.View
+}
+
+func newCatalog(snap *pgstat.Snapshot) *catalog {
+	c := &catalog{snap: snap, views: map[string]*pgstat.View{}}
+	for i := range snap.Views {
+		v := &snap.Views[i]
+		c.views[v.Schema+"."+v.Name] = v
+	}
+	return c
+}
+
+// table finds a table by schema and name; schema "" prefers public.
+func (c *catalog) table(schema, name string) *pgstat.Table {
+	var found *pgstat.Table
+	for i := range c.snap.Tables {
+		t := &c.snap.Tables[i]
+		if t.Name != name {
+			continue
+		}
+		if schema != "" {
+			if t.Schema == schema {
+				return t
+			}
+			continue
+		}
+		if t.Schema == "public" {
+			return t
+		}
+		if found == nil {
+			found = t
+		}
+	}
+	return found
+}
+
+func (c *catalog) view(schema, name string) *pgstat.View {
+	if schema != "" {
+		return c.views[schema+"."+name]
+	}
+	if v := c.views["public."+name]; v != nil {
+		return v
+	}
+	for _, v := range c.views {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// parent returns the partitioned table a partition belongs to (its root), or t.
+func (c *catalog) parent(t *pgstat.Table) *pgstat.Table {
+	for depth := 0; t.Parent != "" && depth < 8; depth++ {
+		schema, name := splitQualified(t.Parent)
+		p := c.table(schema, name)
+		if p == nil {
+			break
+		}
+		t = p
+	}
+	return t
+}
+
+// splitQualified splits a QuoteQualified name into its unquoted parts.
+func splitQualified(s string) (schema, name string) {
+	var parts []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '"' && quoted && i+1 < len(s) && s[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case ch == '"':
+			quoted = !quoted
+		case ch == '.' && !quoted:
+			parts = append(parts, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	parts = append(parts, cur.String())
+	if len(parts) == 1 {
+		return "", parts[0]
+	}
+	return parts[0], parts[1]
+}
+
+// rows is the table's row estimate: reltuples, else n_live_tup, for a
+// partitioned table the sum over its partitions.
+func (c *catalog) rows(t *pgstat.Table) float64 {
+	r := t.Rows
+	if r <= 0 {
+		r = float64(t.NLiveTup)
+	}
+	if r <= 0 && t.Kind == "p" {
+		for i := range c.snap.Tables {
+			p := &c.snap.Tables[i]
+			if p.Parent != "" && c.parent(p) == t && p.Kind != "p" {
+				r += max(p.Rows, float64(p.NLiveTup))
+			}
+		}
+	}
+	return r
+}
+
+func (c *catalog) sizeBytes(t *pgstat.Table) int64 {
+	s := t.SizeBytes
+	if t.Kind == "p" {
+		for i := range c.snap.Tables {
+			p := &c.snap.Tables[i]
+			if p.Parent != "" && c.parent(p) == t {
+				s += p.SizeBytes
+			}
+		}
+	}
+	return s
+}
+
+// eligible reports whether a table may get an index: a user table
+// (ordinary, partitioned or materialized view, not foreign) large enough.
+func (c *catalog) eligible(t *pgstat.Table, opts Options) bool {
+	if isSystemSchema(t.Schema) || t.Kind == "f" {
+		return false
+	}
+	if r := c.rows(t); r > 0 {
+		return r >= opts.MinTableRows
+	}
+	return c.sizeBytes(t) >= opts.MinTableBytes
+}
+
+func isSystemSchema(s string) bool {
+	return s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_toast") || strings.HasPrefix(s, "pg_temp")
+}
+
+// covered reports whether an existing index of the table covers c.
+func (c *catalog) covered(cand Candidate) bool {
+	for i := range c.snap.Indexes {
+		ix := &c.snap.Indexes[i]
+		if ix.Schema == cand.Schema && ix.Table == cand.Table && cand.coveredBy(ix) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasColumn(t *pgstat.Table, col string) bool {
+	return column(t, col) != nil
+}
+
+func column(t *pgstat.Table, col string) *pgstat.Column {
+	for i := range t.Columns {
+		if t.Columns[i].Name == col {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// distinct is the column's number of distinct values from pg_stats (0 unknown).
+func (c *catalog) distinct(t *pgstat.Table, col string) float64 {
+	cl := column(t, col)
+	if cl == nil || cl.NDistinct == nil {
+		return 0
+	}
+	if nd := *cl.NDistinct; nd < 0 {
+		return -nd * c.rows(t)
+	} else {
+		return nd
+	}
+}
+
+// scope resolves the relation names of one statement to tables.
+type scope struct {
+	refs   map[string][]*pgstat.Table // relation name, schema.name or CTE name → tables
+	fenced map[string]bool            // MATERIALIZED CTE names
+	open   []*pgstat.Table            // tables an unqualified column may belong to
+	extra  []sqlfacts.Predicate       // predicates of the views read, resolved by table
+}
+
+func (s *scope) add(key string, t *pgstat.Table) {
+	for _, x := range s.refs[key] {
+		if x == t {
+			return
+		}
+	}
+	s.refs[key] = append(s.refs[key], t)
+}
+
+// resolveRelation maps a relation (table, partition or view) to its base tables.
+func (c *catalog) resolveRelation(r sqlfacts.Relation, s *scope, depth int) []*pgstat.Table {
+	if t := c.table(r.Schema, r.Name); t != nil {
+		return []*pgstat.Table{c.parent(t)}
+	}
+	v := c.view(r.Schema, r.Name)
+	if v == nil || depth > 4 || Analyze == nil {
+		return nil
+	}
+	f, err := Analyze(v.Definition)
+	if err != nil || f == nil {
+		return nil
+	}
+	var out []*pgstat.Table
+	inner := &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}}
+	for _, br := range f.Relations {
+		ts := c.resolveRelation(br, inner, depth+1)
+		for _, t := range ts {
+			inner.add(br.Name, t)
+			if br.Alias != "" {
+				inner.add(br.Alias, t)
+			}
+			inner.open = append(inner.open, t)
+		}
+		out = append(out, ts...)
+	}
+	// The view's own predicates apply to every statement reading it: qualify
+	// them with the base table they resolve to.
+	for _, p := range append(f.Predicates, inner.extra...) {
+		if p.Join {
+			continue
+		}
+		if t := inner.column(p.Column); t != nil {
+			p.Column.Schema, p.Column.Table = t.Schema, t.Name
+			s.extra = append(s.extra, p)
+		}
+	}
+	return out
+}
+
+// column resolves a column reference to its base table, or nil.
+func (s *scope) column(ref sqlfacts.ColumnRef) *pgstat.Table {
+	if ref.Table != "" {
+		if s.fenced[ref.Table] {
+			return nil
+		}
+		keys := []string{ref.Table}
+		if ref.Schema != "" {
+			keys = []string{ref.Schema + "." + ref.Table, ref.Table}
+		}
+		for _, k := range keys {
+			var hit *pgstat.Table
+			n := 0
+			for _, t := range s.refs[k] {
+				if hasColumn(t, ref.Column) {
+					hit = t
+					n++
+				}
+			}
+			if n == 1 {
+				return hit
+			}
+			if n > 1 {
+				return nil
+			}
+		}
+		return nil
+	}
+	var hit *pgstat.Table
+	for _, t := range s.open {
+		if hasColumn(t, ref.Column) {
+			if hit != nil && hit != t {
+				return nil // ambiguous
+			}
+			hit = t
+		}
+	}
+	return hit
+}
+
+// tableUse gathers what one statement asks of one table.
+type tableUse struct {
+	t      *pgstat.Table
+	eq     []Key
+	join   []Key
+	ranges []Key
+	trgm   []Key
+	order  []Key
+	reason []string
+}
+
+func addKey(list []Key, k Key) []Key {
+	for _, x := range list {
+		if x.target() == k.target() {
+			return list
+		}
+	}
+	return append(list, k)
+}
+
+// statementCandidates builds the candidates of one statement.
+func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
+	f := in.Facts
+	switch f.Kind {
+	case sqlfacts.KindSelect, sqlfacts.KindUpdate, sqlfacts.KindDelete, sqlfacts.KindInsert, sqlfacts.KindMerge:
+	default:
+		return nil
+	}
+	s := &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}}
+	fencedTables := map[*pgstat.Table]bool{}
+	rels := append([]sqlfacts.Relation(nil), f.Relations...)
+	if f.Target != nil {
+		rels = append(rels, *f.Target)
+	}
+	cteNames := map[string]bool{}
+	for _, cte := range f.CTEs {
+		cteNames[cte.Name] = true
+	}
+	for _, r := range rels {
+		if r.Schema == "" && cteNames[r.Name] {
+			continue
+		}
+		for _, t := range c.resolveRelation(r, s, 0) {
+			s.add(r.Name, t)
+			if r.Schema != "" {
+				s.add(r.Schema+"."+r.Name, t)
+			}
+			if r.Alias != "" {
+				s.add(r.Alias, t)
+			}
+		}
+	}
+	for _, cte := range f.CTEs {
+		if strings.EqualFold(cte.Materialized, "materialized") {
+			s.fenced[cte.Name] = true
+			for _, r := range cte.Relations {
+				for _, t := range c.resolveRelation(r, s, 0) {
+					fencedTables[t] = true
+				}
+			}
+			continue
+		}
+		for _, r := range cte.Relations {
+			for _, t := range c.resolveRelation(r, s, 0) {
+				s.add(cte.Name, t)
+			}
+		}
+	}
+	seen := map[*pgstat.Table]bool{}
+	for _, ts := range s.refs {
+		for _, t := range ts {
+			if !seen[t] && !fencedTables[t] {
+				seen[t] = true
+				s.open = append(s.open, t)
+			}
+		}
+	}
+	sort.SliceStable(s.open, func(i, j int) bool { return s.open[i].Schema+"."+s.open[i].Name < s.open[j].Schema+"."+s.open[j].Name })
+
+	uses := map[*pgstat.Table]*tableUse{}
+	use := func(t *pgstat.Table) *tableUse {
+		u := uses[t]
+		if u == nil {
+			u = &tableUse{t: t}
+			uses[t] = u
+		}
+		return u
+	}
+	resolve := func(ref sqlfacts.ColumnRef) *pgstat.Table {
+		if ref.Table != "" && ref.Schema != "" {
+			if t := c.table(ref.Schema, ref.Table); t != nil && hasColumn(t, ref.Column) {
+				return c.parent(t)
+			}
+		}
+		return s.column(ref)
+	}
+	preds := append(append([]sqlfacts.Predicate(nil), f.Predicates...), s.extra...)
+	for _, p := range preds {
+		if p.InOr || p.Join {
+			continue
+		}
+		t := resolve(p.Column)
+		if t == nil {
+			continue
+		}
+		key := Key{Column: p.Column.Column}
+		wrapped := p.Function != "" || p.Cast != "" || p.Expression != ""
+		if wrapped {
+			if p.Expression == "" {
+				continue
+			}
+			key = Key{Expression: p.Expression}
+		}
+		u := use(t)
+		switch {
+		case strings.Contains(strings.ToUpper(p.Operator), "LIKE") || p.Operator == "~~" || p.Operator == "~~*":
+			if strings.HasPrefix(strings.ToUpper(p.Operator), "NOT") {
+				continue
+			}
+			if sqlfacts.LeadingWildcard(p) || (!p.HasConst && p.Param == 0) {
+				key.Opclass = "gin_trgm_ops"
+				u.trgm = addKey(u.trgm, key)
+				u.reason = append(u.reason, p.Column.Column+" "+p.Operator+" with a leading wildcard")
+			}
+		case p.IsEquality():
+			u.eq = addKey(u.eq, key)
+		case p.IsRange():
+			u.ranges = addKey(u.ranges, key)
+		}
+	}
+	for _, j := range f.Joins {
+		for _, ref := range []sqlfacts.ColumnRef{j.Left, j.Right} {
+			if t := resolve(ref); t != nil {
+				u := use(t)
+				u.join = addKey(u.join, Key{Column: ref.Column})
+			}
+		}
+	}
+	// ORDER BY: only when every key is a column (or expression) of one table.
+	var orderTable *pgstat.Table
+	var order []Key
+	for i, o := range f.OrderBy {
+		var t *pgstat.Table
+		var k Key
+		if o.Expression != "" {
+			t = resolve(o.Column)
+			k = Key{Expression: o.Expression}
+		} else {
+			t = resolve(o.Column)
+			k = Key{Column: o.Column.Column}
+		}
+		if t == nil || (i > 0 && t != orderTable) {
+			order = nil
+			break
+		}
+		orderTable = t
+		k.Desc = o.Desc
+		if o.NullsFirst != nil && *o.NullsFirst != o.Desc {
+			nf := *o.NullsFirst
+			k.NullsFirst = &nf
+		}
+		order = append(order, k)
+	}
+	if orderTable != nil && len(order) > 0 {
+		use(orderTable).order = order
+	}
+
+	var out []Candidate
+	tables := make([]*pgstat.Table, 0, len(uses))
+	for t := range uses {
+		tables = append(tables, t)
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].Schema+"."+tables[i].Name < tables[j].Schema+"."+tables[j].Name })
+	for _, t := range tables {
+		if !c.eligible(t, opts) {
+			continue
+		}
+		out = append(out, c.shapes(uses[t], f.Limit != nil, opts)...)
+	}
+	return out
+}
+
+// shapes turns one table's use into candidates (the first is the primary one).
+func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
+	t := u.t
+	base := Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p", RowsEstimate: c.rows(t)}
+	sortBySelectivity := func(keys []Key) []Key {
+		out := append([]Key(nil), keys...)
+		sort.SliceStable(out, func(i, j int) bool {
+			return c.keyDistinct(t, out[i]) > c.keyDistinct(t, out[j])
+		})
+		return out
+	}
+	own := sortBySelectivity(u.eq)
+	all := own
+	for _, k := range u.join {
+		all = addKey(all, k)
+	}
+	all = sortBySelectivity(all)
+	rng := pickRange(u, all)
+	build := func(eq []Key, withOrder bool, reason string) (Candidate, bool) {
+		cand := base
+		cand.Keys = append([]Key(nil), eq...)
+		cand.EqualityKeys = len(eq)
+		inEq := map[string]bool{}
+		for _, k := range eq {
+			inEq[k.target()] = true
+		}
+		switch {
+		case withOrder:
+			for _, k := range u.order {
+				if !inEq[k.target()] {
+					cand.Keys = append(cand.Keys, k)
+					inEq[k.target()] = true
+				}
+			}
+		case rng != nil:
+			cand.Keys = append(cand.Keys, *rng)
+		}
+		if len(cand.Keys) == 0 {
+			return cand, false
+		}
+		cand.Reason = reason
+		cand.KeyWidth = c.keysWidth(t, cand.Keys)
+		return cand, true
+	}
+	// The ORDER BY can follow the equality keys when there is no range
+	// column, or the range column is the first ORDER BY key.
+	orderFits := len(u.order) > 0 && (rng == nil || rng.target() == u.order[0].target())
+	if len(all) == 0 && rng == nil && !limited {
+		orderFits = false // an index for ORDER BY alone only pays with a LIMIT
+	}
+	var out []Candidate
+	desc := describe(u, rng)
+	primary := own
+	if len(own) == 0 && rng == nil {
+		primary = all // only join columns: the inner side of a nested loop
+	}
+	if cand, ok := build(primary, orderFits, desc); ok {
+		out = append(out, cand)
+	}
+	if len(u.order) > 0 && !orderFits && limited {
+		if cand, ok := build(primary, true, "ORDER BY "+keyNames(u.order)+" with LIMIT"); ok {
+			cand.Alternative = true
+			out = append(out, cand)
+		}
+	}
+	if len(u.join) > 0 && len(all) > len(primary) {
+		if cand, ok := build(all, orderFits, desc); ok {
+			cand.Alternative = true
+			out = append(out, cand)
+		}
+	}
+	for _, k := range u.trgm {
+		cand := base
+		cand.Method = "gin"
+		cand.Keys = []Key{k}
+		cand.Extensions = []string{"pg_trgm"}
+		cand.Reason = "LIKE/ILIKE with a leading wildcard on " + keyNames([]Key{k}) + " (a btree cannot serve it; pg_trgm GIN can)"
+		cand.KeyWidth = c.keysWidth(t, cand.Keys)
+		out = append(out, cand)
+	}
+	if len(out) > 0 && out[0].Alternative {
+		out[0].Alternative = false
+	}
+	return out
+}
+
+// pickRange chooses the one range key: the first ORDER BY key when it is a
+// range column, else the first range column; nil when there is none or it is
+// already an equality key.
+func pickRange(u *tableUse, eq []Key) *Key {
+	if len(u.ranges) == 0 {
+		return nil
+	}
+	r := u.ranges[0]
+	for _, x := range u.ranges {
+		if len(u.order) > 0 && x.target() == u.order[0].target() {
+			r = x
+			break
+		}
+	}
+	for _, e := range eq {
+		if e.target() == r.target() {
+			return nil
+		}
+	}
+	return &r
+}
+
+func (c *catalog) keyDistinct(t *pgstat.Table, k Key) float64 {
+	if k.Expression != "" {
+		return 0
+	}
+	return c.distinct(t, k.Column)
+}
+
+func (c *catalog) keysWidth(t *pgstat.Table, keys []Key) int {
+	w := 0
+	for _, k := range keys {
+		if cl := column(t, k.Column); k.Expression == "" && cl != nil && cl.AvgWidth > 0 {
+			w += cl.AvgWidth
+		} else {
+			w += 16
+		}
+	}
+	return w
+}
+
+func keyNames(keys []Key) string {
+	var names []string
+	for _, k := range keys {
+		n := k.Column
+		if k.Expression != "" {
+			n = k.Expression
+		}
+		if k.Desc {
+			n += " DESC"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
+}
+
+func describe(u *tableUse, rng *Key) string {
+	var parts []string
+	if len(u.eq) > 0 {
+		parts = append(parts, "equality on "+keyNames(u.eq))
+	}
+	if len(u.join) > 0 {
+		parts = append(parts, "join on "+keyNames(u.join))
+	}
+	if rng != nil {
+		parts = append(parts, "range on "+keyNames([]Key{*rng}))
+	}
+	if len(u.order) > 0 {
+		parts = append(parts, "ORDER BY "+keyNames(u.order))
+	}
+	return strings.Join(parts, ", ")
+}

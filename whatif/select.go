@@ -1,0 +1,482 @@
+package whatif
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// Recommendation is an index chosen for the workload.
+type Recommendation struct {
+	Candidate
+	// Verified is set when the planner (HypoPG) showed that it uses the index
+	// and that it cuts the cost of the statements below by MinCostReduction.
+	Verified bool `json:"verified"`
+	// CostBefore and CostAfter are the summed planner costs of the statements
+	// served, without and with the chosen indexes (0 when not verified).
+	CostBefore float64 `json:"cost_before"`
+	CostAfter  float64 `json:"cost_after"`
+	// SizeBytes is hypopg_relation_size, or a rough estimate when not verified, bytes.
+	SizeBytes int64 `json:"size_bytes"`
+	// BenefitMS is the statement time the index saves, Σ calls × mean time ×
+	// cost reduction, milliseconds (0 when not verified).
+	BenefitMS float64 `json:"benefit_ms"`
+	// TotalMS is the summed time of the statements served, milliseconds.
+	TotalMS    float64         `json:"total_ms"`
+	Statements []StatementGain `json:"statements"`
+	WriteCost  WriteCost       `json:"write_cost"`
+	// PlanMode is how the statements were planned: generic (for $n) or plain.
+	PlanMode explain.Mode `json:"plan_mode,omitempty"`
+}
+
+// StatementGain is what a recommendation does for one statement.
+type StatementGain struct {
+	QueryID    string  `json:"queryid"`
+	CostBefore float64 `json:"cost_before"`
+	CostAfter  float64 `json:"cost_after"`
+	Reduction  float64 `json:"reduction"` // 1 - after/before
+	Calls      int64   `json:"calls"`
+	TotalMS    float64 `json:"total_ms"`   // milliseconds
+	BenefitMS  float64 `json:"benefit_ms"` // milliseconds saved, its share when several new indexes serve it
+}
+
+// WriteCost is what a new index costs the table's writes.
+type WriteCost struct {
+	RowsWritten     int64   `json:"rows_written"` // n_tup_ins + n_tup_upd + n_tup_del
+	RowsRead        int64   `json:"rows_read"`    // seq_tup_read + idx_tup_fetch
+	WriteShare      float64 `json:"write_share"`  // written / (written + read)
+	ExistingIndexes int     `json:"existing_indexes"`
+	WriteHeavy      bool    `json:"write_heavy,omitempty"`
+	// PenaltyMS estimates the time the index adds to the workload's writes of
+	// the table when it is write-heavy: the writing statements' time ÷
+	// (existing indexes + 2), milliseconds.
+	PenaltyMS float64 `json:"penalty_ms,omitempty"`
+}
+
+// Select chooses the indexes to create for the whole workload. With a
+// verified Result it is the greedy choice by benefit per byte (benefit =
+// Σ calls × mean time × cost reduction over the statements served, minus the
+// write penalty on write-heavy tables), re-evaluated with the chosen set
+// present (recorded costs, else the best single-index cost), then pruned of
+// any index the others make unnecessary; it honours MaxNewIndexes and
+// StorageBudgetBytes. Without HypoPG results (res nil or Unavailable) it
+// returns the primary candidates, heaviest first, unverified. Candidates
+// HypoPG cannot build (GIN) are added unverified when no chosen index
+// already serves their statements. Select is pure.
+func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []Recommendation {
+	opts = opts.withDefaults()
+	if res == nil || res.HypoPG == "" {
+		return unverified(snap, inputs, Candidates(snap, inputs, opts), opts, 0, nil)
+	}
+	s := newSelector(inputs, res, opts, nil)
+	s.snap = snap
+	chosen := s.run()
+	recs := s.recommendations(snap, chosen)
+	var size int64
+	for _, r := range recs {
+		size += r.SizeBytes
+	}
+	// Unsupported methods (trigram GIN) for statements the chosen set does not serve.
+	var chosenIDs []string
+	for _, c := range chosen {
+		chosenIDs = append(chosenIDs, c.ID)
+	}
+	var extra []Candidate
+	for _, cc := range res.Candidates {
+		if !cc.Unsupported {
+			continue
+		}
+		helped := false
+		for _, q := range cc.QueryIDs {
+			if s.reduction(q, s.servingSet(q, chosenIDs)) >= opts.MinCostReduction {
+				helped = true
+			}
+		}
+		if !helped {
+			extra = append(extra, cc.Candidate)
+		}
+	}
+	return append(recs, unverified(snap, inputs, extra, opts, size, recs)...)
+}
+
+// unverified turns candidates into unverified recommendations: primary
+// shapes only, heaviest first, within the caps.
+func unverified(snap *pgstat.Snapshot, inputs []Input, cands []Candidate, opts Options, usedBytes int64, have []Recommendation) []Recommendation {
+	byID := inputsByID(inputs)
+	var out []Recommendation
+	for _, c := range cands {
+		if c.Alternative {
+			continue
+		}
+		if opts.MaxNewIndexes > 0 && len(have)+len(out) >= opts.MaxNewIndexes {
+			break
+		}
+		size := c.EstimatedSize()
+		if opts.StorageBudgetBytes > 0 && usedBytes+size > opts.StorageBudgetBytes {
+			continue
+		}
+		usedBytes += size
+		r := Recommendation{Candidate: c, SizeBytes: size, WriteCost: writeCost(snap, inputs, c, 0)}
+		for _, q := range c.QueryIDs {
+			in := byID[q]
+			r.TotalMS += in.TotalMS
+			r.Statements = append(r.Statements, StatementGain{QueryID: q, Calls: in.Calls, TotalMS: in.TotalMS})
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func inputsByID(inputs []Input) map[string]Input {
+	m := map[string]Input{}
+	for _, in := range inputs {
+		if _, ok := m[in.QueryID]; !ok {
+			m[in.QueryID] = in
+		}
+	}
+	return m
+}
+
+// oracle returns a statement's evaluation with exactly a set of candidates (live).
+type oracle func(q string, set []string) (Evaluation, bool)
+
+type selector struct {
+	snap     *pgstat.Snapshot
+	opts     Options
+	res      *Result
+	inputs   map[string]Input
+	before   map[string]float64
+	modes    map[string]explain.Mode
+	cands    map[string]*CandidateCost
+	order    []string // candidate IDs, in Result order
+	evals    map[string]Evaluation
+	live     oracle
+	penalty  map[string]float64
+	benefits map[string]float64
+}
+
+func evalKey(q string, set []string) string { return q + "\x00" + strings.Join(set, "\x01") }
+
+func newSelector(inputs []Input, res *Result, opts Options, live oracle) *selector {
+	s := &selector{opts: opts, res: res, inputs: inputsByID(inputs), before: map[string]float64{}, modes: map[string]explain.Mode{},
+		cands: map[string]*CandidateCost{}, evals: map[string]Evaluation{}, live: live, penalty: map[string]float64{}, benefits: map[string]float64{}}
+	for _, st := range res.Statements {
+		if st.Error == "" && st.Cost > 0 {
+			s.before[st.QueryID] = st.Cost
+			s.modes[st.QueryID] = st.Mode
+		}
+	}
+	for i := range res.Candidates {
+		cc := &res.Candidates[i]
+		if cc.ID == "" {
+			cc.ID = cc.Candidate.ID()
+		}
+		s.cands[cc.ID] = cc
+		s.order = append(s.order, cc.ID)
+	}
+	for _, ev := range res.Evaluations {
+		if ev.Error == "" {
+			s.evals[evalKey(ev.QueryID, ev.Set)] = ev
+		}
+	}
+	return s
+}
+
+// servingSet is the part of set whose candidates were built for q, sorted.
+func (s *selector) servingSet(q string, set []string) []string {
+	var out []string
+	for _, id := range set {
+		if c := s.cands[id]; c != nil {
+			for _, x := range c.QueryIDs {
+				if x == q {
+					out = append(out, id)
+					break
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// eval is q's cost and the used candidates with set (already restricted to q) present.
+func (s *selector) eval(q string, set []string) (float64, []string) {
+	before, ok := s.before[q]
+	if !ok {
+		return 0, nil
+	}
+	if len(set) == 0 {
+		return before, nil
+	}
+	key := evalKey(q, set)
+	if ev, ok := s.evals[key]; ok {
+		return ev.Cost, ev.Used
+	}
+	if s.live != nil {
+		if ev, ok := s.live(q, set); ok {
+			s.evals[key] = ev
+			return ev.Cost, ev.Used
+		}
+	}
+	// Offline approximation: the best single index of the set.
+	best, used := before, []string(nil)
+	for _, id := range set {
+		if ev, ok := s.evals[evalKey(q, []string{id})]; ok && ev.Cost < best && len(ev.Used) > 0 {
+			best, used = ev.Cost, ev.Used
+		}
+	}
+	return best, used
+}
+
+// reduction is 1 - cost with set / cost without, for q.
+func (s *selector) reduction(q string, set []string) float64 {
+	before, ok := s.before[q]
+	if !ok || before <= 0 {
+		return 0
+	}
+	after, _ := s.eval(q, set)
+	return 1 - after/before
+}
+
+func (s *selector) statements() []string {
+	var qs []string
+	for q := range s.before {
+		qs = append(qs, q)
+	}
+	sort.Strings(qs)
+	return qs
+}
+
+// benefit is the workload time saved by set, milliseconds: statements whose
+// cost falls by at least MinCostReduction count with their reduction.
+func (s *selector) benefit(set []string) float64 {
+	sorted := append([]string(nil), set...)
+	sort.Strings(sorted)
+	key := strings.Join(sorted, "\x01")
+	if b, ok := s.benefits[key]; ok {
+		return b
+	}
+	total := 0.0
+	for _, q := range s.statements() {
+		sub := s.servingSet(q, sorted)
+		if len(sub) == 0 {
+			continue
+		}
+		if red := s.reduction(q, sub); red >= s.opts.MinCostReduction {
+			total += s.inputs[q].weight() * red
+		}
+	}
+	s.benefits[key] = total
+	return total
+}
+
+// eligible are the candidates that, alone, the planner uses for a statement
+// they cut by MinCostReduction.
+func (s *selector) eligible() []string {
+	var out []string
+	for _, id := range s.order {
+		c := s.cands[id]
+		if c.Error != "" || c.Unsupported {
+			continue
+		}
+		for _, q := range c.QueryIDs {
+			ev, ok := s.evals[evalKey(q, []string{id})]
+			if !ok || len(ev.Used) == 0 {
+				continue
+			}
+			if before := s.before[q]; before > 0 && 1-ev.Cost/before >= s.opts.MinCostReduction {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (s *selector) writePenalty(id string) float64 {
+	if p, ok := s.penalty[id]; ok {
+		return p
+	}
+	p := 0.0
+	if s.snap != nil {
+		var inputs []Input
+		for _, in := range s.inputs {
+			inputs = append(inputs, in)
+		}
+		p = writeCost(s.snap, inputs, s.cands[id].Candidate, s.opts.WriteHeavyShare).PenaltyMS
+	}
+	s.penalty[id] = p
+	return p
+}
+
+// run is the greedy choice, then the pruning; it returns the chosen candidates.
+func (s *selector) run() []*CandidateCost {
+	var chosen []string
+	var used int64
+	cur := 0.0
+	elig := s.eligible()
+	for s.opts.MaxNewIndexes <= 0 || len(chosen) < s.opts.MaxNewIndexes {
+		best, bestScore := "", 0.0
+		for _, id := range elig {
+			if contains(chosen, id) {
+				continue
+			}
+			size := s.cands[id].SizeBytes
+			if s.opts.StorageBudgetBytes > 0 && used+size > s.opts.StorageBudgetBytes {
+				continue
+			}
+			gain := s.benefit(append(append([]string(nil), chosen...), id)) - cur - s.writePenalty(id)
+			if gain <= 0 {
+				continue
+			}
+			score := gain / float64(max(size, 8192))
+			if score > bestScore {
+				best, bestScore = id, score
+			}
+		}
+		if best == "" {
+			break
+		}
+		chosen = append(chosen, best)
+		used += s.cands[best].SizeBytes
+		cur = s.benefit(chosen)
+	}
+	// Prune: drop an index whose marginal benefit, given the others, does
+	// not pay for its writes or is under 1% of the set's benefit.
+	for i := len(chosen) - 1; i >= 0 && len(chosen) > 1; i-- {
+		without := append(append([]string(nil), chosen[:i]...), chosen[i+1:]...)
+		if b := s.benefit(without); cur-b <= s.writePenalty(chosen[i])+0.01*cur {
+			chosen, cur = without, b
+		}
+	}
+	out := make([]*CandidateCost, len(chosen))
+	for i, id := range chosen {
+		out[i] = s.cands[id]
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// recommendations describes the chosen set: per index the statements whose
+// plan uses it with the whole set present.
+func (s *selector) recommendations(snap *pgstat.Snapshot, chosen []*CandidateCost) []Recommendation {
+	var ids []string
+	for _, c := range chosen {
+		ids = append(ids, c.ID)
+	}
+	recs := make([]Recommendation, len(chosen))
+	for i, c := range chosen {
+		recs[i] = Recommendation{Candidate: c.Candidate, Verified: true, SizeBytes: c.SizeBytes}
+		recs[i].QueryIDs = nil
+	}
+	var inputs []Input
+	for _, in := range s.inputs {
+		inputs = append(inputs, in)
+	}
+	for _, q := range s.statements() {
+		sub := s.servingSet(q, ids)
+		if len(sub) == 0 {
+			continue
+		}
+		after, used := s.eval(q, sub)
+		before := s.before[q]
+		red := 1 - after/before
+		if red < s.opts.MinCostReduction || len(used) == 0 {
+			continue
+		}
+		in := s.inputs[q]
+		for i, c := range chosen {
+			if !contains(used, c.ID) {
+				continue
+			}
+			g := StatementGain{QueryID: q, CostBefore: round2(before), CostAfter: round2(after), Reduction: round4(red), Calls: in.Calls,
+				TotalMS: in.TotalMS, BenefitMS: round2(in.weight() * red / float64(len(used)))}
+			r := &recs[i]
+			r.Statements = append(r.Statements, g)
+			r.QueryIDs = append(r.QueryIDs, q)
+			r.CostBefore += before
+			r.CostAfter += after
+			r.BenefitMS += g.BenefitMS
+			r.TotalMS += in.TotalMS
+			if r.PlanMode == "" || s.modes[q] == explain.ModeGeneric {
+				r.PlanMode = s.modes[q]
+			}
+		}
+	}
+	var out []Recommendation
+	for _, r := range recs {
+		if len(r.Statements) == 0 {
+			continue
+		}
+		r.CostBefore, r.CostAfter, r.BenefitMS = round2(r.CostBefore), round2(r.CostAfter), round2(r.BenefitMS)
+		r.WriteCost = writeCost(snap, inputs, r.Candidate, s.opts.WriteHeavyShare)
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].BenefitMS > out[j].BenefitMS })
+	return out
+}
+
+// writeCost measures the table's writes against its reads.
+func writeCost(snap *pgstat.Snapshot, inputs []Input, c Candidate, heavyShare float64) WriteCost {
+	var wc WriteCost
+	if snap == nil {
+		return wc
+	}
+	var t *pgstat.Table
+	for i := range snap.Tables {
+		if snap.Tables[i].Schema == c.Schema && snap.Tables[i].Name == c.Table {
+			t = &snap.Tables[i]
+		}
+	}
+	if t == nil {
+		return wc
+	}
+	wc.RowsWritten = t.NTupIns + t.NTupUpd + t.NTupDel
+	wc.RowsRead = t.SeqTupRead + t.IdxTupFetch
+	if n := wc.RowsWritten + wc.RowsRead; n > 0 {
+		wc.WriteShare = round4(float64(wc.RowsWritten) / float64(n))
+	}
+	for _, ix := range snap.Indexes {
+		if ix.Schema == c.Schema && ix.Table == c.Table {
+			wc.ExistingIndexes++
+		}
+	}
+	if heavyShare <= 0 || wc.WriteShare < heavyShare {
+		return wc
+	}
+	wc.WriteHeavy = true
+	writes := 0.0
+	for _, in := range inputs {
+		f := in.Facts
+		if f == nil || f.Target == nil || f.Target.Name != c.Table || (f.Target.Schema != "" && f.Target.Schema != c.Schema) {
+			continue
+		}
+		switch f.Kind {
+		case sqlfacts.KindInsert, sqlfacts.KindUpdate, sqlfacts.KindDelete, sqlfacts.KindMerge:
+			writes += in.TotalMS
+		}
+	}
+	wc.PenaltyMS = round2(writes / float64(wc.ExistingIndexes+2))
+	return wc
+}
+
+func round2(v float64) float64 { return roundTo(v, 100) }
+func round4(v float64) float64 { return roundTo(v, 10000) }
+
+func roundTo(v, p float64) float64 {
+	if v < 0 {
+		return -float64(int64(-v*p+0.5)) / p
+	}
+	return float64(int64(v*p+0.5)) / p
+}

@@ -1,0 +1,133 @@
+// Package whatif owns the index advisor: index candidates from the workload's
+// statement facts (Candidates, pure), their verification with HypoPG
+// hypothetical indexes on a live session (Evaluate), the workload-level choice
+// of the smallest set of indexes worth creating (Select, pure, re-runnable
+// offline from a recorded Result), and the optional real measurement on a
+// staging database (Verify).
+//
+// The flow is:
+//
+//	cands := whatif.Candidates(snap, inputs, opts)            // pure
+//	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts)   // live, HypoPG
+//	snap.WhatIf, _ = json.Marshal(res)                         // recorded for offline runs
+//	recs := whatif.Select(snap, inputs, res, opts)             // pure
+//
+// Candidates, per statement and table: the equality columns first (the most
+// selective first by pg_stats n_distinct; join columns of the table count as
+// equality columns, as the inner side of a nested loop looks them up), then at
+// most one range column, then the ORDER BY columns with their directions as
+// written when they all belong to that table and can follow the equality
+// columns. A function-wrapped column becomes an expression key; LIKE/ILIKE
+// with a leading wildcard becomes a pg_trgm GIN index. Views and
+// non-materialised CTEs resolve to their base tables; MATERIALIZED CTEs fence
+// (predicates written outside them never reach their base tables); a
+// partition resolves to its partitioned parent. Never on system catalogs,
+// information_schema, foreign tables, tables smaller than MinTableRows (or,
+// when the table was never analysed, smaller than MinTableBytes), nor what an
+// existing valid, non-partial index of the same method already covers.
+// Candidates whose keys a bigger candidate on the same table starts with are
+// merged into it, so that one composite serves both statements.
+//
+// Evaluate never writes: HypoPG indexes live in the session only, and it runs
+// CREATE EXTENSION hypopg only when Options.InstallHypoPG is set. Verify
+// builds indexes for real (inside a transaction that is rolled back) and is
+// meant for staging, behind an explicit flag.
+//
+// This package must not import advisor: the advisor converts its statements
+// to Input.
+package whatif
+
+import (
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// ownMarker starts every statement whatif sends, so that pgadvisor never
+// reports its own statements (the same text as advisor.OwnMarker).
+const ownMarker = "/* pgadvisor */ "
+
+// Input is one workload statement.
+type Input struct {
+	QueryID string  `json:"queryid"` // pg_stat_statements queryid, decimal
+	Query   string  `json:"query"`
+	Calls   int64   `json:"calls"`
+	TotalMS float64 `json:"total_ms"` // total execution time, milliseconds
+	MeanMS  float64 `json:"mean_ms"`  // mean execution time, milliseconds
+	// Facts is nil when the text did not parse; such statements get no candidates.
+	Facts *sqlfacts.Facts `json:"-"`
+	// Plan is the recorded plan, nil when the statement was not explained.
+	Plan *explain.Plan `json:"-"`
+}
+
+// weight is the time a statement costs the workload, milliseconds; a
+// statement without recorded time (pgadvisor explain) weighs one call.
+func (in Input) weight() float64 {
+	switch {
+	case in.TotalMS > 0:
+		return in.TotalMS
+	case in.Calls > 0 && in.MeanMS > 0:
+		return float64(in.Calls) * in.MeanMS
+	}
+	return 1
+}
+
+// Options tune candidate generation, what-if evaluation and selection.
+type Options struct {
+	// MinCostReduction: an index counts for a statement only when the planner's
+	// cost with it is at most (1 - MinCostReduction) of the cost without.
+	MinCostReduction float64 `json:"min_cost_reduction"`
+	// MaxNewIndexes caps the recommendations; 0 means no cap.
+	MaxNewIndexes int `json:"max_new_indexes"`
+	// StorageBudgetBytes caps the summed estimated size of the recommendations; 0 means no cap.
+	StorageBudgetBytes int64 `json:"storage_budget_bytes"`
+	// MinTableRows: tables with fewer rows (reltuples, else n_live_tup) get no index.
+	MinTableRows float64 `json:"min_table_rows"`
+	// MinTableBytes: a table never analysed (no row estimate) gets no index below this size, bytes.
+	MinTableBytes int64 `json:"min_table_bytes"`
+	// BatchSize is the number of hypothetical indexes created before a hypopg_reset.
+	BatchSize int `json:"batch_size"`
+	// MaxCandidates caps the candidates evaluated, the heaviest statements' first.
+	MaxCandidates int `json:"max_candidates"`
+	// InstallHypoPG allows Evaluate to run CREATE EXTENSION hypopg.
+	InstallHypoPG bool `json:"install_hypopg"`
+	// WriteHeavyShare: a table whose written rows are at least this fraction of
+	// rows written plus read is write-heavy, and a new index's write cost is
+	// subtracted from its benefit.
+	WriteHeavyShare float64 `json:"write_heavy_share"`
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		MinCostReduction: 0.5,
+		MaxNewIndexes:    10,
+		MinTableRows:     10000,
+		MinTableBytes:    1 << 20,
+		BatchSize:        50,
+		MaxCandidates:    200,
+		WriteHeavyShare:  0.5,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MinCostReduction <= 0 || o.MinCostReduction >= 1 {
+		o.MinCostReduction = d.MinCostReduction
+	}
+	if o.MinTableRows <= 0 {
+		o.MinTableRows = d.MinTableRows
+	}
+	if o.MinTableBytes <= 0 {
+		o.MinTableBytes = d.MinTableBytes
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = d.BatchSize
+	}
+	if o.MaxCandidates <= 0 {
+		o.MaxCandidates = d.MaxCandidates
+	}
+	if o.WriteHeavyShare <= 0 {
+		o.WriteHeavyShare = d.WriteHeavyShare
+	}
+	return o
+}
