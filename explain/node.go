@@ -134,7 +134,11 @@ func (n *Node) Title() string {
 		b.WriteString(" Backward")
 	}
 	if n.IndexName != "" {
-		b.WriteString(" using " + n.IndexName)
+		if n.NodeType == "Bitmap Index Scan" {
+			b.WriteString(" on " + n.IndexName)
+		} else {
+			b.WriteString(" using " + n.IndexName)
+		}
 	}
 	target := ""
 	switch {

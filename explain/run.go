@@ -79,7 +79,13 @@ func step(what string, err error) error {
 // outside any transaction, with no prepared statement of its own left behind.
 // The statement text is only ever sent through the extended protocol, which
 // refuses a text holding several statements.
-func Run(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts, opts Options) (res Result) {
+func Run(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts, opts Options) Result {
+	res, _ := runRaw(ctx, conn, query, facts, opts)
+	return res
+}
+
+// runRaw is Run, also returning the server's EXPLAIN output as it came.
+func runRaw(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts, opts Options) (res Result, raw []byte) {
 	start := time.Now()
 	res = Result{Query: query}
 	r := &runner{ctx: ctx, conn: conn, opts: opts, facts: facts, text: trimStatement(query)}
@@ -100,7 +106,10 @@ func Run(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Fact
 		}
 		res.Error = describeError(ctx, conn, what, err, opts)
 	}
-	return res
+	if res.Plan != nil {
+		raw = r.raw
+	}
+	return res, raw
 }
 
 type runner struct {
@@ -114,6 +123,7 @@ type runner struct {
 	// callersTx is set when the connection came inside the caller's
 	// transaction: Run then sends nothing, not even ROLLBACK.
 	callersTx bool
+	raw       []byte // the last EXPLAIN output
 }
 
 func (r *runner) run(res *Result) error {
@@ -301,7 +311,8 @@ func (r *runner) explain(sql, what string) (*Plan, error) {
 	if len(rr.Rows) == 0 || len(rr.Rows[0]) == 0 {
 		return nil, step(what, errors.New("EXPLAIN returned no rows"))
 	}
-	plan, err := Parse(rr.Rows[0][0])
+	r.raw = rr.Rows[0][0]
+	plan, err := Parse(r.raw)
 	if err != nil {
 		return nil, step(what, err)
 	}
