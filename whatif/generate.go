@@ -9,8 +9,8 @@ import (
 )
 
 // Analyze parses SQL into facts; Candidates uses it for view definitions
-// (nil: views are not resolved).
-var Analyze func(sql string) (*sqlfacts.Facts, error)
+// (nil: views are not resolved). A variable so that tests can replace it.
+var Analyze = sqlfacts.Analyze
 
 // Candidates returns the index candidates for the workload: per statement and
 // table, the shapes described in the package doc, without those an existing
@@ -28,6 +28,9 @@ func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate
 		}
 		weight[in.QueryID] += in.weight()
 		for _, c := range cat.statementCandidates(in, opts) {
+			if cat.covered(c) {
+				continue
+			}
 			c.QueryIDs = []string{in.QueryID}
 			all = append(all, c)
 		}
@@ -443,12 +446,32 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			}
 		}
 	}
+	// inside[t] holds "column operator" of the predicates written inside
+	// the MATERIALIZED CTEs reading t: only those reach t.
+	inside := map[*pgstat.Table]map[string]bool{}
+	var bodies map[string]string
 	for _, cte := range f.CTEs {
 		if strings.EqualFold(cte.Materialized, "materialized") {
 			s.fenced[cte.Name] = true
+			if bodies == nil {
+				bodies = materializedBodies(in.Query)
+			}
+			var bf *sqlfacts.Facts
+			if body, ok := bodies[cte.Name]; ok && Analyze != nil {
+				bf, _ = Analyze(body)
+			}
 			for _, r := range cte.Relations {
 				for _, t := range c.resolveRelation(r, s, 0) {
 					fencedTables[t] = true
+					if inside[t] == nil {
+						inside[t] = map[string]bool{}
+					}
+					if bf == nil {
+						continue
+					}
+					for _, p := range bf.Predicates {
+						inside[t][p.Column.Column+" "+p.Operator] = true
+					}
 				}
 			}
 			continue
@@ -493,7 +516,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			continue
 		}
 		t := resolve(p.Column)
-		if t == nil {
+		if t == nil || (fencedTables[t] && !inside[t][p.Column.Column+" "+p.Operator]) {
 			continue
 		}
 		key := Key{Column: p.Column.Column}
@@ -523,7 +546,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 	}
 	for _, j := range f.Joins {
 		for _, ref := range []sqlfacts.ColumnRef{j.Left, j.Right} {
-			if t := resolve(ref); t != nil {
+			if t := resolve(ref); t != nil && !fencedTables[t] {
 				u := use(t)
 				u.join = addKey(u.join, Key{Column: ref.Column})
 			}
@@ -542,7 +565,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			t = resolve(o.Column)
 			k = Key{Column: o.Column.Column}
 		}
-		if t == nil || (i > 0 && t != orderTable) {
+		if t == nil || fencedTables[t] || (i > 0 && t != orderTable) {
 			order = nil
 			break
 		}
