@@ -136,9 +136,9 @@ func objectsUnder(p *Pass, n *explain.Node) []string {
 	return out
 }
 
-// tableRows is the best row count of a table: the larger of reltuples and
+// relRows is the best row count of a table: the larger of reltuples and
 // n_live_tup (reltuples is -1 before the first ANALYZE on 14+).
-func tableRows(t *pgstat.Table) float64 {
+func relRows(t *pgstat.Table) float64 {
 	return math.Max(t.Rows, float64(t.NLiveTup))
 }
 

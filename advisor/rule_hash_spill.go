@@ -1,0 +1,173 @@
+package advisor
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+)
+
+// HashSpill reports hash joins and hash aggregates that went to disk.
+var HashSpill = &Rule{
+	Name:     "hash-spill",
+	Family:   "plan",
+	Severity: SeverityWarning,
+	Doc: `A hash join or hash aggregate went to disk
+A Hash node whose table did not fit in work_mem x hash_mem_multiplier splits its
+input into batches written to temporary files ("Hash Batches" > 1); a
+HashAggregate does the same ("HashAgg Batches" > 1, "Disk Usage"). Every batch
+is written and read back. With EXPLAIN ANALYZE the spill is measured. Without
+it, the rule reports a spill only when pg_stat_statements counts temporary blocks
+written by the statement and the plan has a hash estimated to exceed its memory.
+Fix: a larger work_mem for the statement (SET LOCAL, or for its role) sized from
+the batches, or hash fewer rows (filter earlier, join on a smaller input).`,
+	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+Measured: Hash Batches > 1, or HashAgg Batches > 1 or Disk Usage > 0.
+Estimated: temp_blks_written > 0 in pg_stat_statements and a hash whose Plan Rows x (Plan Width + 24 bytes)
+exceeds work_mem x hash_mem_multiplier.
+Memory needed: Peak Memory Usage x Hash Batches (hash join), Peak Memory Usage + 2 x Disk Usage (aggregate);
+recommended work_mem: that divided by hash_mem_multiplier, at least 2 x the current work_mem, rounded up to a
+power of two MB; above max_work_mem_mb (1024) the fix is to hash fewer rows.
+Severity: error when the memory needed is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
+	Run: runHashSpill,
+}
+
+func init() { register(HashSpill) }
+
+func isHashAgg(n *explain.Node) bool {
+	return n.NodeType == "Aggregate" && (n.Strategy == "Hashed" || n.Strategy == "Mixed")
+}
+
+// hashSpill is one spilling hash node with the memory it needed, kB.
+type hashSpill struct {
+	node, parent *explain.Node
+	needKB       float64
+}
+
+func runHashSpill(p *Pass) error {
+	workMem := workMemKB(p.Snapshot)
+	mult := hashMemMultiplier(p.Snapshot)
+	for _, s := range p.Statements {
+		root := planRoot(s)
+		if root == nil || !costsTime(p, s) {
+			continue
+		}
+		if measured(s) {
+			reportMeasuredHashSpill(p, s, root, workMem, mult)
+			continue
+		}
+		reportEstimatedHashSpill(p, s, root, workMem, mult)
+	}
+	return nil
+}
+
+func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {
+	var worst *hashSpill
+	spills := 0
+	eachNode(root, func(n *explain.Node, anc []*explain.Node) {
+		var need float64
+		switch {
+		case n.NodeType == "Hash" && n.HashBatches > 1:
+			need = n.PeakMemoryUsage * n.HashBatches
+		case isHashAgg(n) && (n.HashAggBatches > 1 || n.DiskUsage > 0):
+			need = n.PeakMemoryUsage + 2*n.DiskUsage
+		default:
+			return
+		}
+		spills++
+		if worst == nil || need > worst.needKB {
+			worst = &hashSpill{node: n, needKB: need}
+			if len(anc) > 0 {
+				worst.parent = anc[len(anc)-1]
+			}
+		}
+	})
+	if worst == nil {
+		return
+	}
+	n := worst.node
+	mb := workMemMB(worst.needKB/mult, workMem)
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             n.NodeType,
+		"peak_memory_kb":        n.PeakMemoryUsage,
+		"memory_needed_kb":      round(worst.needKB, 0),
+		"work_mem_kb":           workMem,
+		"hash_mem_multiplier":   mult,
+		"suggested_work_mem_mb": mb,
+	}
+	var what, how string
+	temp := n.TempWrittenBlocks
+	if n.NodeType == "Hash" {
+		what = "hash join"
+		ev["hash_batches"] = n.HashBatches
+		ev["original_hash_batches"] = n.OriginalHashBatches
+		ev["actual_rows"] = n.TotalActualRows()
+		if worst.parent != nil && worst.parent.TempWrittenBlocks > temp {
+			temp = worst.parent.TempWrittenBlocks
+		}
+		how = fmt.Sprintf("split into %g batches on disk (peak %s per batch)", n.HashBatches, formatKB(n.PeakMemoryUsage))
+	} else {
+		what = "hash aggregate"
+		ev["hashagg_batches"] = n.HashAggBatches
+		ev["disk_usage_kb"] = n.DiskUsage
+		ev["actual_rows"] = n.TotalActualRows()
+		how = fmt.Sprintf("wrote %s to disk in %g batches", formatKB(n.DiskUsage), n.HashAggBatches)
+	}
+	ev["temp_blocks_written"] = temp
+	if spills > 1 {
+		ev["spilling_hashes"] = spills
+	}
+	addTempPerCall(ev, s)
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: severityFor(p, s, worst.needKB >= 64*1024),
+		Message: fmt.Sprintf("%s over %s rows %s: it needs about %s, work_mem %s x hash_mem_multiplier %g; %s",
+			n.Title(), formatCount(n.TotalActualRows()), how, formatKB(worst.needKB), formatKB(workMem), mult, modeNote(s)),
+		Objects:  objectsUnder(p, n),
+		Evidence: ev,
+		Fix:      setWorkMemFix(p, s, what, mb),
+	}))
+}
+
+func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {
+	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
+		return
+	}
+	var worst *explain.Node
+	var worstKB float64
+	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
+		if n.NodeType != "Hash" && !isHashAgg(n) {
+			return
+		}
+		if kb := estimatedKB(n); kb > workMem*mult && kb > worstKB {
+			worst, worstKB = n, kb
+		}
+	})
+	if worst == nil {
+		return
+	}
+	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
+	what := "hash join"
+	if isHashAgg(worst) {
+		what = "hash aggregate"
+	}
+	mb := workMemMB(math.Max(2*tempKB, worstKB)/mult, workMem)
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             worst.NodeType,
+		"estimated_rows":        worst.PlanRows,
+		"estimated_hash_kb":     round(worstKB, 0),
+		"work_mem_kb":           workMem,
+		"hash_mem_multiplier":   mult,
+		"suggested_work_mem_mb": mb,
+	}
+	addTempPerCall(ev, s)
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: severityFor(p, s, worstKB >= 64*1024),
+		Message: fmt.Sprintf("%s of ~%s rows (~%s) likely spills to disk: %s of temporary files written per call (pg_stat_statements), work_mem %s x hash_mem_multiplier %g; %s",
+			worst.Title(), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), formatKB(workMem), mult, modeNote(s)),
+		Objects:  objectsUnder(p, worst),
+		Evidence: ev,
+		Fix:      setWorkMemFix(p, s, what, mb),
+	}))
+}

@@ -1,0 +1,94 @@
+package advisor
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// JITDominates reports statements that spend most of their execution time
+// compiling themselves with JIT.
+var JITDominates = &Rule{
+	Name:     "jit-dominates",
+	Family:   "plan",
+	Severity: SeverityWarning,
+	Doc: `JIT compilation dominates execution time
+PostgreSQL compiles a plan with LLVM when its estimated cost exceeds
+jit_above_cost (100000 by default). For a statement that runs in milliseconds,
+generating, optimising and emitting code can take longer than running it; high
+costs from large tables or misestimates trigger it on OLTP queries. Measured by
+EXPLAIN ANALYZE ("JIT" → "Timing" → "Total" against "Execution Time"), or from
+pg_stat_statements' JIT time (1.10+) against the statement's execution time.
+Fix: turn JIT off for the OLTP role or session, or raise jit_above_cost (and
+jit_inline_above_cost, jit_optimize_above_cost) above the cost of such plans.`,
+	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+JIT total time >= jit_share (0.5) x execution time, from the measured plan or else from pg_stat_statements.
+Severity: error when JIT takes >= 80% of execution and share >= plan_error_share (0.1); notice when share < 10 x min_share.`,
+	Run: runJITDominates,
+}
+
+func init() { register(JITDominates) }
+
+func runJITDominates(p *Pass) error {
+	for _, s := range p.Statements {
+		if !costsTime(p, s) {
+			continue
+		}
+		ev := map[string]any{"plan_mode": planMode(s)}
+		var jitMS, execMS float64
+		var source string
+		if measured(s) && s.Plan.Plan.JIT != nil && s.Plan.Plan.JIT.Timing != nil && s.Plan.Plan.ExecutionTime > 0 {
+			pl := s.Plan.Plan
+			jitMS, execMS = pl.JIT.Timing.Total, pl.ExecutionTime
+			source = modeNote(s)
+			ev["jit_functions"] = pl.JIT.Functions
+			ev["jit_generation_ms"] = round(pl.JIT.Timing.Generation, 3)
+			ev["jit_inlining_ms"] = round(pl.JIT.Timing.Inlining, 3)
+			ev["jit_optimization_ms"] = round(pl.JIT.Timing.Optimization, 3)
+			ev["jit_emission_ms"] = round(pl.JIT.Timing.Emission, 3)
+		} else if s.JITTotalTime > 0 && s.TotalExecTime > 0 && s.Calls > 0 {
+			jitMS, execMS = s.JITTotalTime/float64(s.Calls), s.TotalExecTime/float64(s.Calls)
+			source = "per call on average, from pg_stat_statements"
+		} else {
+			continue
+		}
+		share := jitMS / execMS
+		if share < p.Options.JITShare {
+			continue
+		}
+		ev["jit_total_ms"] = round(jitMS, 3)
+		ev["execution_time_ms"] = round(execMS, 3)
+		ev["jit_share"] = round(share, 3)
+		cost := 0.0
+		if root := planRoot(s); root != nil {
+			cost = root.TotalCost
+			ev["plan_total_cost"] = cost
+		}
+		if v, ok := p.Snapshot.Settings["jit_above_cost"]; ok {
+			ev["jit_above_cost"] = v
+		}
+		raise := "above the cost of such plans"
+		if cost > 0 {
+			raise = "above this plan's cost, e.g. to " + strconv.FormatFloat(math.Pow(10, math.Ceil(math.Log10(cost*10))), 'f', -1, 64)
+		}
+		sev := SeverityWarning
+		switch {
+		case share >= 0.8 && s.Share >= p.Options.PlanErrorShare:
+			sev = SeverityError
+		case s.Share < 10*p.Options.MinShare:
+			sev = SeverityNotice
+		}
+		p.Report(p.StatementFinding(s, Finding{
+			Severity: sev,
+			Message: fmt.Sprintf("JIT compilation takes %.1f ms of %.1f ms execution (%.0f%%), %s",
+				jitMS, execMS, 100*share, source),
+			Objects:  []string{},
+			Evidence: ev,
+			Fix: &Fix{
+				Summary: fmt.Sprintf("Turn JIT off where this statement runs (SET jit = off in its session, or ALTER ROLE … SET jit = off for an OLTP role), or raise jit_above_cost %s", raise),
+				SQL:     []string{"SET jit = off"},
+			},
+		}))
+	}
+	return nil
+}

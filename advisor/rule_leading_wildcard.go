@@ -1,0 +1,187 @@
+package advisor
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// LeadingWildcard reports LIKE/ILIKE patterns that start with a wildcard.
+var LeadingWildcard = &Rule{
+	Name:     "leading-wildcard",
+	Family:   "sql",
+	Severity: SeverityWarning,
+	Doc: `LIKE '%x' cannot use a btree index
+A LIKE or ILIKE pattern that starts with % or _ matches anywhere in the value: a
+btree index (even with text_pattern_ops) only serves patterns with a fixed
+prefix, so the table is read in full. Found from the SQL text when the pattern
+is a constant; pg_stat_statements replaces constants with $n, so for workload
+statements the rule also reads the pattern from the filter of the recorded
+plan (EXPLAIN ANALYZE with a sampled value, or plain EXPLAIN).
+Fix: a trigram index (pg_trgm, GIN) on the column, which serves LIKE and ILIKE
+with any pattern of three or more characters; or full-text search when the
+search is for words.`,
+	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+Table rows (max of reltuples, n_live_tup) >= large_table_rows (10000); no trigram index on the column (expression);
+with a plan, the table is read by a Seq Scan. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables (offline review).
+Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share (0.1).`,
+	Run: runLeadingWildcard,
+}
+
+func init() { register(LeadingWildcard) }
+
+// planWildcard matches a LIKE (~~) or ILIKE (~~*) with a leading-wildcard
+// constant in a plan node's filter: "(users.name ~~ '%foo%'::text)",
+// "((name)::text ~~* '_x%'::text)". Group 1 is the column, 2 the pattern.
+var planWildcard = regexp.MustCompile(`"?([A-Za-z_][A-Za-z0-9_$]*)"?\)*(?:::[a-z ]+)?\)*\s+~~\*?\s+'([%_](?:[^']|'')*)'`)
+
+func isLikeOperator(op string) bool {
+	switch strings.ToUpper(op) {
+	case "LIKE", "ILIKE", "~~", "~~*":
+		return true
+	}
+	return false
+}
+
+func leadingWildcard(pattern string) bool {
+	pattern = strings.Trim(pattern, "'")
+	return strings.HasPrefix(pattern, "%") || strings.HasPrefix(pattern, "_")
+}
+
+func runLeadingWildcard(p *Pass) error {
+	for _, s := range p.Statements {
+		f := s.Facts
+		if f == nil || !costsTime(p, s) {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, pr := range f.Predicates {
+			if pr.Join || !isLikeOperator(pr.Operator) {
+				continue
+			}
+			t, obj, ok := largePredicateTable(p, f, pr.Column)
+			if !ok {
+				continue
+			}
+			scan, planned := seqScanOf(s, t, obj)
+			pattern := ""
+			switch {
+			case pr.HasConst:
+				if !leadingWildcard(pr.Const) {
+					continue
+				}
+				pattern = strings.Trim(pr.Const, "'")
+			case scan != nil:
+				pattern = wildcardInFilter(scan, pr.Column.Column)
+				if pattern == "" {
+					continue
+				}
+			default:
+				continue // a $n pattern without a plan that shows it
+			}
+			if planned && scan == nil {
+				continue
+			}
+			expr := columnExpression(f, pr)
+			key := obj + "\x00" + normalizeExpr(expr)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if t != nil && hasTrigramIndex(p, t, expr) {
+				continue
+			}
+			reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, scan)
+		}
+	}
+	return nil
+}
+
+// wildcardInFilter returns the leading-wildcard pattern a scan's filter
+// compares column col with, or "".
+func wildcardInFilter(n *explain.Node, col string) string {
+	for _, m := range planWildcard.FindAllStringSubmatch(n.Filter, -1) {
+		if m[1] == col {
+			return strings.ReplaceAll(m[2], "''", "'")
+		}
+	}
+	return ""
+}
+
+func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, pattern string, scan *explain.Node) {
+	ev := map[string]any{
+		"plan_mode":  planMode(s),
+		"expression": expr,
+		"operator":   strings.ToUpper(pr.Operator),
+		"pattern":    pattern,
+	}
+	size := ""
+	sev := SeverityNotice
+	if t != nil {
+		rows := relRows(t)
+		ev["table_rows"] = rows
+		size = fmt.Sprintf(" (%s rows)", formatCount(rows))
+		sev = severityFor(p, s, rows >= 100*p.Options.LargeTableRows)
+	}
+	note := modeNote(s)
+	if scan != nil {
+		ev["node_type"] = scan.NodeType
+		ev["rows_removed_by_filter"] = scan.TotalRowsRemovedByFilter()
+		note = fmt.Sprintf("the plan reads it with a %s (%s)", scan.Title(), modeNote(s))
+	}
+	op := strings.ToUpper(pr.Operator)
+	switch op {
+	case "~~":
+		op = "LIKE"
+	case "~~*":
+		op = "ILIKE"
+	}
+	elem := expr + " gin_trgm_ops"
+	if pr.Function != "" || pr.Cast != "" {
+		elem = "(" + expr + ") gin_trgm_ops"
+	}
+	short := ""
+	if len(strings.Trim(pattern, "%_")) < 3 {
+		short = "; patterns with fewer than three characters between wildcards gain little from it"
+	}
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: sev,
+		Message:  fmt.Sprintf("%s %s '%s' on %s%s starts with a wildcard, so no btree index can serve it; %s", expr, op, pattern, obj, size, note),
+		Objects:  []string{obj},
+		Evidence: ev,
+		Fix: &Fix{
+			Summary: fmt.Sprintf("Create a trigram GIN index on %s (pg_trgm), which serves LIKE and ILIKE with leading wildcards%s", expr, short),
+			SQL: []string{
+				"CREATE EXTENSION IF NOT EXISTS pg_trgm",
+				fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s USING gin (%s)", obj, elem),
+			},
+		},
+	}))
+}
+
+// hasTrigramIndex reports whether t has a valid trigram (GIN or GiST) index
+// on the expression.
+func hasTrigramIndex(p *Pass, t *pgstat.Table, expr string) bool {
+	want := normalizeExpr(expr)
+	for _, ix := range p.IndexesOf(t) {
+		if !ix.Valid {
+			continue
+		}
+		for i, c := range ix.Columns {
+			if normalizeExpr(c) != want {
+				continue
+			}
+			if i < len(ix.Opclasses) && strings.Contains(ix.Opclasses[i], "trgm") {
+				return true
+			}
+			if strings.Contains(ix.Definition, "trgm_ops") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,168 @@
+package advisor
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+)
+
+// SortSpill reports sorts that went to disk because they did not fit in work_mem.
+var SortSpill = &Rule{
+	Name:     "sort-spill",
+	Family:   "plan",
+	Severity: SeverityWarning,
+	Doc: `A sort went to disk
+A Sort (or Incremental Sort) node whose rows did not fit in work_mem writes them
+to temporary files and merges them back ("external merge"): the statement does
+disk I/O that an in-memory quicksort avoids. With EXPLAIN ANALYZE the spill is
+measured ("Sort Space Type": "Disk"). Without it (a plain or generic plan) the
+rule reports a spill only when pg_stat_statements counts temporary blocks written
+by the statement and the plan has a sort estimated to be larger than work_mem.
+Fix: give the statement a larger work_mem (SET LOCAL, or for its role), sized
+from the spill; or sort fewer rows, or read them in order from an index.`,
+	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+Measured: Sort Space Type = Disk. Estimated: temp_blks_written > 0 in pg_stat_statements and a
+Sort whose Plan Rows x (Plan Width + 24 bytes) exceeds work_mem.
+Recommended work_mem: 2 x the disk space of the spill, at least 2 x the current work_mem,
+rounded up to a power of two MB; above max_work_mem_mb (1024) the fix is to sort fewer rows.
+Severity: error when the spill is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
+	Run: runSortSpill,
+}
+
+func init() { register(SortSpill) }
+
+func isSortNode(n *explain.Node) bool {
+	return n.NodeType == "Sort" || n.NodeType == "Incremental Sort"
+}
+
+func runSortSpill(p *Pass) error {
+	workMem := workMemKB(p.Snapshot)
+	for _, s := range p.Statements {
+		root := planRoot(s)
+		if root == nil || !costsTime(p, s) {
+			continue
+		}
+		if measured(s) {
+			reportMeasuredSortSpill(p, s, root, workMem)
+			continue
+		}
+		reportEstimatedSortSpill(p, s, root, workMem)
+	}
+	return nil
+}
+
+func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) {
+	var worst *explain.Node
+	spills := 0
+	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
+		if !isSortNode(n) || !(n.SortSpaceType == "Disk" || strings.HasPrefix(n.SortMethod, "external")) {
+			return
+		}
+		spills++
+		if worst == nil || n.SortSpaceUsed > worst.SortSpaceUsed {
+			worst = n
+		}
+	})
+	if worst == nil {
+		return
+	}
+	spillKB := worst.SortSpaceUsed
+	if spillKB == 0 {
+		spillKB = worst.TempWrittenBlocks * 8
+	}
+	mb := workMemMB(2*spillKB, workMem)
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             worst.NodeType,
+		"sort_method":           worst.SortMethod,
+		"sort_space_used_kb":    worst.SortSpaceUsed,
+		"temp_blocks_written":   worst.TempWrittenBlocks,
+		"actual_rows":           worst.TotalActualRows(),
+		"work_mem_kb":           workMem,
+		"suggested_work_mem_mb": mb,
+	}
+	if len(worst.SortKey) > 0 {
+		ev["sort_key"] = worst.SortKey
+	}
+	if spills > 1 {
+		ev["spilling_sorts"] = spills
+	}
+	addTempPerCall(ev, s)
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: severityFor(p, s, spillKB >= 64*1024),
+		Message: fmt.Sprintf("%s%s spilled %s to disk (%s, work_mem %s), %s",
+			worst.NodeType, sortKeyNote(worst), formatKB(spillKB), worst.SortMethod, formatKB(workMem), modeNote(s)),
+		Objects:  objectsUnder(p, worst),
+		Evidence: ev,
+		Fix:      setWorkMemFix(p, s, "sort", mb),
+	}))
+}
+
+// reportEstimatedSortSpill handles plans that were not executed: the spill is
+// known from pg_stat_statements' temporary blocks, the culprit from the plan.
+func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) {
+	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
+		return
+	}
+	var worst *explain.Node
+	var worstKB float64
+	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
+		if !isSortNode(n) {
+			return
+		}
+		if kb := estimatedKB(n); kb > workMem && kb > worstKB {
+			worst, worstKB = n, kb
+		}
+	})
+	if worst == nil {
+		return
+	}
+	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
+	mb := workMemMB(math.Max(2*tempKB, worstKB), workMem)
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             worst.NodeType,
+		"estimated_rows":        worst.PlanRows,
+		"estimated_sort_kb":     round(worstKB, 0),
+		"work_mem_kb":           workMem,
+		"suggested_work_mem_mb": mb,
+	}
+	if len(worst.SortKey) > 0 {
+		ev["sort_key"] = worst.SortKey
+	}
+	addTempPerCall(ev, s)
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: severityFor(p, s, tempKB >= 64*1024),
+		Message: fmt.Sprintf("%s%s of ~%s rows likely spills to disk: %s of temporary files written per call (pg_stat_statements), work_mem %s; %s",
+			worst.NodeType, sortKeyNote(worst), formatCount(worst.PlanRows), formatKB(tempKB), formatKB(workMem), modeNote(s)),
+		Objects:  objectsUnder(p, worst),
+		Evidence: ev,
+		Fix:      setWorkMemFix(p, s, "sort", mb),
+	}))
+}
+
+// estimatedKB is the planner's idea of the memory a node's rows need:
+// Plan Rows x (Plan Width + 24 bytes of per-tuple overhead), in kB.
+func estimatedKB(n *explain.Node) float64 {
+	return n.PlanRows * float64(n.PlanWidth+24) / 1024
+}
+
+// addTempPerCall adds pg_stat_statements' temporary blocks per call to evidence.
+func addTempPerCall(ev map[string]any, s *Statement) {
+	if s.TempBlksWritten > 0 && s.Calls > 0 {
+		ev["temp_blocks_written_per_call"] = round(float64(s.TempBlksWritten)/float64(s.Calls), 1)
+	}
+}
+
+func sortKeyNote(n *explain.Node) string {
+	if len(n.SortKey) == 0 {
+		return ""
+	}
+	keys := strings.Join(n.SortKey, ", ")
+	if len(keys) > 80 {
+		keys = keys[:77] + "..."
+	}
+	return " by " + keys
+}
