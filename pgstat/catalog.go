@@ -2,10 +2,13 @@ package pgstat
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // userSchemas filters pg_namespace n to the schemas of user objects.
@@ -112,14 +115,16 @@ func (c *collector) collectColumns(ctx context.Context) error {
 	return nil
 }
 
-// indexesQuery reads the indexes of user tables. Key columns are the
-// attribute name, or the expression text for an expression key; indoption
-// bit 1 is DESC; an opclass is reported only when it is not the default.
-const indexesQuery = Marker + ` SELECT i.indexrelid::int8, n.nspname::text, t.relname::text, ic.relname::text,
-  pg_get_indexdef(i.indexrelid), am.amname::text, i.indnkeyatts::int,
-  ARRAY(SELECT CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) ELSE a.attname::text END
+// indexesQuery reads the indexes of user tables from the catalogs alone,
+// without pg_get_indexdef, which locks the table (see indexDefinitionsQuery).
+// Key columns are the attribute name ("" for an expression key, filled in
+// later); indoption bit 1 is DESC; an opclass is reported only when it is not
+// the default. pg_get_expr does not lock.
+const indexesQuery = Marker + ` SELECT i.indexrelid::int8, i.indrelid::int8, n.nspname::text, t.relname::text, ic.relname::text,
+  am.amname::text, i.indnkeyatts::int,
+  ARRAY(SELECT COALESCE(a.attname::text, '')
         FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-        LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum <> 0
         ORDER BY k.n),
   ARRAY(SELECT k.attnum = 0 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) ORDER BY k.n),
   ARRAY(SELECT (o.opt & 1) = 1 FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS o(opt, n) ORDER BY o.n),
@@ -143,6 +148,14 @@ LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
 WHERE t.relkind IN ('r', 'p', 'm') AND ` + userSchemas + `
 ORDER BY n.nspname, t.relname, ic.relname`
 
+// indexDefinitionsQuery reads the definitions and expression keys of the
+// indexes of the tables $1. pg_get_indexdef takes an AccessShareLock on the table, so it
+// waits behind DDL (up to lock_timeout).
+const indexDefinitionsQuery = Marker + ` SELECT i.indexrelid::int8, pg_get_indexdef(i.indexrelid),
+  ARRAY(SELECT CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) ELSE '' END
+        FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) ORDER BY k.n)
+FROM pg_index i WHERE i.indrelid = ANY($1::oid[])`
+
 func (c *collector) collectIndexes(ctx context.Context) error {
 	rows, err := c.conn.Query(ctx, indexesQuery)
 	if err != nil {
@@ -152,16 +165,17 @@ func (c *collector) collectIndexes(ctx context.Context) error {
 	indexes := []Index{}
 	for rows.Next() {
 		var ix Index
-		var oid int64
+		var oid, table int64
 		var nKey int
 		var all, opclasses []string
 		var exprs []bool
-		if err := rows.Scan(&oid, &ix.Schema, &ix.Table, &ix.Name, &ix.Definition, &ix.Method, &nKey,
+		if err := rows.Scan(&oid, &table, &ix.Schema, &ix.Table, &ix.Name, &ix.Method, &nKey,
 			&all, &exprs, &ix.Descending, &opclasses, &ix.Predicate, &ix.Unique, &ix.Primary, &ix.Constraint,
 			&ix.Valid, &ix.Ready, &ix.IdxScan, &ix.IdxTupRead, &ix.IdxTupFetch); err != nil {
 			return fmt.Errorf("read indexes: %w", err)
 		}
 		ix.OID = uint32(oid)
+		c.indexTable[ix.OID] = uint32(table)
 		if nKey > len(all) {
 			nKey = len(all)
 		}
@@ -188,6 +202,61 @@ func (c *collector) collectIndexes(ctx context.Context) error {
 		return fmt.Errorf("read indexes: %w", err)
 	}
 	c.snap.Indexes = indexes
+	return c.collectIndexDefinitions(ctx)
+}
+
+// collectIndexDefinitions fills in Definition and the expression keys. When
+// some tables are locked, the indexes whose definitions cannot be read are
+// named in a Problem and keep their catalog facts.
+func (c *collector) collectIndexDefinitions(ctx context.Context) error {
+	pos := map[uint32]int{}
+	var tables []int64
+	seen := map[uint32]bool{}
+	for i, ix := range c.snap.Indexes {
+		pos[ix.OID] = i
+		if t := c.indexTable[ix.OID]; !seen[t] {
+			seen[t] = true
+			tables = append(tables, int64(t))
+		}
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	failed, err := c.queryWithFallback(ctx, indexDefinitionsQuery, tables, func(rows pgx.Rows) error {
+		var oid int64
+		var def string
+		var keys []string
+		if err := rows.Scan(&oid, &def, &keys); err != nil {
+			return err
+		}
+		i, ok := pos[uint32(oid)]
+		if !ok {
+			return nil
+		}
+		ix := &c.snap.Indexes[i]
+		ix.Definition = def
+		for k := range ix.Expressions {
+			if ix.Expressions[k] && k < len(keys) {
+				ix.Columns[k] = keys[k]
+			}
+		}
+		return nil
+	})
+	if err != nil && len(failed) == 0 {
+		return fmt.Errorf("read index definitions: %w", err)
+	}
+	if len(failed) > 0 {
+		var names []string
+		for _, table := range failed {
+			for _, ix := range c.snap.Indexes {
+				if c.indexTable[ix.OID] == uint32(table) {
+					names = append(names, QuoteQualified(ix.Schema, ix.Name))
+				}
+			}
+		}
+		msg, fix := describe(err, c.snap.Server.CurrentUser)
+		c.problem(PhaseIndexes, fmt.Sprintf("definitions of %s not read: %s", listNames(names), msg), fix)
+	}
 	return nil
 }
 
@@ -238,30 +307,32 @@ func (c *collector) collectSizes(ctx context.Context) error {
 	tables := map[uint32]int{}
 	indexes := map[uint32]int{}
 	var oids []int64
+	seen := map[uint32]bool{}
 	for i, t := range c.snap.Tables {
 		tables[t.OID] = i
+		seen[t.OID] = true
 		oids = append(oids, int64(t.OID))
 	}
 	for i, ix := range c.snap.Indexes {
 		indexes[ix.OID] = i
-		oids = append(oids, int64(ix.OID))
+		if t := c.indexTable[ix.OID]; !seen[t] {
+			seen[t] = true
+			oids = append(oids, int64(t))
+		}
 	}
-	rows, err := c.conn.Query(ctx, Marker+` SELECT c.oid::int8,
+	// Tables $1 and their indexes, so that a locked table costs one retry.
+	failed, err := c.queryWithFallback(ctx, Marker+` SELECT c.oid::int8,
   CASE WHEN c.relkind IN ('i', 'I') THEN pg_relation_size(c.oid) ELSE pg_table_size(c.oid) END,
   pg_total_relation_size(c.oid)
-FROM pg_class c WHERE c.oid = ANY($1::oid[]) ORDER BY c.oid`, oids)
-	if err != nil {
-		return fmt.Errorf("read sizes: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+FROM pg_class c
+WHERE c.oid = ANY($1::oid[]) OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY($1::oid[]))`, oids, func(rows pgx.Rows) error {
 		var oid int64
 		var size, total *int64
 		if err := rows.Scan(&oid, &size, &total); err != nil {
-			return fmt.Errorf("read sizes: %w", err)
+			return err
 		}
 		if size == nil || total == nil {
-			continue // dropped meanwhile
+			return nil // dropped meanwhile
 		}
 		if i, ok := tables[uint32(oid)]; ok {
 			c.snap.Tables[i].SizeBytes = *size
@@ -270,9 +341,82 @@ FROM pg_class c WHERE c.oid = ANY($1::oid[]) ORDER BY c.oid`, oids)
 		if i, ok := indexes[uint32(oid)]; ok {
 			c.snap.Indexes[i].SizeBytes = *size
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil && len(failed) == 0 {
 		return fmt.Errorf("read sizes: %w", err)
 	}
+	if len(failed) > 0 {
+		var names []string
+		for _, oid := range failed {
+			if i, ok := tables[uint32(oid)]; ok {
+				names = append(names, c.snap.Tables[i].QualifiedName())
+			}
+			for _, ix := range c.snap.Indexes {
+				if c.indexTable[ix.OID] == uint32(oid) {
+					names = append(names, QuoteQualified(ix.Schema, ix.Name))
+				}
+			}
+		}
+		msg, fix := describe(err, c.snap.Server.CurrentUser)
+		c.problem(PhaseSizes, fmt.Sprintf("sizes of %s not read: %s", listNames(names), msg), fix)
+	}
 	return nil
+}
+
+// maxFallbackFailures bounds the one-by-one retries of queryWithFallback: each
+// failure may have waited a whole lock or statement timeout.
+const maxFallbackFailures = 3
+
+// queryWithFallback runs query with $1 = oids and calls scan for each row.
+// When the query fails (a locked relation, a timeout), it runs the query again
+// for one oid at a time, so that only the relations that cannot be read are
+// missing: they are returned in failed with the first error. After
+// maxFallbackFailures failures the remaining oids count as failed too. An
+// error with no failed oids means the query itself does not work.
+func (c *collector) queryWithFallback(ctx context.Context, query string, oids []int64, scan func(pgx.Rows) error) (failed []int64, err error) {
+	run := func(ids []int64) error {
+		rows, err := c.conn.Query(ctx, query, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	firstErr := run(oids)
+	if firstErr == nil {
+		return nil, nil
+	}
+	if !retryable(firstErr) || ctx.Err() != nil || c.conn.IsClosed() {
+		return nil, firstErr
+	}
+	for i, oid := range oids {
+		if len(failed) >= maxFallbackFailures || ctx.Err() != nil || c.conn.IsClosed() {
+			return append(failed, oids[i:]...), firstErr
+		}
+		if err := run([]int64{oid}); err != nil {
+			failed = append(failed, oid)
+		}
+	}
+	return failed, firstErr
+}
+
+// retryable reports whether err is a lock or statement timeout, which may
+// concern only some of the relations a query reads.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "55P03" || pgErr.Code == "57014")
+}
+
+// listNames joins up to five names and says how many more there are.
+func listNames(names []string) string {
+	if len(names) <= 5 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
 }

@@ -60,6 +60,8 @@ type collector struct {
 	conn *pgx.Conn
 	opts CollectOptions
 	snap *Snapshot
+	// indexTable maps an index's OID to its table's.
+	indexTable map[uint32]uint32
 }
 
 // Collect reads a snapshot of the connected database: server, settings,
@@ -77,7 +79,7 @@ func Collect(ctx context.Context, conn *pgx.Conn, opts CollectOptions) (*Snapsho
 	if opts.MaxStatements <= 0 {
 		opts.MaxStatements = DefaultMaxStatements
 	}
-	c := &collector{conn: conn, opts: opts, snap: New()}
+	c := &collector{conn: conn, opts: opts, snap: New(), indexTable: map[uint32]uint32{}}
 	c.snap.CollectedAt = time.Now().UTC()
 	phases := []struct {
 		name string
@@ -138,9 +140,10 @@ func (c *collector) problem(phase, message, fix string) {
 	c.snap.Problems = append(c.snap.Problems, Problem{Phase: phase, Message: message, Fix: fix})
 }
 
-func (c *collector) userOrPlaceholder() string {
+// grantee is the connected user, quoted, for GRANT fixes.
+func (c *collector) grantee() string {
 	if c.snap.Server.CurrentUser != "" {
-		return c.snap.Server.CurrentUser
+		return QuoteIdent(c.snap.Server.CurrentUser)
 	}
 	return "<user>"
 }

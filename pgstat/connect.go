@@ -150,8 +150,10 @@ func describe(err error, user string) (message, fix string) {
 	}
 	if user == "" {
 		user = "<user>"
+	} else {
+		user = QuoteIdent(user)
 	}
-	message, fix = classify(err, QuoteIdent(user))
+	message, fix = classify(err, user)
 	if i := strings.IndexByte(message, '\n'); i >= 0 {
 		message = message[:i]
 	}

@@ -202,7 +202,7 @@ FROM pg_stat_statements WHERE `+statementsWhere, c.opts.MinCalls).Scan(&hidden, 
 	}
 	if hidden > 0 {
 		c.problem("statements", fmt.Sprintf("%d pg_stat_statements entries of other users are hidden from %s (<insufficient privilege>) and left out", hidden, c.snap.Server.CurrentUser),
-			"GRANT pg_read_all_stats TO "+QuoteIdent(c.userOrPlaceholder())+" (or GRANT pg_monitor)")
+			"GRANT pg_read_all_stats TO "+c.grantee()+" (or GRANT pg_monitor TO "+c.grantee()+")")
 	}
 
 	if v, ok := parseExtVersion(*version); !ok || v.atLeast(1, 9) {
