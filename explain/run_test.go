@@ -37,6 +37,7 @@ ANALYZE items;
 CREATE TABLE calls (at timestamptz);
 CREATE FUNCTION log_call() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO calls VALUES (now()); SELECT 1 $$;
 CREATE FUNCTION item_count() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM items $$;
+CREATE SEQUENCE s;
 CREATE FUNCTION twice(int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT $1 * 2 $$;`)
 	return ctx, conn, dsn
 }
