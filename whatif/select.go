@@ -91,7 +91,7 @@ func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []
 		}
 		helped := false
 		for _, q := range cc.QueryIDs {
-			if s.reduction(q, s.servingSet(q, chosenIDs)) >= opts.MinCostReduction {
+			if after, _ := s.eval(q, s.servingSet(q, chosenIDs)); s.counts(q, after) {
 				helped = true
 			}
 		}
@@ -231,6 +231,13 @@ func (s *selector) eval(q string, set []string) (float64, []string) {
 	return best, used
 }
 
+// counts reports whether cost after is enough of a cut of q's cost:
+// MinCostReduction of it and at least MinCostSaved cost units.
+func (s *selector) counts(q string, after float64) bool {
+	before := s.before[q]
+	return before > 0 && 1-after/before >= s.opts.MinCostReduction && before-after >= s.opts.MinCostSaved
+}
+
 // reduction is 1 - cost with set / cost without, for q.
 func (s *selector) reduction(q string, set []string) float64 {
 	before, ok := s.before[q]
@@ -265,8 +272,8 @@ func (s *selector) benefit(set []string) float64 {
 		if len(sub) == 0 {
 			continue
 		}
-		if red := s.reduction(q, sub); red >= s.opts.MinCostReduction {
-			total += s.inputs[q].weight() * red
+		if after, _ := s.eval(q, sub); s.counts(q, after) {
+			total += s.inputs[q].weight() * (1 - after/s.before[q])
 		}
 	}
 	s.benefits[key] = total
@@ -287,7 +294,7 @@ func (s *selector) eligible() []string {
 			if !ok || len(ev.Used) == 0 {
 				continue
 			}
-			if before := s.before[q]; before > 0 && 1-ev.Cost/before >= s.opts.MinCostReduction {
+			if s.counts(q, ev.Cost) {
 				out = append(out, id)
 				break
 			}
@@ -392,7 +399,7 @@ func (s *selector) recommendations(snap *pgstat.Snapshot, chosen []*CandidateCos
 		after, used := s.eval(q, sub)
 		before := s.before[q]
 		red := 1 - after/before
-		if red < s.opts.MinCostReduction || len(used) == 0 {
+		if !s.counts(q, after) || len(used) == 0 {
 			continue
 		}
 		in := s.inputs[q]

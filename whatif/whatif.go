@@ -76,6 +76,10 @@ type Options struct {
 	// MinCostReduction: an index counts for a statement only when the planner's
 	// cost with it is at most (1 - MinCostReduction) of the cost without.
 	MinCostReduction float64 `json:"min_cost_reduction"`
+	// MinCostSaved: an index counts for a statement only when it also saves
+	// at least this many planner cost units (a statement an index already
+	// serves well is not worth another one).
+	MinCostSaved float64 `json:"min_cost_saved"`
 	// MaxNewIndexes caps the recommendations; 0 means no cap.
 	MaxNewIndexes int `json:"max_new_indexes"`
 	// StorageBudgetBytes caps the summed estimated size of the recommendations; 0 means no cap.
@@ -100,6 +104,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		MinCostReduction: 0.5,
+		MinCostSaved:     100,
 		MaxNewIndexes:    10,
 		MinTableRows:     10000,
 		MinTableBytes:    1 << 20,
@@ -113,6 +118,9 @@ func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.MinCostReduction <= 0 || o.MinCostReduction >= 1 {
 		o.MinCostReduction = d.MinCostReduction
+	}
+	if o.MinCostSaved <= 0 {
+		o.MinCostSaved = d.MinCostSaved
 	}
 	if o.MinTableRows <= 0 {
 		o.MinTableRows = d.MinTableRows
