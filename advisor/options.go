@@ -41,6 +41,58 @@ type Options struct {
 	HeapFetchFraction float64 `json:"heap_fetch_fraction"`
 	// JITShare: JIT compilation takes at least this fraction of execution time.
 	JITShare float64 `json:"jit_share"`
+
+	// NPlusOneMinCalls: a child lookup must run at least this many times (n-plus-one).
+	NPlusOneMinCalls int64 `json:"n_plus_one_min_calls"`
+	// NPlusOneMaxRowsPerCall: a child lookup returns at most this many rows per call (n-plus-one).
+	NPlusOneMaxRowsPerCall float64 `json:"n_plus_one_max_rows_per_call"`
+	// NPlusOneMinRatio, NPlusOneMaxRatio: child calls / parent rows must lie
+	// between them for the parent to be the one feeding the child (n-plus-one).
+	NPlusOneMinRatio float64 `json:"n_plus_one_min_ratio"`
+	NPlusOneMaxRatio float64 `json:"n_plus_one_max_ratio"`
+	// NPlusOneLogMinRepeats: consecutive repeats after a parent in one session (statement log).
+	NPlusOneLogMinRepeats int `json:"n_plus_one_log_min_repeats"`
+	// NPlusOneLogMinMS: time of such a run, milliseconds (statement log).
+	NPlusOneLogMinMS float64 `json:"n_plus_one_log_min_ms"`
+
+	// UnbatchedMinCalls: a single-row write must run at least this many times (unbatched-writes).
+	UnbatchedMinCalls int64 `json:"unbatched_min_calls"`
+
+	// UnboundedMinRowsPerCall: rows per call from which a result is unbounded (unbounded-result).
+	UnboundedMinRowsPerCall float64 `json:"unbounded_min_rows_per_call"`
+	// UnboundedMinCalls: calls an unbounded statement needs to matter (unbounded-result).
+	UnboundedMinCalls int64 `json:"unbounded_min_calls"`
+	// WideRowBytes: average row width, bytes, from which SELECT * ships wide rows (unbounded-result).
+	WideRowBytes int `json:"wide_row_bytes"`
+	// WideRowMinCalls: calls that make a SELECT * of wide rows a hot path (unbounded-result).
+	WideRowMinCalls int64 `json:"wide_row_min_calls"`
+
+	// PoolWarnFraction, PoolErrorFraction: peak connections as a fraction of
+	// the usable slots (max_connections minus reserved) (pool-exhaustion).
+	PoolWarnFraction  float64 `json:"pool_warn_fraction"`
+	PoolErrorFraction float64 `json:"pool_error_fraction"`
+	// IdleInTxWarnSeconds, IdleInTxErrorSeconds: how long a session may sit
+	// idle in transaction before it warns, or is an error, seconds (pool-exhaustion).
+	IdleInTxWarnSeconds  float64 `json:"idle_in_tx_warn_seconds"`
+	IdleInTxErrorSeconds float64 `json:"idle_in_tx_error_seconds"`
+	// IdleInTxErrorCount: this many sessions of one application and user idle in
+	// transaction (past the warn age) is an error (pool-exhaustion).
+	IdleInTxErrorCount int `json:"idle_in_tx_error_count"`
+	// LockWaitSeconds: a session waiting on a lock this long is reported, seconds (pool-exhaustion).
+	LockWaitSeconds float64 `json:"lock_wait_seconds"`
+	// ChurnBackendSeconds: a backend younger than this is a new connection, seconds (pool-exhaustion).
+	ChurnBackendSeconds float64 `json:"churn_backend_seconds"`
+	// ChurnMinBackends, ChurnMinFraction: that many new connections, and at
+	// least that fraction of the sessions seen, is connection churn (pool-exhaustion).
+	ChurnMinBackends int     `json:"churn_min_backends"`
+	ChurnMinFraction float64 `json:"churn_min_fraction"`
+
+	// DenormMinShare: a read's share of total time from which it is hot (denormalization).
+	DenormMinShare float64 `json:"denorm_min_share"`
+	// DenormHotShare: share from which the finding is a warning, not a notice (denormalization).
+	DenormHotShare float64 `json:"denorm_hot_share"`
+	// DenormMaxWriteRatio: rows written / rows read of a table, at most, for it to be read-mostly (denormalization).
+	DenormMaxWriteRatio float64 `json:"denorm_max_write_ratio"`
 }
 
 // DefaultOptions returns the default thresholds.
@@ -63,5 +115,33 @@ func DefaultOptions() Options {
 		MinHeapFetches:     1000,
 		HeapFetchFraction:  0.1,
 		JITShare:           0.5,
+
+		NPlusOneMinCalls:       1000,
+		NPlusOneMaxRowsPerCall: 50,
+		NPlusOneMinRatio:       0.5,
+		NPlusOneMaxRatio:       2,
+		NPlusOneLogMinRepeats:  5,
+		NPlusOneLogMinMS:       50,
+
+		UnbatchedMinCalls: 1000,
+
+		UnboundedMinRowsPerCall: 1000,
+		UnboundedMinCalls:       5,
+		WideRowBytes:            500,
+		WideRowMinCalls:         1000,
+
+		PoolWarnFraction:     0.8,
+		PoolErrorFraction:    0.95,
+		IdleInTxWarnSeconds:  5,
+		IdleInTxErrorSeconds: 60,
+		IdleInTxErrorCount:   3,
+		LockWaitSeconds:      1,
+		ChurnBackendSeconds:  1,
+		ChurnMinBackends:     5,
+		ChurnMinFraction:     0.25,
+
+		DenormMinShare:      0.05,
+		DenormHotShare:      0.2,
+		DenormMaxWriteRatio: 0.01,
 	}
 }
