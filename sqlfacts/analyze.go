@@ -25,6 +25,25 @@ func Fingerprint(sql string) (string, error) {
 // returns the facts of its first statement. A text that does not parse yields
 // a *SyntaxError (wrapped; use errors.As). A text without any statement (only
 // comments) yields Facts of KindOther with Statements == 0.
+//
+// Conventions beyond the field comments:
+//   - Predicates, Joins, Relations, Functions, Params, Subqueries, SelectStar,
+//     Aggregates, Distinct and Locking cover every query level (CTEs and
+//     subqueries included); OrderBy, GroupBy, Limit and Offset are those of the
+//     outermost SELECT; Target and InsertRows those of the top statement.
+//   - A column read through a CTE or a subquery in FROM resolves to its base
+//     table when the CTE passes the plain column through (by name or *).
+//   - Joins written in WHERE, and correlations into a subquery, have type
+//     "inner". A row comparison (a, b) > ($1, $2) yields one predicate per
+//     element; all but the first are InOr unless the operator is "=".
+//   - ParamColumns maps $n compared with a bare or cast column, an INSERT
+//     value and an UPDATE SET value; not $n compared with a function of a
+//     column (a value of the column does not fit there).
+//   - A CTE's Relations are the base relations named in its own body.
+//   - Cast is the type as the parser names it: int4, timestamptz, text.
+//   - Utility statements (KindUtility) get Relations, Functions and Params
+//     from a generic walk; EXPLAIN and DECLARE CURSOR also yield the facts of
+//     the query they hold.
 func Analyze(sql string) (*Facts, error) {
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
@@ -884,6 +903,17 @@ func (w *walker) aexprPredicate(e *pg_query.A_Expr, sc *scope, joinTyp string, i
 	if len(names) > 0 {
 		opName = names[len(names)-1]
 	}
+	if e.Kind == pg_query.A_Expr_Kind_AEXPR_OP {
+		// (a, b) = ($1, $2) compares element-wise; for (a, b) > ($1, $2)
+		// (keyset pagination) only the first element bounds the scan alone.
+		if lr, rr := e.Lexpr.GetRowExpr(), e.Rexpr.GetRowExpr(); lr != nil && rr != nil && len(lr.Args) == len(rr.Args) {
+			for i := range lr.Args {
+				sub := &pg_query.A_Expr{Kind: e.Kind, Name: e.Name, Lexpr: lr.Args[i], Rexpr: rr.Args[i]}
+				w.aexprPredicate(sub, sc, joinTyp, inOr || (i > 0 && opName != "="))
+			}
+			return
+		}
+	}
 	left := operandOf(e.Lexpr, sc)
 	switch e.Kind {
 	case pg_query.A_Expr_Kind_AEXPR_OP, pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE,
@@ -1055,6 +1085,8 @@ func operandOf(n *pg_query.Node, sc *scope) operand {
 		return operand{kind: opParam, param: int(x.ParamRef.Number)}
 	case *pg_query.Node_AConst:
 		return operand{kind: opConst, constText: constText(x.AConst)}
+	case *pg_query.Node_RowExpr:
+		return operand{}
 	}
 	if cr := n.GetColumnRef(); cr != nil {
 		fields, star := columnFields(cr)
