@@ -38,6 +38,7 @@ func testSnapshot() *pgstat.Snapshot {
 		{Schema: "public", Table: "orders", Name: "orders_pkey", Method: "btree", Columns: []string{"id"}, Unique: true, Primary: true, Valid: true},
 		{Schema: "public", Table: "customers", Name: "customers_pkey", Method: "btree", Columns: []string{"id"}, Unique: true, Primary: true, Valid: true},
 		{Schema: "public", Table: "products", Name: "products_sku_idx", Method: "btree", Columns: []string{"sku"}, Valid: true},
+		{Schema: "public", Table: "orders", Name: "orders_product_id_idx", Method: "btree", Columns: []string{"product_id"}, Valid: true},
 		{Schema: "public", Table: "products", Name: "products_cat_partial", Method: "btree", Columns: []string{"category"}, Predicate: "(id > 0)", Valid: true},
 	}
 	s.Views = []pgstat.View{{Schema: "public", Name: "v_orders", Definition: "SELECT o.id, o.customer_id, o.status FROM orders o WHERE o.status <> 'deleted'"}}
@@ -92,8 +93,11 @@ func TestCandidates(t *testing.T) {
 		{"not materialized cte", `WITH x AS NOT MATERIALIZED (SELECT * FROM orders) SELECT * FROM x WHERE customer_id = 3`,
 			[]string{"CREATE INDEX CONCURRENTLY orders_customer_id_idx ON public.orders USING btree (customer_id)"}},
 		{"materialized cte fences", `WITH x AS MATERIALIZED (SELECT * FROM orders) SELECT * FROM x WHERE customer_id = 3`, nil},
-		{"materialized cte inner predicate", `WITH x AS MATERIALIZED (SELECT * FROM orders WHERE product_id = $1) SELECT * FROM x WHERE customer_id = 3`,
-			[]string{"CREATE INDEX CONCURRENTLY orders_product_id_idx ON public.orders USING btree (product_id)"}},
+		{"materialized cte inner predicate", `WITH x AS MATERIALIZED (SELECT * FROM orders WHERE customer_id = $1) SELECT * FROM x WHERE status = 'new'`,
+			[]string{"CREATE INDEX CONCURRENTLY orders_customer_id_idx ON public.orders USING btree (customer_id)"}},
+		{"small sort after an index", `SELECT * FROM orders WHERE product_id = $1 ORDER BY created_at LIMIT 10`, nil},
+		{"equality without index then order", `SELECT * FROM orders WHERE status = $1 ORDER BY created_at LIMIT 10`,
+			[]string{"CREATE INDEX CONCURRENTLY orders_status_created_at_idx ON public.orders USING btree (status, created_at)"}},
 		{"partitioned parent", `SELECT * FROM events WHERE kind = $1`,
 			[]string{"CREATE INDEX events_kind_idx ON public.events USING btree (kind)"}},
 		{"partition resolves to parent", `SELECT * FROM events_2024 WHERE kind = $1`,

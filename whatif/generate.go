@@ -28,7 +28,7 @@ func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate
 		}
 		weight[in.QueryID] += in.weight()
 		for _, c := range cat.statementCandidates(in, opts) {
-			if cat.covered(c) {
+			if cat.covered(c) || cat.smallExtension(c, opts) {
 				continue
 			}
 			c.QueryIDs = []string{in.QueryID}
@@ -269,6 +269,29 @@ func (c *catalog) covered(cand Candidate) bool {
 		}
 	}
 	return false
+}
+
+// smallExtension reports whether c only adds keys to an existing index on
+// its equality columns when the equality match is small (MinRowsToExtend).
+func (c *catalog) smallExtension(cand Candidate, opts Options) bool {
+	if cand.EqualityKeys == 0 || len(cand.Keys) <= cand.EqualityKeys {
+		return false
+	}
+	eq := Candidate{Schema: cand.Schema, Table: cand.Table, Method: cand.Method, Keys: cand.Keys[:cand.EqualityKeys], EqualityKeys: cand.EqualityKeys}
+	if !c.covered(eq) {
+		return false
+	}
+	t := c.table(cand.Schema, cand.Table)
+	if t == nil {
+		return false
+	}
+	rows := c.rows(t)
+	for _, k := range eq.Keys {
+		if d := c.keyDistinct(t, k); d > 1 {
+			rows /= d
+		}
+	}
+	return rows < opts.MinRowsToExtend
 }
 
 func hasColumn(t *pgstat.Table, col string) bool {

@@ -88,6 +88,10 @@ type Options struct {
 	MinTableRows float64 `json:"min_table_rows"`
 	// MinTableBytes: a table never analysed (no row estimate) gets no index below this size, bytes.
 	MinTableBytes int64 `json:"min_table_bytes"`
+	// MinRowsToExtend: a candidate that only adds range or ORDER BY keys to an
+	// existing index on its equality columns is kept only when the equality
+	// match is estimated at this many rows or more (fewer are cheap to filter or sort).
+	MinRowsToExtend float64 `json:"min_rows_to_extend"`
 	// BatchSize is the number of hypothetical indexes created before a hypopg_reset.
 	BatchSize int `json:"batch_size"`
 	// MaxCandidates caps the candidates evaluated, the heaviest statements' first.
@@ -108,6 +112,7 @@ func DefaultOptions() Options {
 		MaxNewIndexes:    10,
 		MinTableRows:     10000,
 		MinTableBytes:    1 << 20,
+		MinRowsToExtend:  1000,
 		BatchSize:        50,
 		MaxCandidates:    200,
 		WriteHeavyShare:  0.5,
@@ -127,6 +132,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MinTableBytes <= 0 {
 		o.MinTableBytes = d.MinTableBytes
+	}
+	if o.MinRowsToExtend <= 0 {
+		o.MinRowsToExtend = d.MinRowsToExtend
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = d.BatchSize
