@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pglog"
 )
 
 // SchemaVersion is the version of the snapshot's JSON form. Bump it when a
@@ -37,6 +38,10 @@ type Snapshot struct {
 	Indexes        []Index             `json:"indexes"`
 	ForeignKeys    []ForeignKey        `json:"foreign_keys"`
 	Activity       []ActivitySample    `json:"activity,omitempty"`
+	// PgBouncer holds the pooler's SHOW POOLS / SHOW STATS, when --pgbouncer was given.
+	PgBouncer *PgBouncerStats `json:"pgbouncer,omitempty"`
+	// Log is the statement-log summary (N+1 sequences), when --log was given.
+	Log *pglog.Summary `json:"log,omitempty"`
 	// Plans are the EXPLAIN results of the heaviest statements.
 	Plans []explain.Result `json:"plans,omitempty"`
 	// WhatIf holds hypothetical-index results (HypoPG) so offline runs reproduce them.
