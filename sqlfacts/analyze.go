@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -41,6 +42,8 @@ func Fingerprint(sql string) (string, error) {
 //     column (a value of the column does not fit there).
 //   - A CTE's Relations are the base relations named in its own body.
 //   - Cast is the type as the parser names it: int4, timestamptz, text.
+//   - Expression texts (predicates, ORDER BY keys) are deparsed with column
+//     names unqualified, ready for CREATE INDEX: lower(email), not lower(u.email).
 //   - Utility statements (KindUtility) get Relations, Functions and Params
 //     from a generic walk; EXPLAIN and DECLARE CURSOR also yield the facts of
 //     the query they hold.
@@ -1535,8 +1538,12 @@ func typeName(t *pg_query.TypeName) string {
 	return strings.Join(names, ".") + strings.Repeat("[]", len(t.ArrayBounds))
 }
 
-// deparseExpr returns the SQL text of an expression, quoted where needed.
+// deparseExpr returns the SQL text of an expression, quoted where needed,
+// with column references unqualified (outside subqueries) so that the text
+// can serve as an index expression.
 func deparseExpr(n *pg_query.Node) string {
+	n = proto.Clone(n).(*pg_query.Node)
+	unqualify(n)
 	tree := &pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{
 		SelectStmt: &pg_query.SelectStmt{
 			TargetList:  []*pg_query.Node{{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}}},
@@ -1549,4 +1556,23 @@ func deparseExpr(n *pg_query.Node) string {
 		return "?"
 	}
 	return strings.TrimPrefix(s, "SELECT ")
+}
+
+// unqualify drops table and schema qualifiers from the column references in
+// n, outside subqueries.
+func unqualify(n *pg_query.Node) {
+	switch x := n.GetNode().(type) {
+	case *pg_query.Node_ColumnRef:
+		f := x.ColumnRef.Fields
+		if len(f) > 1 && f[len(f)-1].GetString_() != nil {
+			x.ColumnRef.Fields = f[len(f)-1:]
+		}
+		return
+	case *pg_query.Node_SubLink:
+		return
+	}
+	eachChild(n.ProtoReflect(), func(c *pg_query.Node) bool {
+		unqualify(c)
+		return true
+	})
 }

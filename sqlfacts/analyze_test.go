@@ -146,14 +146,27 @@ func TestAnalyze(t *testing.T) {
 			},
 		},
 		{
+			name: "wrapped aliased column: expression unqualified for CREATE INDEX",
+			sql:  `SELECT u.id FROM app.users u WHERE lower(u."Email") = $1 ORDER BY lower(u.name) DESC`,
+			want: Facts{
+				Kind: KindSelect, Statements: 1, Relations: []Relation{{Schema: "app", Name: "users", Alias: "u"}},
+				Predicates: []Predicate{
+					{Column: scol("app", "users", "Email"), Operator: "=", Param: 1, Function: "lower", Expression: `lower("Email")`},
+				},
+				OrderBy:   []OrderItem{{Column: scol("app", "users", "name"), Expression: "lower(name)", Desc: true}},
+				Functions: []string{"lower"},
+				Params:    1,
+			},
+		},
+		{
 			name: "date_trunc and cast wrapped columns",
 			sql:  "SELECT count(*) FROM orders o WHERE date_trunc('day', o.created_at) = $1 AND o.id::text = $2 AND CAST(o.total AS int) > 100",
 			want: Facts{
 				Kind: KindSelect, Statements: 1, Relations: []Relation{rel("orders", "o")},
 				Predicates: []Predicate{
-					{Column: col("orders", "created_at"), Operator: "=", Param: 1, Function: "date_trunc", Expression: "date_trunc('day', o.created_at)"},
-					{Column: col("orders", "id"), Operator: "=", Param: 2, Cast: "text", Expression: "o.id::text"},
-					{Column: col("orders", "total"), Operator: ">", Const: "100", HasConst: true, Cast: "int4", Expression: "o.total::int"},
+					{Column: col("orders", "created_at"), Operator: "=", Param: 1, Function: "date_trunc", Expression: "date_trunc('day', created_at)"},
+					{Column: col("orders", "id"), Operator: "=", Param: 2, Cast: "text", Expression: "id::text"},
+					{Column: col("orders", "total"), Operator: ">", Const: "100", HasConst: true, Cast: "int4", Expression: "total::int"},
 				},
 				Aggregates:   true,
 				Functions:    []string{"count", "date_trunc"},
