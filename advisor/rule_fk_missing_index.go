@@ -1,0 +1,86 @@
+package advisor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+// FKMissingIndex finds foreign keys whose referencing columns lead no index.
+var FKMissingIndex = &Rule{
+	Name:     "fk-missing-index",
+	Family:   "catalog",
+	Severity: SeverityWarning,
+	Doc: `Foreign key without an index on its referencing columns
+PostgreSQL indexes the referenced side of a foreign key (it must be unique)
+but not the referencing side. Without an index leading with the referencing
+columns, every DELETE or key UPDATE on the referenced table scans the
+referencing table to check for rows, under lock, and joins from the parent to
+its children cannot use an index. Create one with CREATE INDEX CONCURRENTLY
+on the referencing columns (a composite index that starts with them serves
+too).`,
+	Thresholds: `no valid, non-partial index whose leading columns are the foreign key's columns (any order); the
+referencing table has >= large_table_rows (10000) rows, or the referenced table has had rows deleted or updated since
+the statistics were reset. Partitions are reported once, on their partitioned parent. Severity: warning.`,
+	Run: runFKMissingIndex,
+}
+
+func init() { register(FKMissingIndex) }
+
+func runFKMissingIndex(p *Pass) error {
+	for _, fk := range p.Snapshot.ForeignKeys {
+		t := p.Table(fk.Schema, fk.Table)
+		if t == nil || t.Parent != "" {
+			continue
+		}
+		covered := false
+		for _, ix := range p.IndexesOf(t) {
+			if leadsWith(ix, fk.Columns) {
+				covered = true
+				break
+			}
+		}
+		if covered {
+			continue
+		}
+		ref := p.Table(fk.RefSchema, fk.RefTable)
+		rows := tableRows(t)
+		var refWrites int64
+		if ref != nil {
+			refWrites = ref.NTupDel + ref.NTupUpd
+		}
+		if rows < p.Options.LargeTableRows && refWrites == 0 {
+			continue
+		}
+		c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p"}
+		for _, col := range fk.Columns {
+			c.Keys = append(c.Keys, whatif.Key{Column: col})
+		}
+		refName := pgstat.QuoteQualified(fk.RefSchema, fk.RefTable)
+		cols := make([]string, len(fk.Columns))
+		for i, col := range fk.Columns {
+			cols[i] = pgstat.QuoteIdent(col)
+		}
+		ev := map[string]any{
+			"constraint":  fk.Name,
+			"columns":     fk.Columns,
+			"references":  refName,
+			"ref_columns": fk.RefColumns,
+			"table_rows":  rows,
+		}
+		if ref != nil {
+			ev["referenced_deletes"] = ref.NTupDel
+			ev["referenced_updates"] = ref.NTupUpd
+		}
+		p.Report(Finding{
+			Message: fmt.Sprintf("foreign key %s of %s (%s) → %s has no index on its referencing columns: deletes and key updates on %s scan %s (%.0f rows)",
+				pgstat.QuoteIdent(fk.Name), t.QualifiedName(), strings.Join(cols, ", "), refName, refName, t.QualifiedName(), rows),
+			Objects:  []string{t.QualifiedName(), refName},
+			Evidence: ev,
+			Fix:      &Fix{Summary: "Index the referencing columns", SQL: []string{c.CreateSQL()}},
+		})
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package advisor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+// MissingIndex recommends the smallest set of indexes that makes the
+// workload's statements fast, verified with HypoPG where it was available.
+var MissingIndex = &Rule{
+	Name:     "missing-index",
+	Family:   "what-if",
+	Severity: SeverityWarning,
+	Doc: `An index would cut the planner's cost of the statements it serves
+Statements filter, join or sort a large table that no index serves: each call
+reads far more than it returns. pgadvisor builds index candidates from the
+statements (equality columns first, most selective first, then one range
+column, then the ORDER BY columns with their directions; expression indexes for
+function-wrapped columns; pg_trgm GIN for LIKE '%x%'), tries them as HypoPG
+hypothetical indexes, and chooses for the whole workload: the indexes the
+planner uses, that cut a statement's cost by half or more, with the most time
+saved per byte, one composite serving several statements where it can, minus
+the write cost on write-heavy tables. The fix is the CREATE INDEX
+CONCURRENTLY to run (preceded by CREATE EXTENSION IF NOT EXISTS pg_trgm for a
+trigram index). Without HypoPG the candidates are still reported, marked
+"verified": false, with how to install it.`,
+	Thresholds: `candidate tables >= large_table_rows (10000) rows, or >= 1 MiB when never analysed; a verified index must be
+used by the planner and cut a statement's cost by >= min_cost_reduction (50%) and by >= 100 cost units; statements
+considered cost >= min_total_ms (10 ms), >= min_share (0.1%) of total time and >= min_calls calls; an index only adding
+ORDER BY/range keys to an existing index on its equality columns needs >= 1000 rows per equality match; at most 10 new
+indexes (--max-new-indexes), within --storage-budget. Write-heavy table: rows written >= 50% of rows written + read;
+then the writing statements' time / (existing indexes + 2) is subtracted from the benefit. Severity: error when the
+statements served cost >= plan_error_share (10%) of total time, warning otherwise.`,
+	Run: runMissingIndex,
+}
+
+func init() { register(MissingIndex) }
+
+func runMissingIndex(p *Pass) error {
+	inputs := whatIfInputs(p)
+	if len(inputs) == 0 {
+		return nil
+	}
+	res, err := whatIfResult(p.Snapshot)
+	if err != nil {
+		return err
+	}
+	opts := WhatIfOptions(p.Options)
+	if res != nil && res.HypoPG != "" {
+		opts = res.Options
+	}
+	recs := whatif.Select(p.Snapshot, inputs, res, opts)
+	byID := map[string]*Statement{}
+	for _, s := range p.Statements {
+		byID[s.WhatIfInput().QueryID] = s
+	}
+	install := whatif.HypoPGInstallHint(p.Snapshot.Server.VersionNum)
+	if res != nil && res.Install != "" {
+		install = res.Install
+	}
+	for _, r := range recs {
+		var heaviest *Statement
+		var queryIDs []string
+		for _, g := range r.Statements {
+			queryIDs = append(queryIDs, g.QueryID)
+			if s := byID[g.QueryID]; s != nil && (heaviest == nil || s.TotalTime() > heaviest.TotalTime()) {
+				heaviest = s
+			}
+		}
+		if heaviest == nil {
+			continue
+		}
+		f := Finding{
+			Objects: []string{pgstat.QuoteQualified(r.Schema, r.Table)},
+			Fix:     &Fix{Summary: "Create the index " + r.Name() + " (" + r.Reason + ")", SQL: r.FixSQL()},
+		}
+		f = p.StatementFinding(heaviest, f)
+		f.Impact = Impact{TotalMS: round(r.TotalMS, 1), Calls: 0}
+		if p.TotalMS > 0 {
+			f.Impact.Share = round(r.TotalMS/p.TotalMS, 4)
+		}
+		for _, g := range r.Statements {
+			f.Impact.Calls += g.Calls
+		}
+		f.Severity = SeverityWarning
+		if f.Impact.Share >= p.Options.PlanErrorShare && p.Options.PlanErrorShare > 0 {
+			f.Severity = SeverityError
+		}
+		ev := map[string]any{
+			"index":            r.Name(),
+			"keys":             keyText(r.Candidate),
+			"method":           r.Method,
+			"verified":         r.Verified,
+			"size_bytes":       r.SizeBytes,
+			"statements":       queryIDs,
+			"statements_count": len(r.Statements),
+		}
+		if r.Verified {
+			ev["cost_before"] = round(r.CostBefore, 2)
+			ev["cost_after"] = round(r.CostAfter, 2)
+			ev["benefit_ms"] = round(r.BenefitMS, 1)
+			ev["plan_mode"] = string(r.PlanMode)
+			ev["hypopg"] = res.HypoPG
+		} else {
+			ev["size_estimated"] = true
+			if r.Method == "gin" && res != nil && res.HypoPG != "" {
+				ev["not_verified_because"] = "HypoPG cannot build " + r.Method + " indexes"
+			} else {
+				ev["not_verified_because"] = "HypoPG results not available: " + install
+			}
+		}
+		if r.WriteCost.WriteHeavy {
+			ev["write_cost"] = r.WriteCost
+		} else if r.WriteCost.RowsWritten > 0 {
+			ev["write_share"] = r.WriteCost.WriteShare
+			ev["existing_indexes"] = r.WriteCost.ExistingIndexes
+		}
+		if r.Partitioned {
+			ev["partitioned"] = "created on the partitioned parent; CREATE INDEX CONCURRENTLY is not possible there (it locks writes while it builds)"
+		}
+		f.Evidence = ev
+		f.Message = missingIndexMessage(r)
+		p.Report(f)
+	}
+	return nil
+}
+
+func keyText(c whatif.Candidate) string {
+	keys := make([]string, len(c.Keys))
+	for i, k := range c.Keys {
+		keys[i] = k.SQL()
+	}
+	return strings.Join(keys, ", ")
+}
+
+func missingIndexMessage(r whatif.Recommendation) string {
+	table := pgstat.QuoteQualified(r.Schema, r.Table)
+	n := len(r.Statements)
+	what := "1 statement"
+	if n != 1 {
+		what = fmt.Sprintf("%d statements", n)
+	}
+	using := ""
+	if r.Method != "btree" {
+		using = " using " + r.Method
+	}
+	if r.Verified {
+		return fmt.Sprintf("%s needs an index on (%s)%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",
+			table, keyText(r.Candidate), using, r.CostBefore, r.CostAfter, what)
+	}
+	return fmt.Sprintf("%s likely needs an index on (%s)%s for %s (%s; not verified with HypoPG)", table, keyText(r.Candidate), using, what, r.Reason)
+}

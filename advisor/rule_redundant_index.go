@@ -1,0 +1,117 @@
+package advisor
+
+import (
+	"fmt"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// RedundantIndex finds indexes that another index of the same table makes unnecessary.
+var RedundantIndex = &Rule{
+	Name:     "redundant-index",
+	Family:   "catalog",
+	Severity: SeverityWarning,
+	Doc: `Index duplicated by another, or a leading-column prefix of another
+An index whose key columns are the same as another index's, or the first
+columns of another btree index (same expressions, operator classes and
+directions, the same predicate), serves no query the other cannot: the
+planner can use the longer index for the same lookups. It still costs storage
+and every write. Drop the redundant one with DROP INDEX CONCURRENTLY; the
+evidence names the index that covers it. Unique, primary-key and
+constraint-backing indexes are never reported as the redundant one (they
+enforce a rule); INCLUDE columns of the redundant index must be covered too.`,
+	Thresholds: `exact duplicates for any method; leading-column prefixes for btree only; both valid; same predicate (or
+neither partial). Severity: warning.`,
+	Run: runRedundantIndex,
+}
+
+func init() { register(RedundantIndex) }
+
+func runRedundantIndex(p *Pass) error {
+	idx := p.Snapshot.Indexes
+	for i := range idx {
+		a := &idx[i]
+		if !a.Valid || a.Primary || a.Unique || a.Constraint != "" {
+			continue
+		}
+		var cover *pgstat.Index
+		for j := range idx {
+			b := &idx[j]
+			if i == j || !b.Valid || b.Schema != a.Schema || b.Table != a.Table || !covers(b, a) {
+				continue
+			}
+			// Of exact duplicates without constraints, keep the first by name.
+			if sameKeys(a, b) && !(b.Unique || b.Primary || b.Constraint != "") && b.Name > a.Name {
+				continue
+			}
+			if cover == nil || len(b.Columns) < len(cover.Columns) {
+				cover = b
+			}
+		}
+		if cover == nil {
+			continue
+		}
+		name := pgstat.QuoteQualified(a.Schema, a.Name)
+		coverName := pgstat.QuoteQualified(cover.Schema, cover.Name)
+		kind := "a leading-column prefix of"
+		if sameKeys(a, cover) {
+			kind = "a duplicate of"
+		}
+		p.Report(Finding{
+			Message: fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, humanBytes(a.SizeBytes)),
+			Objects: []string{name, pgstat.QuoteQualified(a.Schema, a.Table)},
+			Evidence: map[string]any{
+				"redundant_index":       name,
+				"redundant_definition":  a.Definition,
+				"covered_by":            coverName,
+				"covered_by_definition": cover.Definition,
+				"size_bytes":            a.SizeBytes,
+				"idx_scan":              a.IdxScan,
+			},
+			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{"DROP INDEX CONCURRENTLY " + name}},
+		})
+	}
+	return nil
+}
+
+// covers reports whether b serves every lookup a serves: the same method,
+// a's keys leading b's (any method when identical, btree for a prefix) with
+// the same expressions, operator classes and directions, the same predicate,
+// and a's INCLUDE columns among b's columns.
+func covers(b, a *pgstat.Index) bool {
+	if a.Method != b.Method || a.Predicate != b.Predicate || len(a.Columns) > len(b.Columns) || len(a.Columns) == 0 {
+		return false
+	}
+	if len(a.Columns) < len(b.Columns) && a.Method != "btree" {
+		return false
+	}
+	for k := range a.Columns {
+		if a.Columns[k] != b.Columns[k] || boolAt(a.Expressions, k) != boolAt(b.Expressions, k) ||
+			boolAt(a.Descending, k) != boolAt(b.Descending, k) || stringAt(a.Opclasses, k) != stringAt(b.Opclasses, k) {
+			return false
+		}
+	}
+	have := map[string]bool{}
+	for _, c := range append(append([]string(nil), b.Columns...), b.Include...) {
+		have[c] = true
+	}
+	for _, c := range a.Include {
+		if !have[c] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameKeys(a, b *pgstat.Index) bool {
+	return len(a.Columns) == len(b.Columns) && covers(a, b) && covers(b, a)
+}
+
+func boolAt(v []bool, i int) bool { return i < len(v) && v[i] }
+
+func stringAt(v []string, i int) string {
+	if i < len(v) {
+		return v[i]
+	}
+	return ""
+}

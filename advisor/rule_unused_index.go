@@ -1,0 +1,147 @@
+package advisor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// UnusedIndex finds indexes never scanned since the statistics were reset.
+var UnusedIndex = &Rule{
+	Name:     "unused-index",
+	Family:   "catalog",
+	Severity: SeverityWarning,
+	Doc: `Index never scanned since the statistics were reset
+An index that no query has scanned still costs storage, makes every INSERT and
+most UPDATEs and DELETEs of its table slower, and takes room in memory. Check
+that the statistics cover a representative period (the age is in the
+evidence; replicas keep their own scan counts, so check them too), then drop
+it with DROP INDEX CONCURRENTLY. Primary keys, unique and constraint-backing
+indexes are never reported: they enforce rules even when no query reads them.
+Nor is an index that is the only one leading with a foreign key's columns
+(dropping it would slow deletes on the referenced table).`,
+	Thresholds: `idx_scan = 0; valid index; not primary, unique or constraint-backing; its table has been read at least once
+(seq_scan + idx_scan > 0) since the reset; not on a partitioned parent (scans count on the partitions).
+Severity: warning; notice when the statistics are younger than 7 days.`,
+	Run: runUnusedIndex,
+}
+
+func init() { register(UnusedIndex) }
+
+func runUnusedIndex(p *Pass) error {
+	since := statsSince(p.Snapshot)
+	for i := range p.Snapshot.Indexes {
+		ix := &p.Snapshot.Indexes[i]
+		if ix.IdxScan != 0 || !ix.Valid || ix.Primary || ix.Unique || ix.Constraint != "" {
+			continue
+		}
+		t := p.Table(ix.Schema, ix.Table)
+		if t == nil || t.Kind == "p" || t.SeqScan+t.IdxScan == 0 {
+			continue
+		}
+		if onlyFKIndex(p.Snapshot, ix) {
+			continue
+		}
+		name := pgstat.QuoteQualified(ix.Schema, ix.Name)
+		ev := map[string]any{
+			"idx_scan":     0,
+			"size_bytes":   ix.SizeBytes,
+			"definition":   ix.Definition,
+			"table_writes": t.NTupIns + t.NTupUpd + t.NTupDel,
+			"table_reads":  t.SeqScan + t.IdxScan,
+		}
+		sev := SeverityWarning
+		age := ""
+		if since != nil {
+			hours := p.Snapshot.CollectedAt.Sub(*since).Hours()
+			if hours < 0 {
+				hours = 0
+			}
+			ev["stats_since"] = since.UTC().Format(time.RFC3339)
+			ev["stats_age_hours"] = round(hours, 1)
+			age = " (statistics " + humanAge(hours) + " old)"
+			if hours < 7*24 {
+				sev = SeverityNotice
+			}
+		}
+		p.Report(Finding{
+			Severity: sev,
+			Message:  fmt.Sprintf("index %s on %s has never been scanned since the statistics were reset%s; it costs %s and slows every write", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
+			Objects:  []string{name, t.QualifiedName()},
+			Evidence: ev,
+			Fix:      &Fix{Summary: "Drop the unused index (after checking replicas and a full business cycle of statistics)", SQL: []string{"DROP INDEX CONCURRENTLY " + name}},
+		})
+	}
+	return nil
+}
+
+// statsSince is when the snapshot's scan counters started: the database's
+// stats_reset, else the server start.
+func statsSince(s *pgstat.Snapshot) *time.Time {
+	if s.Server.StatsResetAt != nil {
+		return s.Server.StatsResetAt
+	}
+	return s.Server.StartedAt
+}
+
+// onlyFKIndex reports whether ix is the only valid index leading with the
+// columns of a foreign key of its table.
+func onlyFKIndex(s *pgstat.Snapshot, ix *pgstat.Index) bool {
+	for _, fk := range s.ForeignKeys {
+		if fk.Schema != ix.Schema || fk.Table != ix.Table || !leadsWith(ix, fk.Columns) {
+			continue
+		}
+		others := 0
+		for i := range s.Indexes {
+			o := &s.Indexes[i]
+			if o != ix && o.Schema == ix.Schema && o.Table == ix.Table && leadsWith(o, fk.Columns) {
+				others++
+			}
+		}
+		if others == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// leadsWith reports whether a valid, non-partial index's leading key columns
+// are cols, in any order.
+func leadsWith(ix *pgstat.Index, cols []string) bool {
+	if !ix.Valid || ix.Predicate != "" || len(ix.Columns) < len(cols) || len(cols) == 0 {
+		return false
+	}
+	want := map[string]bool{}
+	for _, c := range cols {
+		want[c] = true
+	}
+	for i, c := range ix.Columns[:len(cols)] {
+		if !want[c] || (i < len(ix.Expressions) && ix.Expressions[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func humanAge(hours float64) string {
+	switch {
+	case hours < 1:
+		return fmt.Sprintf("%.0f minutes", hours*60)
+	case hours < 48:
+		return fmt.Sprintf("%.0f hours", hours)
+	}
+	return fmt.Sprintf("%.0f days", hours/24)
+}
+
+func humanBytes(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.0f kB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", b)
+}

@@ -1,0 +1,74 @@
+package advisor
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+// WhatIfInput converts the statement to the index advisor's input.
+func (s *Statement) WhatIfInput() whatif.Input {
+	in := whatif.Input{
+		QueryID: strconv.FormatInt(s.QueryID, 10),
+		Query:   s.Query,
+		Calls:   s.Calls,
+		TotalMS: s.TotalTime(),
+		MeanMS:  s.MeanExecTime,
+		Facts:   s.Facts,
+	}
+	if s.Plan != nil {
+		in.Plan = s.Plan.Plan
+	}
+	return in
+}
+
+// WhatIfInputs are the statements of the snapshot the index advisor
+// considers: those that cost enough time by opts (MinCalls, MinTotalMS,
+// MinShare) and parse. The CLI passes them to whatif.Candidates and
+// whatif.Evaluate during collection; the missing-index rule uses the same
+// list offline.
+func WhatIfInputs(snap *pgstat.Snapshot, opts Options) []whatif.Input {
+	stmts, total := Statements(snap)
+	p := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
+	return whatIfInputs(p)
+}
+
+func whatIfInputs(p *Pass) []whatif.Input {
+	var out []whatif.Input
+	for _, s := range p.Statements {
+		if s.Facts == nil || !costsTime(p, s) {
+			continue
+		}
+		out = append(out, s.WhatIfInput())
+	}
+	return out
+}
+
+// WhatIfOptions are the index advisor's options derived from the advisor's:
+// MinCostReduction and MinTableRows (LargeTableRows); the caps keep their
+// defaults unless the caller sets them.
+func WhatIfOptions(opts Options) whatif.Options {
+	w := whatif.DefaultOptions()
+	if opts.MinCostReduction > 0 {
+		w.MinCostReduction = opts.MinCostReduction
+	}
+	if opts.LargeTableRows > 0 {
+		w.MinTableRows = opts.LargeTableRows
+	}
+	return w
+}
+
+// whatIfResult decodes the snapshot's recorded what-if results (nil when there are none).
+func whatIfResult(snap *pgstat.Snapshot) (*whatif.Result, error) {
+	if len(snap.WhatIf) == 0 || string(snap.WhatIf) == "null" {
+		return nil, nil
+	}
+	var res whatif.Result
+	if err := json.Unmarshal(snap.WhatIf, &res); err != nil {
+		return nil, fmt.Errorf("read the snapshot's what-if results: %w", err)
+	}
+	return &res, nil
+}
