@@ -191,7 +191,7 @@ type Result struct {
 	QueryID    string  `json:"queryid,omitempty"` // pg_stat_statements queryid, decimal
 	Query      string  `json:"query"`
 	Mode       Mode    `json:"mode,omitempty"`
-	Reason     string  `json:"reason,omitempty"` // why ANALYZE was not used, when it was not
+	Reason     string  `json:"reason,omitempty"` // why ANALYZE was not used, or how it was done (sampled $n, --analyze-writes)
 	Plan       *Plan   `json:"plan,omitempty"`
 	Error      string  `json:"error,omitempty"` // EXPLAIN failed: the server's message
 	DurationMS float64 `json:"duration_ms"`     // wall time of the EXPLAIN, milliseconds
