@@ -676,6 +676,8 @@ func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
 		primary = all // only join columns: the inner side of a nested loop
 	}
 	if cand, ok := build(primary, orderFits, desc); ok {
+		// An ORDER BY-only index next to a trigram search is for the planner to judge.
+		cand.Alternative = len(primary) == 0 && rng == nil && len(u.trgm) > 0
 		out = append(out, cand)
 	}
 	if len(u.order) > 0 && !orderFits && limited {
@@ -698,9 +700,6 @@ func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
 		cand.Reason = "LIKE/ILIKE with a leading wildcard on " + keyNames([]Key{k}) + " (a btree cannot serve it; pg_trgm GIN can)"
 		cand.KeyWidth = c.keysWidth(t, cand.Keys)
 		out = append(out, cand)
-	}
-	if len(out) > 0 && out[0].Alternative {
-		out[0].Alternative = false
 	}
 	return out
 }
