@@ -86,13 +86,17 @@ type Result struct {
 	Findings []Finding `json:"findings"`
 	// RuleErrors are rules that failed; the other rules' findings are still reported.
 	RuleErrors []string `json:"rule_errors,omitempty"`
+	// Statements is the number of workload statements considered.
+	Statements int `json:"statements"`
+	// TotalMS is the workload's total statement time, milliseconds.
+	TotalMS float64 `json:"total_ms"`
 }
 
 // Run runs rules over a snapshot and returns the findings, de-duplicated and
 // ranked: most time first, then severity, rule and message.
 func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 	stmts, total := Statements(snap)
-	var res Result
+	res := Result{Statements: len(stmts), TotalMS: total}
 	pass := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
 	seen := map[string]bool{}
 	for _, r := range rules {
@@ -166,7 +170,9 @@ func (p *Pass) StatementImpact(s *Statement) Impact {
 // StatementFinding fills the statement fields of a finding.
 func (p *Pass) StatementFinding(s *Statement, f Finding) Finding {
 	f.Query = s.Query
-	f.QueryID = strconv.FormatInt(s.QueryID, 10)
+	if s.QueryID != 0 {
+		f.QueryID = strconv.FormatInt(s.QueryID, 10)
+	}
 	if s.Facts != nil {
 		f.Fingerprint = s.Facts.Fingerprint
 	}

@@ -1,0 +1,205 @@
+package advisor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+// SeqScan finds sequential scans of large tables that throw away most of what
+// they read, in statements that cost real time.
+var SeqScan = &Rule{
+	Name:     "seq-scan",
+	Family:   "plan",
+	Severity: SeverityWarning,
+	Doc: `Sequential scan of a large table discards most rows
+A statement reads a large table from start to end and keeps only a small part
+of it: every call costs time proportional to the table, not to the answer.
+The usual fix is an index on the filtered columns (the missing-index rule
+proves which one with HypoPG); when the filter cannot use an index (a function
+on the column, a leading wildcard), rewrite it or index the expression.`,
+	Thresholds: `table rows >= large_table_rows (10000); discarded fraction of rows read >= seq_scan_discard (0.9),
+measured with ANALYZE or estimated from the plan; statement share of total time >= min_share (0.1%) and total
+time >= min_total_ms (10 ms). Severity: error at >= 20% of total time, warning at >= 1%, notice below.`,
+	Run: runSeqScan,
+}
+
+func init() { register(SeqScan) }
+
+func runSeqScan(p *Pass) error {
+	for _, s := range p.Statements {
+		if !p.costsTime(s) || s.Plan == nil || s.Plan.Plan == nil || s.Plan.Plan.Plan == nil {
+			continue
+		}
+		analyzed := s.Plan.Mode == explain.ModeAnalyze
+		var workers int
+		explain.Walk(s.Plan.Plan.Plan, func(n *explain.Node, _ int) bool {
+			if n.NodeType == "Gather" || n.NodeType == "Gather Merge" {
+				workers = n.WorkersPlanned
+			}
+			if n.NodeType != "Seq Scan" || n.Filter == "" {
+				return true
+			}
+			t := p.Table(n.Schema, n.RelationName)
+			if t == nil {
+				return true
+			}
+			rows := tableRows(t)
+			if rows < p.Options.LargeTableRows {
+				return true
+			}
+			loops := 1.0
+			var kept, removed, discard float64
+			if analyzed && n.ActualLoops > 0 {
+				loops = n.ActualLoops
+				kept = n.ActualRows * loops
+				removed = n.RowsRemovedByFilter * loops
+				if kept+removed == 0 {
+					return true
+				}
+				discard = removed / (kept + removed)
+			} else {
+				kept = n.PlanRows
+				if n.ParallelAware && workers > 0 {
+					kept *= float64(workers + 1)
+				}
+				removed = rows - kept
+				if removed < 0 {
+					removed = 0
+				}
+				discard = removed / rows
+			}
+			if discard < p.Options.SeqScanDiscard {
+				return true
+			}
+			p.Report(p.StatementFinding(s, seqScanFinding(p, s, t, n, rows, kept, removed, discard, loops, analyzed)))
+			return true
+		})
+	}
+	return nil
+}
+
+func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, rows, kept, removed, discard, loops float64, analyzed bool) Finding {
+	how := "estimated"
+	if analyzed {
+		how = "measured"
+	}
+	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %.1f%% discarded, %s)",
+		t.Schema+"."+t.Name, shortFilter(n.Filter), humanCount(rows), discard*100, how)
+	if loops > 1 {
+		msg += fmt.Sprintf(", %s times per call", humanCount(loops))
+	}
+	ev := map[string]any{
+		"table_rows":         int64(rows),
+		"filter":             n.Filter,
+		"discarded_fraction": round(discard, 4),
+		"plan_mode":          string(s.Plan.Mode),
+		"scan_cost":          round(n.TotalCost, 2),
+		"mean_ms":            round(s.MeanExecTime, 3),
+		"calls":              s.Calls,
+	}
+	if analyzed {
+		ev["rows_removed_by_filter"] = int64(removed)
+		ev["rows_returned"] = int64(kept)
+		ev["loops"] = int64(loops)
+	} else {
+		ev["estimated_rows_returned"] = int64(kept)
+		if s.Plan.Reason != "" {
+			ev["not_analyzed_because"] = s.Plan.Reason
+		}
+	}
+	f := Finding{
+		Severity: severityByShare(s.Share, 0.2, 0.01),
+		Message:  msg,
+		Objects:  []string{t.Schema + "." + t.Name},
+		Evidence: ev,
+	}
+	if c := scanCandidate(p, s, t); c != nil {
+		f.Fix = &Fix{Summary: "Create an index that serves the filter: " + c.Reason, SQL: c.FixSQL()}
+	} else {
+		f.Fix = &Fix{Summary: "No plain index can serve this filter as written: rewrite it so the column stands alone (no function or cast on it, no leading wildcard), or index the expression", Advisory: true}
+	}
+	return f
+}
+
+// scanCandidate is the index candidate for the statement on that table, if any.
+func scanCandidate(p *Pass, s *Statement, t *pgstat.Table) *whatif.Candidate {
+	opts := whatif.DefaultOptions()
+	opts.MinTableRows = p.Options.LargeTableRows
+	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{s.WhatIfInput()}, opts) {
+		if c.Schema == t.Schema && c.Table == t.Name {
+			c := c
+			return &c
+		}
+	}
+	return nil
+}
+
+// costsTime reports whether a statement costs enough time for plan rules.
+func (p *Pass) costsTime(s *Statement) bool {
+	return s.Calls >= p.Options.MinCalls && s.Share >= p.Options.MinShare && s.TotalTime() >= p.Options.MinTotalMS
+}
+
+// tableRows is the best row count the statistics give for a table.
+func tableRows(t *pgstat.Table) float64 {
+	rows := t.Rows
+	if float64(t.NLiveTup) > rows {
+		rows = float64(t.NLiveTup)
+	}
+	return rows
+}
+
+// severityByShare grades a finding by the share of total time it concerns.
+func severityByShare(share, errorAt, warnAt float64) Severity {
+	switch {
+	case share >= errorAt:
+		return SeverityError
+	case share >= warnAt:
+		return SeverityWarning
+	}
+	return SeverityNotice
+}
+
+// shortFilter turns an EXPLAIN filter into a short readable condition.
+func shortFilter(filter string) string {
+	f := strings.TrimSpace(filter)
+	for strings.HasPrefix(f, "(") && strings.HasSuffix(f, ")") && balanced(f[1:len(f)-1]) {
+		f = f[1 : len(f)-1]
+	}
+	if r := []rune(f); len(r) > 80 {
+		f = string(r[:79]) + "…"
+	}
+	return f
+}
+
+func balanced(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
+}
+
+// humanCount formats a row count: 950, 12.3k, 1.2M, 3.4G.
+func humanCount(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.1fG", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

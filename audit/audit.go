@@ -1,0 +1,203 @@
+// Package audit owns the pipeline of one audit: connect, collect the snapshot,
+// explain the heaviest statements through the safety gate, run the what-if
+// index engine, advise and build the report. Everything that touches the
+// database happens before the snapshot is complete; offline runs start from a
+// saved snapshot and skip straight to advice. It prints nothing.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/report"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+// Version is pgadvisor's version, reported in every report.
+var Version = "0.1.0"
+
+// Options configure a live audit.
+type Options struct {
+	DSN              string
+	Top              int           // statements to explain, heaviest first
+	MinCalls         int64         // ignore statements called fewer times
+	SampleWindow     time.Duration // pg_stat_activity sampling window
+	StatementTimeout time.Duration // per statement pgadvisor runs
+	LockTimeout      time.Duration
+	NoAnalyze        bool // never EXPLAIN ANALYZE, even when the gate allows it
+	AnalyzeWrites    bool // EXPLAIN ANALYZE writes inside a rolled-back transaction (explicit)
+	WhatIf           whatif.Options
+	NoWhatIf         bool
+	Advisor          advisor.Options
+}
+
+// DefaultOptions are the CLI's defaults.
+func DefaultOptions() Options {
+	return Options{
+		Top:              20,
+		MinCalls:         1,
+		SampleWindow:     3 * time.Second,
+		StatementTimeout: 10 * time.Second,
+		LockTimeout:      time.Second,
+		WhatIf:           whatif.DefaultOptions(),
+		Advisor:          advisor.DefaultOptions(),
+	}
+}
+
+// Error is a failure that ends an audit; Fix names what to do.
+type Error struct {
+	Phase   string
+	Message string
+	Fix     string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	msg := e.Phase + ": " + e.Message
+	if e.Fix != "" {
+		msg += " (fix: " + e.Fix + ")"
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func fail(phase string, err error) *Error {
+	msg, fix := pgstat.Describe(err)
+	return &Error{Phase: phase, Message: msg, Fix: fix, Err: err}
+}
+
+// Collect connects and builds a complete snapshot: statistics, plans of the
+// heaviest statements and what-if results. On failure it returns what was
+// collected so far together with the error, so callers can still report it.
+func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
+	conn, err := pgstat.Connect(ctx, opts.DSN, pgstat.ConnectOptions{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout})
+	if err != nil {
+		return nil, fail("connect", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	start := time.Now()
+	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: opts.SampleWindow, MinCalls: opts.MinCalls})
+	if snap == nil {
+		if err == nil {
+			err = errors.New("nothing collected")
+		}
+		return nil, fail("collect", err)
+	}
+	snap.Timings["collect"] = ms(time.Since(start))
+	if err != nil {
+		return snap, fail("collect", err)
+	}
+	stmts, _ := advisor.Statements(snap)
+	if err := ExplainTop(ctx, conn, snap, stmts, opts); err != nil {
+		return snap, err
+	}
+	if !opts.NoWhatIf {
+		if err := WhatIf(ctx, conn, snap, stmts, opts); err != nil {
+			return snap, err
+		}
+	}
+	return snap, nil
+}
+
+// explainable returns the statements worth explaining, heaviest first.
+func explainable(stmts []*advisor.Statement, top int) []*advisor.Statement {
+	var out []*advisor.Statement
+	for _, s := range stmts {
+		if len(out) >= top {
+			break
+		}
+		if s.Facts == nil || s.Facts.Statements != 1 {
+			continue
+		}
+		switch s.Facts.Kind {
+		case sqlfacts.KindSelect, sqlfacts.KindInsert, sqlfacts.KindUpdate, sqlfacts.KindDelete:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ExplainTop explains the Top heaviest statements and records the plans in
+// the snapshot. A statement that fails to explain is recorded with its error;
+// a cancelled context or a lost connection stops the phase.
+func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, opts Options) error {
+	start := time.Now()
+	defer func() { snap.Timings["explain"] = ms(time.Since(start)) }()
+	eo := explain.Options{
+		Analyze:          !opts.NoAnalyze,
+		AnalyzeWrites:    opts.AnalyzeWrites,
+		StatementTimeout: opts.StatementTimeout,
+		LockTimeout:      opts.LockTimeout,
+		ServerVersionNum: snap.Server.VersionNum,
+	}
+	for _, s := range explainable(stmts, opts.Top) {
+		if err := ctx.Err(); err != nil {
+			return fail("explain", err)
+		}
+		res := explain.Run(ctx, conn, s.Query, s.Facts, eo)
+		res.QueryID = strconv.FormatInt(s.QueryID, 10)
+		snap.Plans = append(snap.Plans, res)
+		if conn.IsClosed() {
+			return fail("explain", errors.New("connection lost: "+res.Error))
+		}
+	}
+	return nil
+}
+
+// WhatIf runs the hypothetical-index engine on the workload and records its
+// result in the snapshot.
+func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, opts Options) error {
+	start := time.Now()
+	defer func() { snap.Timings["what_if"] = ms(time.Since(start)) }()
+	inputs := make([]whatif.Input, 0, len(stmts))
+	for _, s := range stmts {
+		if s.Facts != nil {
+			inputs = append(inputs, s.WhatIfInput())
+		}
+	}
+	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
+	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts.WhatIf)
+	if res != nil {
+		data, merr := json.Marshal(res)
+		if merr != nil {
+			return fmt.Errorf("record what-if result: %w", merr)
+		}
+		snap.WhatIf = data
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail("what-if", ctx.Err())
+		}
+		msg, fix := pgstat.Describe(err)
+		snap.Problems = append(snap.Problems, pgstat.Problem{Phase: "what-if", Message: msg, Fix: fix})
+	}
+	return nil
+}
+
+// Advise runs the rules over a snapshot and builds the report.
+func Advise(snap *pgstat.Snapshot, opts advisor.Options, rules []*advisor.Rule, source string) *report.Report {
+	start := time.Now()
+	res := advisor.Run(snap, rules, opts)
+	if snap.Timings == nil {
+		snap.Timings = map[string]float64{}
+	}
+	snap.Timings["advise"] = ms(time.Since(start))
+	return report.New(Version, snap, res, source)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

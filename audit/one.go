@@ -1,0 +1,69 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// CollectOne builds a snapshot for one statement: the catalog of the database
+// (tables, indexes, foreign keys), the statement as a one-call workload, its
+// plan and the what-if result. A statement that does not parse is an error
+// naming the line and column.
+func CollectOne(ctx context.Context, sql string, opts Options) (*pgstat.Snapshot, error) {
+	facts, err := sqlfacts.Analyze(sql)
+	if err != nil {
+		var se *sqlfacts.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &Error{Phase: "parse", Message: se.Error(), Fix: "correct the statement", Err: err}
+		}
+		return nil, &Error{Phase: "parse", Message: err.Error(), Err: err}
+	}
+	conn, err := pgstat.Connect(ctx, opts.DSN, pgstat.ConnectOptions{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout})
+	if err != nil {
+		return nil, fail("connect", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	start := time.Now()
+	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: 0, MaxStatements: 1})
+	if snap == nil {
+		return nil, fail("collect", err)
+	}
+	snap.Timings["collect"] = ms(time.Since(start))
+	if err != nil {
+		return snap, fail("collect", err)
+	}
+	// The statement is the whole workload: one call.
+	snap.Statements = []pgstat.Statement{{Query: sql, Calls: 1, TotalExecTime: 1, MeanExecTime: 1, TopLevel: true}}
+	snap.Activity = nil
+	stmt := &advisor.Statement{Statement: snap.Statements[0], Facts: facts, Share: 1}
+	stmts := []*advisor.Statement{stmt}
+	if err := ExplainTop(ctx, conn, snap, stmts, Options{Top: 1, NoAnalyze: opts.NoAnalyze, AnalyzeWrites: opts.AnalyzeWrites, StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout}); err != nil {
+		return snap, err
+	}
+	if len(snap.Plans) == 1 {
+		snap.Plans[0].QueryID = "0"
+		if p := snap.Plans[0].Plan; p != nil && p.ExecutionTime > 0 {
+			snap.Statements[0].TotalExecTime = p.ExecutionTime
+			snap.Statements[0].MeanExecTime = p.ExecutionTime
+		}
+	}
+	if !opts.NoWhatIf {
+		stmt.Statement = snap.Statements[0]
+		if len(snap.Plans) == 1 {
+			stmt.Plan = &snap.Plans[0]
+		}
+		if err := WhatIf(ctx, conn, snap, stmts, opts); err != nil {
+			return snap, err
+		}
+	}
+	return snap, nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/audit"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+func connectionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "dsn", Usage: "connection `URL` or keyword/value string; default: DATABASE_URL, then the PG* environment variables and ~/.pgpass"},
+		&cli.DurationFlag{Name: "statement-timeout", Value: 10 * time.Second, Usage: "statement_timeout of every statement pgadvisor runs"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: time.Second, Usage: "lock_timeout of every statement pgadvisor runs"},
+		&cli.BoolFlag{Name: "no-analyze", Usage: "never run EXPLAIN ANALYZE, even for statements the safety gate allows"},
+		&cli.BoolFlag{Name: "analyze-writes", Usage: "EXPLAIN ANALYZE INSERT/UPDATE/DELETE too, inside a transaction that is rolled back (executes them!)"},
+	}
+}
+
+func auditCommand() *cli.Command {
+	flags := append(connectionFlags(), outputFlags()...)
+	flags = append(flags,
+		&cli.IntFlag{Name: "top", Value: 20, Usage: "explain the `N` statements that cost the most time"},
+		&cli.Int64Flag{Name: "min-calls", Value: 1, Usage: "ignore statements called fewer than `N` times"},
+		&cli.DurationFlag{Name: "sample-window", Value: 3 * time.Second, Usage: "sample pg_stat_activity over this window (0: one sample)"},
+		&cli.StringFlag{Name: "save-snapshot", Usage: "save everything collected to `FILE`, for offline re-runs with --snapshot"},
+		&cli.StringFlag{Name: "snapshot", Usage: "advise on a saved snapshot `FILE` instead of a live database"},
+		&cli.BoolFlag{Name: "no-what-if", Usage: "skip the hypothetical-index (HypoPG) evaluation"},
+	)
+	flags = append(flags, whatIfFlags()...)
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "audit a live database (or a saved snapshot) and report ranked findings",
+		Description: `Connects with --dsn, DATABASE_URL or the PG* environment, reads pg_stat_statements,
+table and index statistics and pg_stat_activity, explains the heaviest statements
+and prints the findings, most expensive first.`,
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if err := checkOutputFlags(c); err != nil {
+				return err
+			}
+			if c.NArg() > 0 {
+				return usageErr("audit takes no arguments (got %q); use --dsn to name the database", c.Args().First())
+			}
+			aopts := advisor.DefaultOptions()
+			aopts.MinCalls = c.Int64("min-calls")
+			if path := c.String("snapshot"); path != "" {
+				if c.IsSet("dsn") {
+					return usageErr("--snapshot and --dsn exclude each other: a snapshot is audited offline")
+				}
+				snap, err := loadSnapshot(path)
+				if err != nil {
+					return err
+				}
+				return emit(c, audit.Advise(snap, aopts, advisor.All(), path))
+			}
+			if c.Int("top") < 0 {
+				return usageErr("--top must be 0 or more")
+			}
+			opts := audit.DefaultOptions()
+			opts.DSN = c.String("dsn")
+			opts.Top = c.Int("top")
+			opts.MinCalls = c.Int64("min-calls")
+			opts.SampleWindow = c.Duration("sample-window")
+			opts.StatementTimeout = c.Duration("statement-timeout")
+			opts.LockTimeout = c.Duration("lock-timeout")
+			opts.NoAnalyze = c.Bool("no-analyze")
+			opts.AnalyzeWrites = c.Bool("analyze-writes")
+			opts.NoWhatIf = c.Bool("no-what-if")
+			if err := applyWhatIfFlags(c, &opts.WhatIf); err != nil {
+				return err
+			}
+			opts.Advisor = aopts
+			return auditLive(c, opts)
+		},
+	}
+}
+
+// auditLive collects, saves the snapshot when asked, and reports; a failure
+// still reports what was collected before it, then exits 3 with the fix.
+func auditLive(c *cli.Context, opts audit.Options) error {
+	snap, err := audit.Collect(c.Context, opts)
+	if snap == nil {
+		return failure(describe(err))
+	}
+	if path := c.String("save-snapshot"); path != "" {
+		if serr := saveSnapshot(path, snap); serr != nil {
+			if err == nil {
+				err = serr
+			}
+		}
+	}
+	if err != nil {
+		var ae *audit.Error
+		if errors.As(err, &ae) {
+			snap.Problems = append(snap.Problems, pgstat.Problem{Phase: ae.Phase, Message: ae.Message, Fix: ae.Fix})
+		}
+	}
+	r := audit.Advise(snap, opts.Advisor, advisor.All(), "live")
+	if eerr := emit(c, r); eerr != nil {
+		var ee *exitError
+		if !errors.As(eerr, &ee) || ee.code != exitFindings || err == nil {
+			return eerr
+		}
+	}
+	if err != nil {
+		return failure(describe(err))
+	}
+	return nil
+}
+
+// describe turns an error into its one-line message with the fix.
+func describe(err error) error {
+	var ae *audit.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	msg, fix := pgstat.Describe(err)
+	if fix != "" {
+		return fmt.Errorf("%s (fix: %s)", msg, fix)
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/audit"
+)
+
+func explainCommand() *cli.Command {
+	flags := append(connectionFlags(), outputFlags()...)
+	flags = append(flags,
+		&cli.StringFlag{Name: "file", Usage: "read the statement from `FILE` (- for standard input)"},
+		&cli.BoolFlag{Name: "no-what-if", Usage: "skip the hypothetical-index (HypoPG) evaluation"},
+	)
+	flags = append(flags, whatIfFlags()...)
+	return &cli.Command{
+		Name:      "explain",
+		Usage:     "advise on one statement against a live database: parse, plan, what-if indexes, findings",
+		ArgsUsage: `"SQL"`,
+		Description: `Plans one statement (EXPLAIN ANALYZE only through the safety gate; a generic plan
+for $n parameters), tries hypothetical indexes with HypoPG and reports the findings
+in the same formats as audit. Example:
+   pgadvisor explain --dsn "$DSN" "SELECT * FROM shop.orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT 20"`,
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if err := checkOutputFlags(c); err != nil {
+				return err
+			}
+			sql, err := statementArg(c)
+			if err != nil {
+				return err
+			}
+			opts := audit.DefaultOptions()
+			opts.DSN = c.String("dsn")
+			opts.StatementTimeout = c.Duration("statement-timeout")
+			opts.LockTimeout = c.Duration("lock-timeout")
+			opts.NoAnalyze = c.Bool("no-analyze")
+			opts.AnalyzeWrites = c.Bool("analyze-writes")
+			opts.NoWhatIf = c.Bool("no-what-if")
+			if err := applyWhatIfFlags(c, &opts.WhatIf); err != nil {
+				return err
+			}
+			snap, err := audit.CollectOne(c.Context, sql, opts)
+			if snap == nil {
+				return failure(describe(err))
+			}
+			aopts := advisor.DefaultOptions()
+			aopts.MinCalls, aopts.MinShare, aopts.MinTotalMS = 0, 0, 0
+			r := audit.Advise(snap, aopts, advisor.All(), "statement")
+			if eerr := emit(c, r); eerr != nil && err == nil {
+				return eerr
+			}
+			if err != nil {
+				return failure(describe(err))
+			}
+			return nil
+		},
+	}
+}
+
+// statementArg returns the statement from the argument, --file, or stdin.
+func statementArg(c *cli.Context) (string, error) {
+	path := c.String("file")
+	switch {
+	case path != "" && c.NArg() > 0:
+		return "", usageErr("give the statement as an argument or with --file, not both")
+	case path == "-":
+		data, err := readAll(c.App.Reader)
+		if err != nil {
+			return "", usageErr("read statement from standard input: %v", err)
+		}
+		return checkStatement(string(data))
+	case path != "":
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", usageErr("read statement: %v", err)
+		}
+		return checkStatement(string(data))
+	case c.NArg() == 1:
+		return checkStatement(c.Args().First())
+	case c.NArg() > 1:
+		return "", usageErr("explain takes one statement; quote it: pgadvisor explain \"SELECT ...\"")
+	}
+	return "", usageErr("no statement: pgadvisor explain \"SELECT ...\" or --file query.sql")
+}
+
+func checkStatement(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", usageErr("the statement is empty")
+	}
+	return s, nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+func whatIfFlags() []cli.Flag {
+	d := whatif.DefaultOptions()
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "install-hypopg", Usage: "run CREATE EXTENSION hypopg when the package is installed but the extension is not (never by default)"},
+		&cli.IntFlag{Name: "max-new-indexes", Value: d.MaxNewIndexes, Usage: "recommend at most `N` new indexes (0: no cap)"},
+		&cli.StringFlag{Name: "storage-budget", Usage: "cap the estimated size of the recommended indexes, e.g. 500MB, 2GB (default: no cap)"},
+		&cli.Float64Flag{Name: "min-cost-reduction", Value: d.MinCostReduction, Usage: "an index must cut a statement's planner cost by this `FRACTION`"},
+	}
+}
+
+func applyWhatIfFlags(c *cli.Context, o *whatif.Options) error {
+	o.InstallHypoPG = c.Bool("install-hypopg")
+	o.MaxNewIndexes = c.Int("max-new-indexes")
+	if o.MaxNewIndexes < 0 {
+		return usageErr("--max-new-indexes must be 0 or more")
+	}
+	o.MinCostReduction = c.Float64("min-cost-reduction")
+	if o.MinCostReduction <= 0 || o.MinCostReduction >= 1 {
+		return usageErr("--min-cost-reduction must be between 0 and 1, e.g. 0.5")
+	}
+	if s := c.String("storage-budget"); s != "" {
+		n, err := parseBytes(s)
+		if err != nil {
+			return usageErr("--storage-budget: %v", err)
+		}
+		o.StorageBudgetBytes = n
+	}
+	return nil
+}
+
+// parseBytes reads sizes like 500MB, 2GB, 1.5 GiB, 1048576.
+func parseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 {
+		return 0, &sizeError{s}
+	}
+	return int64(v * float64(mult)), nil
+}
+
+type sizeError struct{ s string }
+
+func (e *sizeError) Error() string {
+	return "not a size: " + strconv.Quote(e.s) + " (use e.g. 500MB or 2GB)"
+}

@@ -1,0 +1,85 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+)
+
+// Markdown prints the report as a Markdown document (for tickets and nightly mails).
+func Markdown(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	ew.printf("# pgadvisor report\n\n")
+	ew.printf("PostgreSQL %s, database `%s`, %d statements, %s of statement time. ", orDash(r.Server.Version), orDash(r.Database), r.Summary.Statements, Duration(r.Summary.TotalMS))
+	ew.printf("%d findings (%d error, %d warning, %d notice).\n", len(r.Findings), r.Summary.FindingCount["error"], r.Summary.FindingCount["warning"], r.Summary.FindingCount["notice"])
+	if len(r.Problems) > 0 {
+		ew.printf("\n## Not collected\n\n")
+		for _, p := range r.Problems {
+			ew.printf("- **%s**: %s", p.Phase, p.Message)
+			if p.Fix != "" {
+				ew.printf(" — fix: %s", p.Fix)
+			}
+			ew.printf("\n")
+		}
+	}
+	for _, g := range groupByRule(r.Findings) {
+		title := "`" + g.rule + "`"
+		if rule := advisor.Lookup(g.rule); rule != nil {
+			title += " — " + rule.Title()
+		}
+		ew.printf("\n## %s\n", title)
+		for _, it := range g.items {
+			f := it.f
+			ew.printf("\n### %d. %s\n\n", it.rank, mdEscape(f.Message))
+			ew.printf("- severity: **%s**; impact: %s", f.Severity, Duration(f.Impact.TotalMS))
+			if f.Impact.Share > 0 {
+				ew.printf(" (%.1f%% of statement time)", f.Impact.Share*100)
+			}
+			if f.Impact.Calls > 0 {
+				ew.printf(", %s calls", Count(f.Impact.Calls))
+			}
+			ew.printf("\n")
+			if len(f.Objects) > 0 {
+				ew.printf("- objects: `%s`\n", strings.Join(f.Objects, "`, `"))
+			}
+			if ev := evidenceLine(f.Evidence); ev != "" {
+				ew.printf("- evidence: %s\n", mdEscape(ev))
+			}
+			if f.Query != "" {
+				ew.printf("\n```sql\n%s\n```\n", strings.TrimSpace(f.Query))
+			}
+			if f.Fix != nil {
+				adv := ""
+				if f.Fix.Advisory {
+					adv = " (advisory)"
+				}
+				ew.printf("\n**Fix%s:** %s\n", adv, mdEscape(f.Fix.Summary))
+				if len(f.Fix.SQL) > 0 {
+					ew.printf("\n```sql\n%s\n```\n", strings.Join(terminate(f.Fix.SQL), "\n"))
+				}
+			}
+		}
+	}
+	if ew.err != nil {
+		return fmt.Errorf("write markdown report: %w", ew.err)
+	}
+	return nil
+}
+
+func terminate(sqls []string) []string {
+	out := make([]string, len(sqls))
+	for i, s := range sqls {
+		s = strings.TrimSpace(s)
+		if !strings.HasSuffix(s, ";") && !strings.HasPrefix(s, "--") {
+			s += ";"
+		}
+		out[i] = s
+	}
+	return out
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;").Replace(s)
+}

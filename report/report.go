@@ -1,0 +1,124 @@
+// Package report owns the printers: one per output format over the same
+// Report value (findings plus what was collected and how). Printers never
+// filter, rank or change findings; the advisor has done that.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// SchemaVersion is the version of the JSON report contract.
+const SchemaVersion = 1
+
+// Report is what every printer prints. Its JSON form is the report contract of
+// DESIGN.md: fields are added, never renamed or removed, within a schema version.
+type Report struct {
+	SchemaVersion int               `json:"schema_version"`
+	Tool          Tool              `json:"tool"`
+	Server        Server            `json:"server"`
+	Database      string            `json:"database,omitempty"`
+	GeneratedAt   time.Time         `json:"generated_at"`
+	Summary       Summary           `json:"summary"`
+	Findings      []advisor.Finding `json:"findings"`
+	// Problems are parts of the collection that failed, each with its fix; the
+	// findings are those of what was collected.
+	Problems   []pgstat.Problem `json:"problems,omitempty"`
+	RuleErrors []string         `json:"rule_errors,omitempty"`
+}
+
+// Tool names the program.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Server identifies the audited server.
+type Server struct {
+	Version    string `json:"version"`
+	VersionNum int    `json:"version_num"`
+}
+
+// Summary says what was looked at.
+type Summary struct {
+	Statements   int                `json:"statements"`              // workload statements considered
+	TotalMS      float64            `json:"total_ms"`                // their total time, milliseconds
+	StatsSince   *time.Time         `json:"stats_since,omitempty"`   // statistics reset time, when known
+	PlansByMode  map[string]int     `json:"plans_by_mode,omitempty"` // analyze / generic / plain / error
+	TimingsMS    map[string]float64 `json:"timings_ms,omitempty"`    // collect, explain, what-if, advise
+	Source       string             `json:"source"`                  // "live" or the snapshot file
+	FindingCount map[string]int     `json:"finding_count"`           // by severity
+}
+
+// New builds a report from a snapshot and the advisor's result.
+func New(version string, snap *pgstat.Snapshot, res advisor.Result, source string) *Report {
+	r := &Report{
+		SchemaVersion: SchemaVersion,
+		Tool:          Tool{Name: "pgadvisor", Version: version},
+		Server:        Server{Version: snap.Server.Version, VersionNum: snap.Server.VersionNum},
+		Database:      snap.Database,
+		GeneratedAt:   time.Now().UTC().Truncate(time.Second),
+		Findings:      res.Findings,
+		Problems:      snap.Problems,
+		RuleErrors:    res.RuleErrors,
+		Summary: Summary{
+			Statements:   res.Statements,
+			TotalMS:      float64(int64(res.TotalMS*10+0.5)) / 10,
+			PlansByMode:  map[string]int{},
+			TimingsMS:    map[string]float64{},
+			Source:       source,
+			FindingCount: map[string]int{"error": 0, "warning": 0, "notice": 0},
+		},
+	}
+	if r.Findings == nil {
+		r.Findings = []advisor.Finding{}
+	}
+	if snap.StatStatements != nil && snap.StatStatements.StatsReset != nil {
+		r.Summary.StatsSince = snap.StatStatements.StatsReset
+	} else if snap.Server.StatsResetAt != nil {
+		r.Summary.StatsSince = snap.Server.StatsResetAt
+	}
+	for _, p := range snap.Plans {
+		mode := string(p.Mode)
+		if p.Error != "" {
+			mode = "error"
+		}
+		r.Summary.PlansByMode[mode]++
+	}
+	for k, v := range snap.Timings {
+		r.Summary.TimingsMS[k] = v
+	}
+	for _, f := range r.Findings {
+		r.Summary.FindingCount[string(f.Severity)]++
+	}
+	return r
+}
+
+// Printer writes a report in one format.
+type Printer func(w io.Writer, r *Report) error
+
+// Printers maps a --format name to its printer.
+var Printers = map[string]Printer{
+	"json":     JSON,
+	"table":    Table,
+	"markdown": Markdown,
+}
+
+// Formats lists the format names, for flag help.
+func Formats() []string { return []string{"table", "json", "markdown"} }
+
+// JSON prints the report contract.
+func JSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}

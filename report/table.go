@@ -1,0 +1,303 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+)
+
+// Width is the width the table view fits in.
+const Width = 100
+
+// findingWidth is the width of the FINDING column's text: Width minus the
+// rank and impact columns and the borders and padding.
+const findingWidth = Width - 4 - 12 - 10
+
+// Table prints the report for a person: a header saying what was audited,
+// collection problems, then the findings grouped by rule (groups in the order
+// of their heaviest finding), each with its rank, impact, evidence and fix.
+func Table(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	ew.printf("pgadvisor %s — PostgreSQL %s, database %s\n", r.Tool.Version, orDash(r.Server.Version), orDash(r.Database))
+	s := r.Summary
+	line := fmt.Sprintf("%d statements, %s of statement time", s.Statements, Duration(s.TotalMS))
+	if s.StatsSince != nil {
+		line += " since " + s.StatsSince.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	if len(s.PlansByMode) > 0 {
+		var parts []string
+		for _, m := range []string{"analyze", "generic", "plain", "error"} {
+			if n := s.PlansByMode[m]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, m))
+			}
+		}
+		line += "; plans: " + strings.Join(parts, ", ")
+	}
+	ew.printf("%s\n", line)
+	if len(r.Findings) == 0 {
+		ew.printf("\nNo findings.\n")
+	} else {
+		ew.printf("%d findings: %d error, %d warning, %d notice\n", len(r.Findings), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
+	}
+	if len(r.Problems) > 0 {
+		ew.printf("\nNot collected (findings below are from what was):\n")
+		for _, p := range r.Problems {
+			msg := fmt.Sprintf("- %s: %s", p.Phase, p.Message)
+			if p.Fix != "" {
+				msg += " — fix: " + p.Fix
+			}
+			ew.printf("%s\n", indentWrap(msg, Width, "  "))
+		}
+	}
+	for _, e := range r.RuleErrors {
+		ew.printf("rule failed: %s\n", e)
+	}
+	if ew.err != nil {
+		return ew.err
+	}
+	for _, g := range groupByRule(r.Findings) {
+		title := g.rule
+		if rule := advisor.Lookup(g.rule); rule != nil {
+			title += " — " + rule.Title()
+		}
+		ew.printf("\n%s (%d)\n", title, len(g.items))
+		if ew.err != nil {
+			return ew.err
+		}
+		t := tablewriter.NewTable(w,
+			tablewriter.WithRendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)}),
+			tablewriter.WithRowAutoWrap(tw.WrapNone),
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithTrimSpace(tw.Off),
+			tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignLeft}}),
+		)
+		t.Header("#", "IMPACT", "FINDING")
+		for _, it := range g.items {
+			if err := t.Append([]string{fmt.Sprint(it.rank), impactCell(it.f), findingCell(it.f)}); err != nil {
+				return fmt.Errorf("render table: %w", err)
+			}
+		}
+		if err := t.Render(); err != nil {
+			return fmt.Errorf("render table: %w", err)
+		}
+	}
+	return ew.err
+}
+
+type rankedFinding struct {
+	rank int
+	f    advisor.Finding
+}
+
+type ruleGroup struct {
+	rule  string
+	items []rankedFinding
+}
+
+// groupByRule keeps the advisor's ranking: groups are ordered by their first
+// (heaviest) finding, findings inside a group by rank.
+func groupByRule(fs []advisor.Finding) []ruleGroup {
+	idx := map[string]int{}
+	var groups []ruleGroup
+	for i, f := range fs {
+		j, ok := idx[f.Rule]
+		if !ok {
+			j = len(groups)
+			idx[f.Rule] = j
+			groups = append(groups, ruleGroup{rule: f.Rule})
+		}
+		groups[j].items = append(groups[j].items, rankedFinding{rank: i + 1, f: f})
+	}
+	return groups
+}
+
+func impactCell(f advisor.Finding) string {
+	var lines []string
+	if f.Impact.TotalMS > 0 {
+		lines = append(lines, Duration(f.Impact.TotalMS))
+	}
+	if f.Impact.Share > 0 {
+		lines = append(lines, fmt.Sprintf("%.1f%%", f.Impact.Share*100))
+	}
+	if f.Impact.Calls > 0 {
+		lines = append(lines, Count(f.Impact.Calls)+" calls")
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "-")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func findingCell(f advisor.Finding) string {
+	var b strings.Builder
+	b.WriteString(wrap(strings.ToUpper(string(f.Severity))+" "+f.Message, findingWidth))
+	if f.Query != "" {
+		b.WriteString("\n" + indentWrap("query: "+Shorten(oneLine(f.Query), 240), findingWidth, "  "))
+	}
+	if ev := evidenceLine(f.Evidence); ev != "" {
+		b.WriteString("\n" + indentWrap("evidence: "+ev, findingWidth, "  "))
+	}
+	if f.Fix != nil {
+		summary := "fix: " + f.Fix.Summary
+		if f.Fix.Advisory {
+			summary += " (advisory)"
+		}
+		b.WriteString("\n" + indentWrap(summary, findingWidth, "  "))
+		for _, sql := range f.Fix.SQL {
+			b.WriteString("\n" + indentWrap("  "+oneLine(sql), findingWidth, "    "))
+		}
+	}
+	return b.String()
+}
+
+// evidenceLine renders evidence as "key=value" pairs in key order.
+func evidenceLine(ev map[string]any) string {
+	if len(ev) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(ev))
+	for k := range ev {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+valueString(ev[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func valueString(v any) string {
+	switch x := v.(type) {
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return fmt.Sprint(int64(x))
+		}
+		return fmt.Sprintf("%.4g", x)
+	case float32:
+		return valueString(float64(x))
+	case []string:
+		return strings.Join(x, ",")
+	case string:
+		return Shorten(oneLine(x), 80)
+	}
+	return Shorten(oneLine(fmt.Sprint(v)), 80)
+}
+
+// Duration formats milliseconds for people: 850 ms, 12.3 s, 4.2 min, 1.5 h.
+func Duration(ms float64) string {
+	switch {
+	case ms < 1:
+		return fmt.Sprintf("%.2f ms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.0f ms", ms)
+	case ms < 60_000:
+		return fmt.Sprintf("%.1f s", ms/1000)
+	case ms < 3_600_000:
+		return fmt.Sprintf("%.1f min", ms/60_000)
+	}
+	return fmt.Sprintf("%.1f h", ms/3_600_000)
+}
+
+// Count formats a count with thousands separators.
+func Count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + Count(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Shorten cuts s to at most n runes, ending in "…" when cut.
+func Shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// wrap breaks text into lines of at most width runes at spaces, breaking
+// words longer than a line.
+func wrap(text string, width int) string { return indentWrap(text, width, "") }
+
+// indentWrap wraps like wrap and indents continuation lines.
+func indentWrap(text string, width int, indent string) string {
+	var lines []string
+	cur := []rune{}
+	lead := 0 // leading spaces of the first line are kept
+	for lead < len(text) && text[lead] == ' ' {
+		lead++
+	}
+	cur = append(cur, []rune(text[:lead])...)
+	limit := width
+	for _, word := range strings.Fields(text) {
+		w := []rune(word)
+		for len(w) > 0 {
+			space := 0
+			if len(cur) > len([]rune(indent)) && len(cur) > lead {
+				space = 1
+			}
+			if len(cur)+space+len(w) <= limit {
+				if space == 1 {
+					cur = append(cur, ' ')
+				}
+				cur = append(cur, w...)
+				w = nil
+				continue
+			}
+			if len(cur) > len([]rune(indent)) && len(cur) > lead {
+				lines = append(lines, string(cur))
+				cur = []rune(indent)
+				lead = 0
+				continue
+			}
+			room := limit - len(cur)
+			if room < 1 {
+				room = 1
+			}
+			if room > len(w) {
+				room = len(w)
+			}
+			cur = append(cur, w[:room]...)
+			w = w[room:]
+			lines = append(lines, string(cur))
+			cur = []rune(indent)
+			lead = 0
+		}
+	}
+	if strings.TrimSpace(string(cur)) != "" {
+		lines = append(lines, string(cur))
+	}
+	return strings.Join(lines, "\n")
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
