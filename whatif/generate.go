@@ -675,9 +675,10 @@ func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
 	if len(own) == 0 && rng == nil {
 		primary = all // only join columns: the inner side of a nested loop
 	}
-	if cand, ok := build(primary, orderFits, desc); ok {
-		// An ORDER BY-only index next to a trigram search is for the planner to judge.
-		cand.Alternative = len(primary) == 0 && rng == nil && len(u.trgm) > 0
+	// Next to a leading-wildcard search, an index for the ORDER BY alone only
+	// walks the table in order filtering every row: the trigram index is the fix.
+	orderOnly := len(primary) == 0 && rng == nil
+	if cand, ok := build(primary, orderFits, desc); ok && !(orderOnly && len(u.trgm) > 0) {
 		out = append(out, cand)
 	}
 	if len(u.order) > 0 && !orderFits && limited {
