@@ -89,6 +89,8 @@ type Options struct {
 
 	// DenormMinShare: a read's share of total time from which it is hot (denormalization).
 	DenormMinShare float64 `json:"denorm_min_share"`
+	// DenormMinCalls: calls that make a read a hot path (denormalization).
+	DenormMinCalls int64 `json:"denorm_min_calls"`
 	// DenormHotShare: share from which the finding is a warning, not a notice (denormalization).
 	DenormHotShare float64 `json:"denorm_hot_share"`
 	// DenormMaxWriteRatio: rows written / rows read of a table, at most, for it to be read-mostly (denormalization).
@@ -141,6 +143,7 @@ func DefaultOptions() Options {
 		ChurnMinFraction:     0.25,
 
 		DenormMinShare:      0.05,
+		DenormMinCalls:      100,
 		DenormHotShare:      0.2,
 		DenormMaxWriteRatio: 0.01,
 	}

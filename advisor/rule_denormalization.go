@@ -1,0 +1,397 @@
+package advisor
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// Denormalization finds hot multi-join or aggregate reads over read-mostly
+// tables that a materialised view (or a copied column) would serve.
+var Denormalization = &Rule{
+	Name:     "denormalization",
+	Family:   "workload",
+	Severity: SeverityNotice,
+	Doc: `A hot join over read-mostly tables is recomputed on every call
+A statement with two or more joins, or an aggregate, costs a large share of
+the workload's time, while the tables it reads barely change: every call
+redoes the same work for the same answer. Precompute it: a materialised view
+(refreshed CONCURRENTLY on a schedule that matches how stale the answer may
+be), a summary table kept by the application, or a column copied into the
+table the statement starts from. Where a joined table is written often, keep
+the schema normalised: the copies would cost more than the joins. This is a
+design decision to weigh, not a statement to run as is.`,
+	Thresholds: `statement share of total time >= denorm_min_share (5%) and calls >= denorm_min_calls (100); two or more joins (three or more
+tables) or an aggregate; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
+idx_tup_fetch) <= denorm_max_write_ratio (1%). Severity: warning at >= denorm_hot_share (20%) of total time,
+notice below. Always advisory.`,
+	Run: runDenormalization,
+}
+
+func init() { register(Denormalization) }
+
+func runDenormalization(p *Pass) error {
+	signatures := map[string]int{}
+	sigOf := map[*Statement]string{}
+	for _, s := range p.Statements {
+		if s.Facts == nil || s.Facts.Kind != sqlfacts.KindSelect {
+			continue
+		}
+		tables := denormTables(p, s.Facts)
+		if len(tables) < 2 {
+			continue
+		}
+		var names []string
+		for _, t := range tables {
+			names = append(names, wlName(t))
+		}
+		sort.Strings(names)
+		sig := strings.Join(names, ",")
+		signatures[sig]++
+		sigOf[s] = sig
+	}
+	for _, s := range p.Statements {
+		f := s.Facts
+		if f == nil || f.Kind != sqlfacts.KindSelect || s.Share < p.Options.DenormMinShare || s.Calls < p.Options.DenormMinCalls || f.Locking || f.SelectInto {
+			continue
+		}
+		tables := denormTables(p, f)
+		if len(tables) == 0 {
+			continue
+		}
+		joins := len(f.Joins)
+		if n := len(tables) - 1; n > joins {
+			joins = n
+		}
+		if joins < 2 && !f.Aggregates {
+			continue
+		}
+		ratios := map[string]float64{}
+		readMostly := true
+		maxRatio := 0.0
+		for _, t := range tables {
+			reads := t.SeqTupRead + t.IdxTupFetch
+			writes := t.NTupIns + t.NTupUpd + t.NTupDel
+			if reads <= 0 {
+				readMostly = false
+				break
+			}
+			r := float64(writes) / float64(reads)
+			ratios[wlName(t)] = round(r, 5)
+			if r > maxRatio {
+				maxRatio = r
+			}
+			if r > p.Options.DenormMaxWriteRatio {
+				readMostly = false
+			}
+		}
+		if !readMostly {
+			continue // a write-heavy table: keep it normalised
+		}
+		sev := SeverityNotice
+		if s.Share >= p.Options.DenormHotShare {
+			sev = SeverityWarning
+		}
+		ev := map[string]any{
+			"share":            round(s.Share, 4),
+			"calls":            s.Calls,
+			"mean_ms":          round(s.MeanExecTime, 3),
+			"joins":            joins,
+			"aggregate":        f.Aggregates,
+			"write_read_ratio": ratios,
+			"max_write_ratio":  round(maxRatio, 5),
+		}
+		if sig := sigOf[s]; sig != "" && signatures[sig] > 1 {
+			ev["same_join_statements"] = signatures[sig]
+		}
+		what := fmt.Sprintf("a %d-join read", joins)
+		if joins < 2 {
+			what = "an aggregate"
+		}
+		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time (%s calls, %.2f ms each); writes are at most %.2f%% of reads",
+			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, humanInt(s.Calls), s.MeanExecTime, maxRatio*100)
+		if n := ev["same_join_statements"]; n != nil {
+			msg += fmt.Sprintf("; %d statements repeat this join", n)
+		}
+		p.Report(p.StatementFinding(s, Finding{
+			Severity: sev,
+			Message:  msg,
+			Objects:  wlObjects(tables...),
+			Evidence: ev,
+			Fix:      denormFix(p, s, tables, maxRatio),
+		}))
+	}
+	return nil
+}
+
+// denormTables resolves the statement's relations to tables, leaving out CTE
+// names; nil when one of them is not a known table.
+func denormTables(p *Pass, f *sqlfacts.Facts) []*pgstat.Table {
+	ctes := map[string]bool{}
+	for _, c := range f.CTEs {
+		ctes[c.Name] = true
+	}
+	var out []*pgstat.Table
+	seen := map[*pgstat.Table]bool{}
+	for _, r := range f.Relations {
+		if r.Schema == "" && ctes[r.Name] {
+			continue
+		}
+		t := wlTable(p, r)
+		if t == nil {
+			return nil
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var filterColumn = regexp.MustCompile(`(?is)^\s*((?:"[^"]+"|[a-z_][a-z0-9_$]*)(?:\.(?:"[^"]+"|[a-z_][a-z0-9_$]*))?)\s*(=|<>|!=|<=|>=|<|>|\bLIKE\b|\bILIKE\b|\bIN\b|\bBETWEEN\b|=\s*ANY\b)`)
+
+// denormFix writes the materialised view: the statement without its $n
+// conditions, the filtered columns added to the output, a unique index for
+// REFRESH … CONCURRENTLY, the refresh, and the read from the view.
+func denormFix(p *Pass, s *Statement, tables []*pgstat.Table, maxRatio float64) *Fix {
+	fix := &Fix{
+		Summary:  fmt.Sprintf("Precompute it: a materialised view refreshed CONCURRENTLY on a schedule (or a copied column / summary table kept by the application); the tables change little (writes <= %.2f%% of reads)", maxRatio*100),
+		Advisory: true,
+	}
+	name := "mv_" + tables[0].Name
+	for _, t := range tables[1:] {
+		name += "_" + t.Name
+	}
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	mv := pgstat.QuoteQualified(tables[0].Schema, name)
+	body, filters, keys, ok := denormBody(p, s)
+	if !ok {
+		fix.SQL = []string{fmt.Sprintf("-- CREATE MATERIALIZED VIEW %s AS <this statement without its $n conditions, with the filtered columns in the output>;\n-- CREATE UNIQUE INDEX ON %s (<its key columns>);\n-- REFRESH MATERIALIZED VIEW CONCURRENTLY %s;  -- on a schedule", mv, mv, mv)}
+		return fix
+	}
+	sqls := []string{
+		fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS\n%s", mv, body),
+		fmt.Sprintf("CREATE UNIQUE INDEX ON %s (%s)", mv, strings.Join(keys, ", ")),
+		fmt.Sprintf("-- refresh as often as the answer may be stale, e.g. every 5 minutes with pg_cron:\n-- SELECT cron.schedule('%s', '*/5 * * * *', 'REFRESH MATERIALIZED VIEW CONCURRENTLY %s');\nREFRESH MATERIALIZED VIEW CONCURRENTLY %s", name, mv, mv),
+	}
+	read := "SELECT * FROM " + mv
+	if len(filters) > 0 {
+		read += " WHERE " + strings.Join(filters, " AND ")
+	}
+	sqls = append(sqls, "-- then the application reads:\n"+read)
+	fix.SQL = sqls
+	return fix
+}
+
+// denormBody rewrites the statement text for a materialised view. It returns
+// the body, the filters to apply when reading the view (on its columns), the
+// unique key columns, and false when the text is beyond this rewrite.
+func denormBody(p *Pass, s *Statement) (body string, filters, keys []string, ok bool) {
+	q := strings.TrimRight(strings.TrimSpace(s.Query), ";")
+	f := s.Facts
+	if !wlKeywordAt(q, 0, "select") || f.SelectStar || len(f.CTEs) > 0 ||
+		wlFindTop(q, 0, "union", "intersect", "except", "window", "having", "distinct") >= 0 {
+		return "", nil, nil, false
+	}
+	from := wlFindTop(q, 0, "from")
+	if from < 0 {
+		return "", nil, nil, false
+	}
+	end := len(q)
+	clauseStart := func(kws ...string) int {
+		i := wlFindTop(q, from, kws...)
+		if i < 0 {
+			return end
+		}
+		return i
+	}
+	where := wlFindTop(q, from, "where")
+	group := clauseStart("group by")
+	tail := clauseStart("order by", "limit", "offset", "fetch", "for")
+	if group > tail {
+		group = tail
+	}
+	selectList := wlSplitTop(q[len("select"):from])
+	outNames := map[string]bool{}
+	for i := range selectList {
+		selectList[i] = strings.TrimSpace(selectList[i])
+		outNames[outputName(selectList[i])] = true
+	}
+	fromEnd := group
+	if where >= 0 {
+		fromEnd = where
+	}
+	fromPart := strings.TrimSpace(q[from:fromEnd])
+	if paramRef.MatchString(fromPart) {
+		return "", nil, nil, false // a $n in a join condition
+	}
+	var keep []string
+	if where >= 0 {
+		for _, c := range splitAnd(q[where+len("where") : group]) {
+			c = strings.TrimSpace(c)
+			if !paramRef.MatchString(c) {
+				keep = append(keep, c)
+				continue
+			}
+			m := filterColumn.FindStringSubmatchIndex(c)
+			if m == nil {
+				return "", nil, nil, false
+			}
+			col := c[m[2]:m[3]]
+			op := strings.ToUpper(strings.Join(strings.Fields(c[m[4]:m[5]]), " "))
+			if f.Aggregates && op != "=" && op != "IN" && op != "= ANY" {
+				return "", nil, nil, false // a range over an aggregate cannot be read back from the view
+			}
+			name := wlUnquote(col)
+			alias := name
+			if !containsExpr(selectList, col) {
+				if outNames[name] {
+					alias = strings.ReplaceAll(wlUnquote(strings.Split(col, ".")[0]), ".", "_") + "_" + name
+					selectList = append(selectList, col+" AS "+pgstat.QuoteIdent(alias))
+				} else {
+					selectList = append(selectList, col)
+				}
+				outNames[alias] = true
+			}
+			filters = append(filters, pgstat.QuoteIdent(alias)+c[m[3]:])
+		}
+	}
+	var groupBy []string
+	if group < tail {
+		for _, g := range wlSplitTop(q[group+len("group by") : tail]) {
+			groupBy = append(groupBy, strings.TrimSpace(g))
+		}
+	}
+	if f.Aggregates {
+		// Each group is one row: the group keys (and the moved filters) are unique.
+		for _, g := range groupBy {
+			if !containsExpr(selectList, g) {
+				return "", nil, nil, false
+			}
+			keys = append(keys, pgstat.QuoteIdent(outputName(exprFor(selectList, g))))
+		}
+		for _, fl := range filters {
+			colName := strings.Fields(fl)[0]
+			if !containsName(keys, colName) {
+				keys = append(keys, colName)
+			}
+		}
+		for _, fl := range filters {
+			_ = fl
+		}
+		if len(keys) == 0 {
+			return "", nil, nil, false // one row: a summary table is simpler
+		}
+		// The filter columns join the GROUP BY.
+		for _, c := range selectList[len(wlSplitTop(q[len("select"):from])):] {
+			expr := strings.TrimSpace(strings.Split(c, " AS ")[0])
+			if !containsExpr(groupBy, expr) {
+				groupBy = append(groupBy, expr)
+			}
+		}
+	} else {
+		// Rows of a join are identified by the primary keys of its tables.
+		for _, r := range f.Relations {
+			t := wlTable(p, r)
+			if t == nil {
+				return "", nil, nil, false
+			}
+			pk := wlPrimaryKey(p, t)
+			if len(pk) == 0 {
+				return "", nil, nil, false
+			}
+			ref := r.Name
+			if r.Alias != "" {
+				ref = r.Alias
+			} else if r.Schema != "" {
+				ref = r.Schema + "." + r.Name
+			}
+			for _, k := range pk {
+				alias := t.Name + "_" + k
+				selectList = append(selectList, ref+"."+pgstat.QuoteIdent(k)+" AS "+pgstat.QuoteIdent(alias))
+				keys = append(keys, pgstat.QuoteIdent(alias))
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + strings.Join(selectList, ",\n       ") + "\n" + fromPart)
+	if len(keep) > 0 {
+		b.WriteString("\nWHERE " + strings.Join(keep, " AND "))
+	}
+	if len(groupBy) > 0 {
+		b.WriteString("\nGROUP BY " + strings.Join(groupBy, ", "))
+	}
+	return b.String(), filters, keys, true
+}
+
+// splitAnd splits a condition at its top-level ANDs (not those of BETWEEN).
+func splitAnd(cond string) []string {
+	var parts []string
+	start, pos := 0, 0
+	for {
+		i := wlFindTop(cond, pos, "and")
+		if i < 0 {
+			break
+		}
+		if b := wlFindTop(cond[start:i], 0, "between"); b >= 0 && !strings.Contains(strings.ToLower(cond[start+b:i]), " and ") {
+			// the AND of BETWEEN x AND y
+			pos = i + 3
+			if strings.Count(strings.ToLower(cond[start:i]), "between") > strings.Count(strings.ToLower(cond[start:i]), " and ") {
+				continue
+			}
+		}
+		parts = append(parts, cond[start:i])
+		start, pos = i+3, i+3
+	}
+	return append(parts, cond[start:])
+}
+
+// outputName is the column name a select-list item gets.
+func outputName(item string) string {
+	item = strings.TrimSpace(item)
+	if i := wlFindTop(item, 0, "as"); i >= 0 {
+		return wlUnquote(item[i+2:])
+	}
+	if m := regexp.MustCompile(`^(?:[\w"]+\.)?([\w"]+)$`).FindStringSubmatch(item); m != nil {
+		return wlUnquote(m[1])
+	}
+	if m := regexp.MustCompile(`^([a-zA-Z_]\w*)\s*\(`).FindStringSubmatch(item); m != nil {
+		return strings.ToLower(m[1])
+	}
+	return "?column?"
+}
+
+func normExpr(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
+
+func containsExpr(list []string, expr string) bool { return exprFor(list, expr) != "" }
+
+// exprFor returns the select-list item computing expr (possibly aliased), or "".
+func exprFor(list []string, expr string) string {
+	e := normExpr(expr)
+	for _, item := range list {
+		base := item
+		if i := wlFindTop(item, 0, "as"); i >= 0 {
+			base = item[:i]
+		}
+		if normExpr(base) == e {
+			return item
+		}
+	}
+	return ""
+}
+
+func containsName(list []string, name string) bool {
+	for _, x := range list {
+		if x == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,458 @@
+package advisor
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pgadvisor/pgadvisor/pglog"
+	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+// NPlusOne finds a parameterised lookup that runs once per row of another
+// statement: from pg_stat_statements (calls of the child ≈ rows of the
+// parent) and from the statement log (runs of one statement after another in
+// one session).
+var NPlusOne = &Rule{
+	Name:     "n-plus-one",
+	Family:   "workload",
+	Severity: SeverityWarning,
+	Doc: `One lookup runs once per row of another statement (N+1 queries)
+The application reads a list (the parent statement), then runs one small
+query per row of it (the child: a lookup of one table by one column, usually
+a foreign key, with $1). Each child call is cheap, but N round trips, N
+parses and N executor start-ups add up to most of an endpoint's time.
+In pg_stat_statements the child has very many calls of few rows each, and its
+calls match the rows the parent returned; in a statement log
+(pgadvisor audit --log FILE) the child repeats right after the parent in one
+session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
+with the parent's ids as an array, or join the child to the parent (the ORM's
+eager loading: includes, prefetch_related, JOIN FETCH).`,
+	Thresholds: `pg_stat_statements: child calls >= n_plus_one_min_calls (1000); child rows per call <=
+n_plus_one_max_rows_per_call (50); child reads one table with one "column = $n" linked to the parent's
+table by a foreign key (or a <table>_id column name); parent returns >= 2 rows per call, outputs the linked column, and child calls /
+parent rows between n_plus_one_min_ratio (0.5) and n_plus_one_max_ratio (2). Statement log: a run of
+>= n_plus_one_log_min_repeats (5) consecutive executions of one statement shape in one session right after
+another statement, the run taking >= n_plus_one_log_min_ms (50 ms). Severity: error when the child costs
+>= 20% of total time, warning otherwise.`,
+	Run: runNPlusOne,
+}
+
+func init() { register(NPlusOne) }
+
+// wlLink is how a child lookup column is fed by a parent table.
+type wlLink struct {
+	parent    *pgstat.Table
+	parentKey string // the parent's column whose values the child is called with
+	child     *pgstat.Table
+	column    string // the child's column compared with $n
+	source    string // "foreign key" or "column name"
+}
+
+func runNPlusOne(p *Pass) error {
+	type pending struct {
+		stmt *Statement
+		f    Finding
+	}
+	byFingerprint := map[string]*pending{}
+	var order []*pending
+	for _, child := range p.Statements {
+		f, ok := nPlusOneFromStats(p, child)
+		if !ok {
+			continue
+		}
+		pd := &pending{stmt: child, f: f}
+		order = append(order, pd)
+		if child.Facts != nil {
+			byFingerprint[child.Facts.Fingerprint] = pd
+		}
+	}
+	if log := wlLog(p.Snapshot); log != nil {
+		for _, seq := range log.Sequences {
+			if seq.MaxRepeats < p.Options.NPlusOneLogMinRepeats || seq.MaxRunMS < p.Options.NPlusOneLogMinMS {
+				continue
+			}
+			if pd := byFingerprint[seq.ChildFingerprint]; pd != nil {
+				for k, v := range nPlusOneLogEvidence(seq) {
+					pd.f.Evidence[k] = v
+				}
+				continue
+			}
+			f := nPlusOneFromLog(p, log, seq)
+			order = append(order, &pending{f: f})
+		}
+	}
+	for _, pd := range order {
+		p.Report(pd.f)
+	}
+	return nil
+}
+
+// nPlusOneFromStats checks one statement as the child of an N+1 pair.
+func nPlusOneFromStats(p *Pass, child *Statement) (Finding, bool) {
+	f := child.Facts
+	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) != 1 || len(f.Joins) > 0 || f.Locking {
+		return Finding{}, false
+	}
+	if child.Calls < p.Options.NPlusOneMinCalls || child.Calls == 0 {
+		return Finding{}, false
+	}
+	rowsPerCall := float64(child.Rows) / float64(child.Calls)
+	if rowsPerCall > p.Options.NPlusOneMaxRowsPerCall {
+		return Finding{}, false
+	}
+	table := wlTable(p, f.Relations[0])
+	if table == nil {
+		return Finding{}, false
+	}
+	var best *Statement
+	var bestLink wlLink
+	var bestParam int
+	bestScore := math.Inf(1)
+	for _, pred := range f.Predicates {
+		if pred.Operator != "=" || pred.Param == 0 || pred.Join || pred.InOr || pred.Function != "" {
+			continue
+		}
+		for _, link := range wlLinks(p, table, pred.Column.Column) {
+			for _, parent := range p.Statements {
+				if parent == child || parent.Facts == nil || parent.Facts.Kind != sqlfacts.KindSelect || parent.Calls == 0 || parent.Rows == 0 {
+					continue
+				}
+				if !wlReads(p, parent.Facts, link.parent) || !wlSelects(parent.Query, link.parentKey) {
+					continue
+				}
+				if float64(parent.Rows)/float64(parent.Calls) < 2 {
+					continue // one row per call: 1+1 round trips, not N+1
+				}
+				ratio := float64(child.Calls) / float64(parent.Rows)
+				if ratio < p.Options.NPlusOneMinRatio || ratio > p.Options.NPlusOneMaxRatio {
+					continue
+				}
+				score := math.Abs(math.Log(ratio))
+				if score < bestScore || (score == bestScore && parent.TotalTime() > best.TotalTime()) {
+					best, bestLink, bestParam, bestScore = parent, link, pred.Param, score
+				}
+			}
+		}
+	}
+	if best == nil {
+		return Finding{}, false
+	}
+	ratio := float64(child.Calls) / float64(best.Rows)
+	link := bestLink
+	msg := fmt.Sprintf("%s is read once per row of a statement on %s: %s calls of %.1f rows each, for %s parent rows (%.2f×) — N+1 queries",
+		wlName(link.child), wlName(link.parent), humanInt(child.Calls), rowsPerCall, humanInt(best.Rows), ratio)
+	ev := map[string]any{
+		"child_calls":          child.Calls,
+		"child_rows":           child.Rows,
+		"child_rows_per_call":  round(rowsPerCall, 2),
+		"child_total_ms":       round(child.TotalTime(), 1),
+		"child_mean_ms":        round(child.MeanExecTime, 3),
+		"parent_queryid":       strconv.FormatInt(best.QueryID, 10),
+		"parent_query":         best.Query,
+		"parent_calls":         best.Calls,
+		"parent_rows":          best.Rows,
+		"calls_per_parent_row": round(ratio, 3),
+		"link":                 wlName(link.child) + "." + link.column + " = " + wlName(link.parent) + "." + link.parentKey,
+		"link_source":          link.source,
+	}
+	finding := Finding{
+		Severity: wlSeverity(child.Share),
+		Message:  msg,
+		Objects:  wlObjects(link.child, link.parent),
+		Evidence: ev,
+		Fix:      nPlusOneFix(child.Query, best.Query, link, bestParam),
+	}
+	return p.StatementFinding(child, finding), true
+}
+
+// wlLinks lists the ways column of table can be fed by another table's rows:
+// a foreign key from it, a foreign key to it, or a <name>_id naming convention.
+func wlLinks(p *Pass, table *pgstat.Table, column string) []wlLink {
+	var out []wlLink
+	for _, fk := range p.Snapshot.ForeignKeys {
+		if len(fk.Columns) != 1 {
+			continue
+		}
+		if fk.Schema == table.Schema && fk.Table == table.Name && fk.Columns[0] == column {
+			if parent := p.Table(fk.RefSchema, fk.RefTable); parent != nil {
+				out = append(out, wlLink{parent: parent, parentKey: fk.RefColumns[0], child: table, column: column, source: "foreign key"})
+			}
+		}
+		if fk.RefSchema == table.Schema && fk.RefTable == table.Name && fk.RefColumns[0] == column {
+			if parent := p.Table(fk.Schema, fk.Table); parent != nil && parent != table {
+				out = append(out, wlLink{parent: parent, parentKey: fk.Columns[0], child: table, column: column, source: "foreign key"})
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	// No declared foreign key: order_id names orders.id, and id is named by <singular>_id elsewhere.
+	if base, ok := strings.CutSuffix(column, "_id"); ok && base != "" {
+		for _, name := range wlPlurals(base) {
+			if parent := p.Table(table.Schema, name); parent != nil && parent != table && wlHasColumn(parent, "id") {
+				out = append(out, wlLink{parent: parent, parentKey: "id", child: table, column: column, source: "column name"})
+				break
+			}
+		}
+	}
+	if column == "id" {
+		for _, single := range wlSingulars(table.Name) {
+			for i := range p.Snapshot.Tables {
+				t := &p.Snapshot.Tables[i]
+				if t != table && t.Schema == table.Schema && wlHasColumn(t, single+"_id") {
+					out = append(out, wlLink{parent: t, parentKey: single + "_id", child: table, column: column, source: "column name"})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func wlPlurals(base string) []string {
+	out := []string{base + "s", base + "es", base}
+	if strings.HasSuffix(base, "y") {
+		out = append(out, strings.TrimSuffix(base, "y")+"ies")
+	}
+	return out
+}
+
+func wlSingulars(name string) []string {
+	var out []string
+	if s, ok := strings.CutSuffix(name, "ies"); ok {
+		out = append(out, s+"y")
+	}
+	if s, ok := strings.CutSuffix(name, "es"); ok {
+		out = append(out, s)
+	}
+	if s, ok := strings.CutSuffix(name, "s"); ok {
+		out = append(out, s)
+	}
+	return append(out, name)
+}
+
+func wlHasColumn(t *pgstat.Table, name string) bool {
+	return wlColumn(t, name) != nil
+}
+
+func wlColumn(t *pgstat.Table, name string) *pgstat.Column {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// wlSelects reports whether a SELECT's output list can hold column: it names
+// it or has a *. A text it cannot read counts as yes.
+func wlSelects(sql, column string) bool {
+	q := strings.TrimSpace(sql)
+	sel := wlFindTop(q, 0, "select")
+	from := wlFindTop(q, 0, "from")
+	if sel < 0 || from < sel {
+		return true
+	}
+	list := q[sel+len("select") : from]
+	if strings.Contains(list, "*") {
+		return true
+	}
+	re := regexp.MustCompile(`(?i)(^|[^a-z0-9_$])"?` + regexp.QuoteMeta(column) + `"?([^a-z0-9_$]|$)`)
+	return re.MatchString(list)
+}
+
+// wlTable resolves a relation of the facts to the snapshot's table.
+func wlTable(p *Pass, r sqlfacts.Relation) *pgstat.Table {
+	return p.Table(r.Schema, r.Name)
+}
+
+// wlReads reports whether a statement reads table.
+func wlReads(p *Pass, f *sqlfacts.Facts, table *pgstat.Table) bool {
+	for _, r := range f.Relations {
+		if wlTable(p, r) == table {
+			return true
+		}
+	}
+	return false
+}
+
+func wlName(t *pgstat.Table) string { return t.Schema + "." + t.Name }
+
+func wlObjects(tables ...*pgstat.Table) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, t := range tables {
+		if t == nil || seen[wlName(t)] {
+			continue
+		}
+		seen[wlName(t)] = true
+		out = append(out, wlName(t))
+	}
+	return out
+}
+
+// wlSeverity grades a workload finding by the statement's share of total time.
+func wlSeverity(share float64) Severity {
+	if share >= 0.2 {
+		return SeverityError
+	}
+	return SeverityWarning
+}
+
+// nPlusOneFix writes the batched child statement and the join.
+func nPlusOneFix(childSQL, parentSQL string, link wlLink, param int) *Fix {
+	col := link.column
+	batched := wlEqualityToAny(childSQL, col, param)
+	var sqls []string
+	if batched != childSQL {
+		sqls = append(sqls, fmt.Sprintf("-- one statement for all parent rows: $%d is the array of %s.%s values the parent returned\n%s",
+			param, link.parent.Name, link.parentKey, batched))
+	}
+	parent := strings.TrimRight(strings.TrimSpace(parentSQL), ";")
+	join := fmt.Sprintf("-- or one round trip: join the children to the parent's rows\nSELECT p.*, c.*\nFROM (%s) AS p\nJOIN %s AS c ON c.%s = p.%s",
+		parent, link.child.QualifiedName(), pgstat.QuoteIdent(col), pgstat.QuoteIdent(link.parentKey))
+	sqls = append(sqls, join)
+	return &Fix{
+		Summary: fmt.Sprintf("Fetch the %s rows of all %s rows at once (= ANY($%d) with an array of %s, or a join) instead of one query per row", link.child.Name, link.parent.Name, param, link.parentKey),
+		SQL:     sqls,
+	}
+}
+
+// wlEqualityToAny rewrites "column = $n" (or a constant) in sql into "column = ANY($n)".
+func wlEqualityToAny(sql, column string, param int) string {
+	re := regexp.MustCompile(`(?i)((?:\b[a-z_][a-z0-9_$]*\.|"[^"]+"\.)?(?:\b` + regexp.QuoteMeta(column) + `\b|"` + regexp.QuoteMeta(column) + `")\s*=\s*)(\$\d+\b|'(?:[^']|'')*'|-?\d+(?:\.\d+)?\b)`)
+	loc := re.FindStringSubmatchIndex(sql)
+	if loc == nil {
+		return sql
+	}
+	value := sql[loc[4]:loc[5]]
+	if !strings.HasPrefix(value, "$") {
+		value = "$" + strconv.Itoa(param)
+	}
+	return sql[:loc[4]] + "ANY(" + value + ")" + sql[loc[5]:]
+}
+
+// wlLog returns the snapshot's statement-log summary, or nil.
+func wlLog(s *pgstat.Snapshot) *pglog.Summary { return s.Log }
+
+func nPlusOneLogEvidence(seq pglog.Sequence) map[string]any {
+	return map[string]any{
+		"log_runs":          seq.Runs,
+		"log_sessions":      seq.Sessions,
+		"log_max_repeats":   seq.MaxRepeats,
+		"log_total_repeats": seq.TotalRepeats,
+		"log_total_ms":      seq.TotalMS,
+		"log_max_run_ms":    seq.MaxRunMS,
+		"log_parent_query":  seq.ParentQuery,
+	}
+}
+
+// nPlusOneFromLog reports a sequence of the statement log that
+// pg_stat_statements did not already show.
+func nPlusOneFromLog(p *Pass, log *pglog.Summary, seq pglog.Sequence) Finding {
+	ev := nPlusOneLogEvidence(seq)
+	if seq.Application != "" {
+		ev["log_application"] = seq.Application
+	}
+	if seq.User != "" {
+		ev["log_user"] = seq.User
+	}
+	childSQL, parentSQL := seq.ChildQuery, seq.ParentQuery
+	var stmt *Statement
+	for _, s := range p.Statements {
+		if s.Facts != nil && s.Facts.Fingerprint == seq.ChildFingerprint {
+			stmt = s
+			childSQL = s.Query
+			break
+		}
+	}
+	for _, s := range p.Statements {
+		if s.Facts != nil && s.Facts.Fingerprint == seq.ParentFingerprint {
+			parentSQL = s.Query
+			ev["parent_queryid"] = strconv.FormatInt(s.QueryID, 10)
+			break
+		}
+	}
+	f := Finding{
+		Severity: SeverityWarning,
+		Message: fmt.Sprintf("the statement log shows one query repeated up to %d times in a row after another, %s in %s (%.1f ms) — N+1 queries",
+			seq.MaxRepeats, wlPlural(seq.Runs, "time"), wlPlural(seq.Sessions, "session"), seq.TotalMS),
+		Objects:     []string{},
+		Evidence:    ev,
+		Query:       childSQL,
+		Fingerprint: seq.ChildFingerprint,
+	}
+	if log.TotalMS > 0 {
+		f.Impact = Impact{TotalMS: round(seq.TotalMS, 1), Share: round(seq.TotalMS/log.TotalMS, 4), Calls: seq.TotalRepeats}
+	}
+	if facts, err := sqlfacts.Analyze(childSQL); err == nil && len(facts.Relations) == 1 {
+		if table := wlTable(p, facts.Relations[0]); table != nil {
+			f.Objects = wlObjects(table)
+			for _, pred := range facts.Predicates {
+				if pred.Operator != "=" || pred.Join || pred.InOr || (pred.Param == 0 && !pred.HasConst) {
+					continue
+				}
+				link := wlLink{child: table, column: pred.Column.Column, parent: nil, parentKey: "id", source: "statement log"}
+				if links := wlLinks(p, table, pred.Column.Column); len(links) > 0 {
+					link = links[0]
+					if pf, err := sqlfacts.Analyze(parentSQL); err == nil {
+						for _, l := range links {
+							if wlReads(p, pf, l.parent) {
+								link = l
+								break
+							}
+						}
+					}
+					f.Objects = wlObjects(table, link.parent)
+				} else {
+					link.parent = &pgstat.Table{Name: "parent"}
+				}
+				param := pred.Param
+				if param == 0 {
+					param = 1
+				}
+				f.Fix = nPlusOneFix(childSQL, parentSQL, link, param)
+				f.Message = fmt.Sprintf("%s is read once per row of the previous statement: up to %d times in a row, %s in %s (%.1f ms) — N+1 queries",
+					wlName(table), seq.MaxRepeats, wlPlural(seq.Runs, "time"), wlPlural(seq.Sessions, "session"), seq.TotalMS)
+				break
+			}
+		}
+	}
+	if f.Fix == nil {
+		f.Fix = &Fix{Summary: "Fetch the repeated rows in one statement (= ANY($1) with an array of the parent's keys, or a join with the parent statement) instead of one query per row"}
+	}
+	if stmt != nil {
+		f = p.StatementFinding(stmt, f)
+	}
+	return f
+}
+
+// wlPlural is "1 session", "2 sessions".
+func wlPlural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// humanInt formats a count with thousands separators.
+func humanInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
