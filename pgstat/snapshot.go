@@ -37,7 +37,10 @@ type Snapshot struct {
 	Tables         []Table             `json:"tables"`
 	Indexes        []Index             `json:"indexes"`
 	ForeignKeys    []ForeignKey        `json:"foreign_keys"`
-	Activity       []ActivitySample    `json:"activity,omitempty"`
+	// Views are the user views with their definitions (CollectViews), so
+	// that index candidates resolve a view to its base tables.
+	Views    []View           `json:"views,omitempty"`
+	Activity []ActivitySample `json:"activity,omitempty"`
 	// PgBouncer holds the pooler's SHOW POOLS / SHOW STATS, when --pgbouncer was given.
 	PgBouncer *PgBouncerStats `json:"pgbouncer,omitempty"`
 	// Log is the statement-log summary (N+1 sequences), when --log was given.
@@ -201,6 +204,13 @@ type ForeignKey struct {
 	RefSchema  string   `json:"ref_schema"`
 	RefTable   string   `json:"ref_table"`
 	RefColumns []string `json:"ref_columns"`
+}
+
+// View is a user view (pg_views) with its definition (pg_get_viewdef).
+type View struct {
+	Schema     string `json:"schema"`
+	Name       string `json:"name"`
+	Definition string `json:"definition"` // the SELECT, without CREATE VIEW
 }
 
 // ActivitySample is one reading of pg_stat_activity (client backends of all databases).
