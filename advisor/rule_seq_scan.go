@@ -2,10 +2,12 @@ package advisor
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
@@ -72,24 +74,53 @@ func runSeqScan(p *Pass) error {
 				}
 				discard = removed / rows
 			}
+			// A plan analysed with sampled parameter values shows one call; the
+			// workload's own rows per call show all of them. For a plain
+			// single-table read the statement's rows are the scan's rows.
+			fromWorkload := false
+			if wd, ok := workloadDiscard(s, rows); ok && wd > discard && (!analyzed || s.Facts.Params > 0) {
+				discard, fromWorkload = wd, true
+			}
 			if discard < p.Options.SeqScanDiscard {
 				return true
 			}
-			p.Report(p.StatementFinding(s, seqScanFinding(p, s, t, n, rows, kept, removed, discard, loops, analyzed)))
+			f := seqScanFinding(p, s, t, n, rows, kept, removed, discard, loops, analyzed, fromWorkload)
+			if fromWorkload {
+				f.Evidence["rows_per_call"] = round(float64(s.Rows)/float64(s.Calls), 1)
+				f.Evidence["discarded_fraction_source"] = "rows returned per call by the workload (pg_stat_statements)"
+			}
+			p.Report(p.StatementFinding(s, f))
 			return true
 		})
 	}
 	return nil
 }
 
-func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, rows, kept, removed, discard, loops float64, analyzed bool) Finding {
-	how := "estimated"
-	if analyzed {
-		how = "measured"
+// workloadDiscard is the fraction of a table a single-table, non-aggregating
+// statement throws away per call, from pg_stat_statements rows and calls.
+func workloadDiscard(s *Statement, tableRows float64) (float64, bool) {
+	f := s.Facts
+	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) != 1 || f.Aggregates || f.Distinct || len(f.GroupBy) > 0 || s.Calls == 0 || tableRows <= 0 {
+		return 0, false
 	}
-	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %.1f%% discarded, %s)",
-		t.Schema+"."+t.Name, shortFilter(n.Filter), humanCount(rows), discard*100, how)
-	if loops > 1 {
+	perCall := float64(s.Rows) / float64(s.Calls)
+	if perCall >= tableRows {
+		return 0, true
+	}
+	return 1 - perCall/tableRows, true
+}
+
+func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, rows, kept, removed, discard, loops float64, analyzed, fromWorkload bool) Finding {
+	how := "estimated by the planner"
+	switch {
+	case fromWorkload:
+		how = "from the rows each call returns"
+	case analyzed:
+		how = "measured with EXPLAIN ANALYZE"
+	}
+	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %s discarded, %s)",
+		t.Schema+"."+t.Name, conditionText(s, t, n.Filter), humanCount(rows), percent(discard), how)
+	if loops > 1 && !n.ParallelAware {
 		msg += fmt.Sprintf(", %s times per call", humanCount(loops))
 	}
 	ev := map[string]any{
@@ -163,6 +194,48 @@ func severityByShare(share, errorAt, warnAt float64) Severity {
 	return SeverityNotice
 }
 
+// conditionText describes what the scan filters on: the statement's own
+// predicates on the table as written (with $n, never sampled values), else the
+// plan's filter with its literals masked.
+func conditionText(s *Statement, t *pgstat.Table, filter string) string {
+	if s.Facts != nil {
+		var parts []string
+		for _, pr := range s.Facts.Predicates {
+			if pr.Join || (pr.Column.Table != "" && pr.Column.Table != t.Name) {
+				continue
+			}
+			parts = append(parts, predicateText(pr))
+		}
+		if len(parts) > 0 {
+			return shortFilter(strings.Join(parts, " AND "))
+		}
+	}
+	return shortFilter(maskLiterals(filter))
+}
+
+// predicateText renders a predicate as "column op $n" or "column op constant".
+func predicateText(pr sqlfacts.Predicate) string {
+	col := pr.Column.Column
+	if pr.Expression != "" {
+		col = pr.Expression
+	}
+	switch {
+	case pr.Operator == "IS NULL" || pr.Operator == "IS NOT NULL":
+		return col + " " + pr.Operator
+	case pr.Param > 0:
+		return fmt.Sprintf("%s %s $%d", col, pr.Operator, pr.Param)
+	case pr.HasConst:
+		return col + " " + pr.Operator + " " + pr.Const
+	}
+	return col + " " + pr.Operator + " …"
+}
+
+var quotedLiteral = regexp.MustCompile(`'(?:[^']|'')*'`)
+
+// maskLiterals hides the string literals of a plan condition: with sampled
+// parameters they are values from the table, which may be personal data.
+func maskLiterals(s string) string { return quotedLiteral.ReplaceAllString(s, "'…'") }
+
 // shortFilter turns an EXPLAIN filter into a short readable condition.
 func shortFilter(filter string) string {
 	f := strings.TrimSpace(filter)
@@ -189,6 +262,17 @@ func balanced(s string) bool {
 		}
 	}
 	return depth == 0
+}
+
+// percent formats a fraction, with more digits the closer it is to 100%.
+func percent(v float64) string {
+	switch {
+	case v >= 0.9999 && v < 1:
+		return fmt.Sprintf("%.3f%%", v*100)
+	case v >= 0.99 && v < 1:
+		return fmt.Sprintf("%.2f%%", v*100)
+	}
+	return fmt.Sprintf("%.1f%%", v*100)
 }
 
 // humanCount formats a row count: 950, 12.3k, 1.2M, 3.4G.

@@ -140,7 +140,7 @@ func findingCell(f advisor.Finding) string {
 	if f.Query != "" {
 		b.WriteString("\n" + indentWrap("query: "+Shorten(oneLine(f.Query), 240), findingWidth, "  "))
 	}
-	if ev := evidenceLine(f.Evidence); ev != "" {
+	if ev := evidenceLine(compactEvidence(f.Evidence)); ev != "" {
 		b.WriteString("\n" + indentWrap("evidence: "+ev, findingWidth, "  "))
 	}
 	if f.Fix != nil {
@@ -173,11 +173,31 @@ func evidenceLine(ev map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
+// compactEvidence keeps the evidence a person reads in the table view: numbers,
+// flags and short words. Lists, objects and long texts stay in JSON and Markdown.
+func compactEvidence(ev map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range ev {
+		switch x := v.(type) {
+		case string:
+			if len([]rune(x)) <= 40 && !strings.ContainsAny(x, "\n") {
+				out[k] = x
+			}
+		case bool, float64, float32, int, int64, int32, uint32, uint64:
+			out[k] = x
+		}
+	}
+	return out
+}
+
 func valueString(v any) string {
 	switch x := v.(type) {
 	case float64:
 		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
 			return fmt.Sprint(int64(x))
+		}
+		if x >= 1000 || x <= -1000 {
+			return fmt.Sprintf("%.0f", x)
 		}
 		return fmt.Sprintf("%.4g", x)
 	case float32:

@@ -69,15 +69,32 @@ func rulesCommand() *cli.Command {
 				tablewriter.WithHeaderAutoFormat(tw.Off),
 				tablewriter.WithRowAutoWrap(tw.WrapNone),
 			)
-			t.Header("RULE", "FAMILY", "SEVERITY", "FINDS")
+			t.Header("RULE", "FAMILY", "FINDS")
 			for _, r := range rules {
-				if err := t.Append([]string{r.Name, r.Family, string(r.Severity), r.Title()}); err != nil {
+				if err := t.Append([]string{r.Name, r.Family, wrapWords(r.Title(), 56)}); err != nil {
 					return err
 				}
 			}
 			return t.Render()
 		},
 	}
+}
+
+// wrapWords breaks text at spaces into lines of at most width bytes.
+func wrapWords(text string, width int) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), "\n")
 }
 
 func oneLineText(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/fixtures/shop"
+	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/report"
+)
+
+// shopScale is large enough for the planted statements to cost real time
+// (tens of ms per call) and small enough to load in about a second.
+const shopScale = 0.1
+
+// TestAuditShop is the end-to-end acceptance test: the shop fixture with its
+// planted problems, its workload, then `pgadvisor audit` as a user runs it.
+// Every planted problem must be found with its fix, no control may be
+// reported, and --snapshot must reproduce the findings offline.
+func TestAuditShop(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shop.Load(ctx, conn, shopScale); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	conn.Close(ctx)
+	release, err := shop.HoldIdleInTransaction(ctx, dsn, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	w := shop.DemoWorkload()
+	w.Duration = 5 * time.Second
+	if _, err := shop.RunWorkload(ctx, dsn, w); err != nil {
+		t.Fatalf("workload: %v", err)
+	}
+	time.Sleep(5 * time.Second) // the held transactions age past the idle threshold
+
+	dir := t.TempDir()
+	snapPath := filepath.Join(dir, "snap.json")
+	reportPath := filepath.Join(dir, "report.json")
+	code, _, stderr := runCLI(t, "audit", "--dsn", dsn, "--format", "json", "--output", reportPath, "--save-snapshot", snapPath, "--sample-window", "1s")
+	if code != exitClean {
+		t.Fatalf("audit exit %d: %s", code, stderr)
+	}
+	live := readReport(t, reportPath)
+	checkContract(t, live)
+	checkPlanted(t, live)
+
+	// Offline: the same findings from the saved snapshot, without a database.
+	code, out, stderr := runCLI(t, "audit", "--snapshot", snapPath, "--format", "json")
+	if code != exitClean {
+		t.Fatalf("audit --snapshot exit %d: %s", code, stderr)
+	}
+	var offline report.Report
+	if err := json.Unmarshal([]byte(out), &offline); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(live.Findings)
+	b, _ := json.Marshal(offline.Findings)
+	if string(a) != string(b) {
+		t.Errorf("--snapshot findings differ from the live run:\nlive:    %s\noffline: %s", a, b)
+	}
+
+	// --fail-on turns findings into exit code 1, and the table fits 100 columns.
+	code, out, _ = runCLI(t, "audit", "--snapshot", snapPath, "--fail-on", "warning")
+	if code != exitFindings {
+		t.Errorf("--fail-on warning: exit %d, want %d", code, exitFindings)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if n := len([]rune(line)); n > 100 {
+			t.Errorf("table line of %d columns: %q", n, line)
+		}
+	}
+	if !strings.Contains(out, "CREATE INDEX CONCURRENTLY") {
+		t.Errorf("table view shows no fix SQL")
+	}
+}
+
+func readReport(t *testing.T, path string) *report.Report {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	return &r
+}
+
+// checkContract checks the JSON contract of DESIGN.md on a raw decode.
+func checkContract(t *testing.T, r *report.Report) {
+	t.Helper()
+	if r.SchemaVersion != 1 || r.Tool.Name != "pgadvisor" || r.Server.VersionNum < 130000 {
+		t.Errorf("report header: schema %d tool %q server %d", r.SchemaVersion, r.Tool.Name, r.Server.VersionNum)
+	}
+	for i, f := range r.Findings {
+		if f.Rule == "" || f.Severity.Rank() == 0 || f.Message == "" || f.Objects == nil {
+			t.Errorf("finding %d misses a required field: %+v", i, f)
+		}
+		if advisor.Lookup(f.Rule) == nil {
+			t.Errorf("finding %d has unknown rule %q", i, f.Rule)
+		}
+		if f.Query != "" && (f.QueryID == "" || f.Fingerprint == "") {
+			t.Errorf("finding %d is about a statement but has no queryid/fingerprint", i)
+		}
+		if strings.Contains(f.Query, "pgadvisor") {
+			t.Errorf("finding %d is about pgadvisor's own statement: %s", i, f.Query)
+		}
+		if i > 0 && f.Impact.TotalMS > r.Findings[i-1].Impact.TotalMS {
+			t.Errorf("findings not ranked by impact at %d", i)
+		}
+	}
+}
+
+func checkPlanted(t *testing.T, r *report.Report) {
+	t.Helper()
+	for _, p := range shop.Expected() {
+		if !foundPlanted(r.Findings, p) {
+			t.Errorf("planted %s not found by %s (table %s, query %q, fix %q)", p.ID, p.Rule, p.Table, p.QueryContains, p.FixContains)
+		}
+	}
+	for _, c := range shop.Controls() {
+		for _, f := range r.Findings {
+			if f.Query != "" && strings.Contains(f.Query, c.QueryContains) {
+				t.Errorf("control %s (%s) reported by %s: %s", c.ID, c.Why, f.Rule, f.Message)
+			}
+		}
+	}
+}
+
+func foundPlanted(fs []advisor.Finding, p shop.Planted) bool {
+	for _, f := range fs {
+		if f.Rule != p.Rule {
+			continue
+		}
+		if p.Table != "" && !contains(f.Objects, p.Table) && !(p.Index != "" && contains(f.Objects, p.Index)) {
+			continue
+		}
+		if p.Index != "" && !contains(f.Objects, p.Index) && !strings.Contains(fixText(f), strings.TrimPrefix(p.Index, "shop.")) {
+			continue
+		}
+		if p.QueryContains != "" && !strings.Contains(f.Query, p.QueryContains) {
+			continue
+		}
+		if p.FixContains != "" && !strings.Contains(fixText(f), p.FixContains) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func fixText(f advisor.Finding) string {
+	if f.Fix == nil {
+		return ""
+	}
+	return f.Fix.Summary + "\n" + strings.Join(f.Fix.SQL, "\n")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
