@@ -35,6 +35,11 @@ type Options struct {
 	StaleStatsFraction float64 `json:"stale_stats_fraction"`
 	// LargeOffset: an OFFSET, or rows discarded below a Limit, of at least this many rows.
 	LargeOffset int64 `json:"large_offset"`
+	// OffsetMinBuffers and OffsetBuffersPerRow: a statement with OFFSET $n
+	// (value unknown) that touches at least OffsetMinBuffers shared buffers per
+	// call and OffsetBuffersPerRow per row returned is reading deep pages.
+	OffsetMinBuffers    float64 `json:"offset_min_buffers"`
+	OffsetBuffersPerRow float64 `json:"offset_buffers_per_row"`
 	// MinHeapFetches: an index-only scan must fetch at least this many heap tuples…
 	MinHeapFetches float64 `json:"min_heap_fetches"`
 	// HeapFetchFraction: …and at least this fraction of the rows it returns.
@@ -107,16 +112,18 @@ func DefaultOptions() Options {
 		SeqScanDiscard:   0.9,
 		MinCostReduction: 0.5,
 
-		PlanErrorShare:     0.1,
-		MaxWorkMemMB:       1024,
-		SubPlanMinLoops:    100,
-		MisestimateFactor:  100,
-		MisestimateMinRows: 1000,
-		StaleStatsFraction: 0.1,
-		LargeOffset:        1000,
-		MinHeapFetches:     1000,
-		HeapFetchFraction:  0.1,
-		JITShare:           0.5,
+		PlanErrorShare:      0.1,
+		MaxWorkMemMB:        1024,
+		SubPlanMinLoops:     100,
+		MisestimateFactor:   100,
+		MisestimateMinRows:  1000,
+		StaleStatsFraction:  0.1,
+		LargeOffset:         1000,
+		OffsetMinBuffers:    100,
+		OffsetBuffersPerRow: 5,
+		MinHeapFetches:      1000,
+		HeapFetchFraction:   0.1,
+		JITShare:            0.5,
 
 		NPlusOneMinCalls:       1000,
 		NPlusOneMaxRowsPerCall: 50,

@@ -97,6 +97,7 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 		"suggested_work_mem_mb": mb,
 	}
 	var what, how string
+	title := n.Title()
 	temp := n.TempWrittenBlocks
 	if n.NodeType == "Hash" {
 		what = "hash join"
@@ -107,6 +108,9 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 			temp = worst.parent.TempWrittenBlocks
 		}
 		how = fmt.Sprintf("split into %g batches on disk (peak %s per batch)", n.HashBatches, formatKB(n.PeakMemoryUsage))
+		if worst.parent != nil {
+			title = "Hash of " + worst.parent.Title()
+		}
 	} else {
 		what = "hash aggregate"
 		ev["hashagg_batches"] = n.HashAggBatches
@@ -122,7 +126,7 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worst.needKB >= 64*1024),
 		Message: fmt.Sprintf("%s over %s rows %s: it needs about %s, work_mem %s x hash_mem_multiplier %g; %s",
-			n.Title(), formatCount(n.TotalActualRows()), how, formatKB(worst.needKB), formatKB(workMem), mult, modeNote(s)),
+			title, formatCount(n.TotalActualRows()), how, formatKB(worst.needKB), formatKB(workMem), mult, modeNote(s)),
 		Objects:  objectsUnder(p, n),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),

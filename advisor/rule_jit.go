@@ -69,7 +69,8 @@ func runJITDominates(p *Pass) error {
 		}
 		raise := "above the cost of such plans"
 		if cost > 0 {
-			raise = "above this plan's cost, e.g. to " + strconv.FormatFloat(math.Pow(10, math.Ceil(math.Log10(cost*10))), 'f', -1, 64)
+			// At least the default (100000), and ten times this plan's cost.
+			raise = "above this plan's cost, e.g. to " + strconv.FormatFloat(math.Max(100000, math.Pow(10, math.Ceil(math.Log10(cost*10)))), 'f', -1, 64)
 		}
 		sev := SeverityWarning
 		switch {

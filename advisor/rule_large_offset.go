@@ -19,14 +19,18 @@ OFFSET n makes the server produce n rows and throw them away before returning
 the page: page 500 costs 500 pages of work, and rows shift between pages when
 data changes. Found from the SQL text when OFFSET is a constant, or from an
 EXPLAIN ANALYZE plan where a Limit node returned far fewer rows than its input
-produced (pg_stat_statements replaces constants with $n, so for workload
-statements the measured plan is the evidence).
+produced. pg_stat_statements replaces constants with $n and the audit
+explains OFFSET $n with 0, so for workload statements the evidence is also
+pg_stat_statements' buffers per call and per row returned: deep pages touch
+many buffers for the few rows they return.
 Fix: keyset pagination, where the client passes the ORDER BY values of the
 last row of the previous page and the query asks for the rows after them, served
 by an index on the ORDER BY columns (with a unique tie-breaker).`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 SQL: a constant OFFSET >= large_offset (1000). Plan (measured): input rows - output rows of a Limit node >= large_offset.
-Severity: error when >= 100 x large_offset rows are discarded per call and share >= plan_error_share (0.1).`,
+OFFSET $n (value unknown, the audit samples 0): pg_stat_statements shows >= offset_min_buffers (100) shared buffers per call
+and >= offset_buffers_per_row (5) per row returned, while a measured plan, if any, touches fewer than half as many buffers.
+Severity: error when >= 100 x large_offset rows are discarded (or >= 100 x offset_min_buffers buffers touched) per call and share >= plan_error_share (0.1).`,
 	Run: runLargeOffset,
 }
 
@@ -58,18 +62,35 @@ func runLargeOffset(p *Pass) error {
 				}
 			})
 		}
-		if discarded == 0 {
+		var buffers, rowsPerCall float64
+		if discarded == 0 && f != nil && f.Offset != nil && f.Offset.Param > 0 && s.Calls > 0 {
+			buffers = float64(s.SharedBlksHit+s.SharedBlksRead) / float64(s.Calls)
+			rowsPerCall = max(float64(s.Rows)/float64(s.Calls), 1)
+			if buffers < p.Options.OffsetMinBuffers || buffers/rowsPerCall < p.Options.OffsetBuffersPerRow || heavyWithoutOffset(s, buffers) {
+				continue
+			}
+		} else if discarded == 0 {
 			continue
 		}
 		ev := map[string]any{"plan_mode": planMode(s)}
 		var msg string
-		if limitNode != nil {
+		bigWork := discarded >= 100*float64(p.Options.LargeOffset)
+		switch {
+		case buffers > 0:
+			ev["offset_param"] = fmt.Sprintf("$%d", f.Offset.Param)
+			ev["buffers_per_call"] = round(buffers, 1)
+			ev["rows_per_call"] = round(rowsPerCall, 1)
+			ev["buffers_per_row"] = round(buffers/rowsPerCall, 1)
+			msg = fmt.Sprintf("OFFSET $%d pagination touches %s buffers per call to return %s rows (%.0f per row, pg_stat_statements): deep pages are read and discarded",
+				f.Offset.Param, formatCount(buffers), formatCount(rowsPerCall), buffers/rowsPerCall)
+			bigWork = buffers >= 100*p.Options.OffsetMinBuffers
+		case limitNode != nil:
 			ev["rows_discarded"] = discarded
 			ev["rows_returned"] = limitNode.TotalActualRows()
 			ev["rows_read"] = limitNode.Plans[0].TotalActualRows()
 			msg = fmt.Sprintf("OFFSET pagination reads %s rows to return %s: %s are discarded per call, %s",
 				formatCount(limitNode.Plans[0].TotalActualRows()), formatCount(limitNode.TotalActualRows()), formatCount(discarded), modeNote(s))
-		} else {
+		default:
 			ev["offset"] = offset
 			msg = fmt.Sprintf("OFFSET %s makes every call produce and discard %s rows before the page it returns (%s)",
 				formatCount(offset), formatCount(offset), modeNote(s))
@@ -87,7 +108,7 @@ func runLargeOffset(p *Pass) error {
 			objects = objectsUnder(p, limitNode)
 		}
 		p.Report(p.StatementFinding(s, Finding{
-			Severity: severityFor(p, s, discarded >= 100*float64(p.Options.LargeOffset)),
+			Severity: severityFor(p, s, bigWork),
 			Message:  msg,
 			Objects:  objects,
 			Evidence: ev,
@@ -95,6 +116,18 @@ func runLargeOffset(p *Pass) error {
 		}))
 	}
 	return nil
+}
+
+// heavyWithoutOffset reports whether the statement's measured plan (run with
+// a sampled OFFSET, usually 0) already touches at least half the buffers a
+// call touches on average: then its cost does not come from the offset (a
+// sort of the whole table, a scan that filters) and other rules say why.
+func heavyWithoutOffset(s *Statement, buffersPerCall float64) bool {
+	if !measured(s) {
+		return false
+	}
+	root := planRoot(s)
+	return root.SharedHitBlocks+root.SharedReadBlocks >= buffersPerCall/2
 }
 
 // offsetKeysetFix sketches the keyset rewrite from the statement's ORDER BY.

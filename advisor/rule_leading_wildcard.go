@@ -67,14 +67,18 @@ func runLeadingWildcard(p *Pass) error {
 			if !ok {
 				continue
 			}
-			scan, planned := seqScanOf(s, t, obj)
-			pattern := ""
+			scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
+			pattern, likely := "", false
 			switch {
 			case pr.HasConst:
 				if !leadingWildcard(pr.Const) {
 					continue
 				}
 				pattern = strings.Trim(pr.Const, "'")
+			case pr.Param == 0:
+				if pattern, likely = concatWildcard(s.Query, pr.Column.Column); pattern == "" {
+					continue
+				}
 			case scan != nil:
 				pattern = wildcardInFilter(scan, pr.Column.Column)
 				if pattern == "" {
@@ -95,7 +99,7 @@ func runLeadingWildcard(p *Pass) error {
 			if t != nil && hasTrigramIndex(p, t, expr) {
 				continue
 			}
-			reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, scan)
+			reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, likely, scan)
 		}
 	}
 	return nil
@@ -112,7 +116,7 @@ func wildcardInFilter(n *explain.Node, col string) string {
 	return ""
 }
 
-func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, pattern string, scan *explain.Node) {
+func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, pattern string, likely bool, scan *explain.Node) {
 	ev := map[string]any{
 		"plan_mode":  planMode(s),
 		"expression": expr,
@@ -148,9 +152,16 @@ func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, p
 	if len(strings.Trim(pattern, "%_")) < 3 {
 		short = "; patterns with fewer than three characters between wildcards gain little from it"
 	}
+	msg := fmt.Sprintf("%s %s '%s' on %s%s starts with a wildcard, so no btree index can serve it; %s", expr, op, pattern, obj, size, note)
+	if likely {
+		ev["pattern_built"] = true
+		msg = fmt.Sprintf("%s %s %s on %s%s builds its pattern around a parameter (pg_stat_statements hides the constants; typically '%%' || $1 || '%%'), which no btree index can serve; %s", expr, op, pattern, obj, size, note)
+	} else {
+		pattern = "'" + pattern + "'"
+	}
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: sev,
-		Message:  fmt.Sprintf("%s %s '%s' on %s%s starts with a wildcard, so no btree index can serve it; %s", expr, op, pattern, obj, size, note),
+		Message:  msg,
 		Objects:  []string{obj},
 		Evidence: ev,
 		Fix: &Fix{
@@ -161,6 +172,47 @@ func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, p
 			},
 		},
 	}))
+}
+
+// concatPattern matches the pattern side of a LIKE/ILIKE written as a
+// concatenation: '%' || $1 || '%', $2 || $1 || $3 (pg_stat_statements'
+// normalised form of the former), concat('%', $1).
+var concatPattern = regexp.MustCompile(`(?is)^\s*(?:\(\s*)*(?:('(?:[^']|'')*')|(\$\d+))\s*\|\||^\s*concat\s*\(\s*(?:('(?:[^']|'')*')|(\$\d+))\s*,`)
+
+// concatChain is the whole concatenation: operands joined by ||, or a concat(…) call without nested parentheses.
+var concatChain = regexp.MustCompile(`(?is)^\s*(?:(?:'(?:[^']|'')*'|\$\d+(?:::\w+)?)\s*\|\|\s*)+(?:'(?:[^']|'')*'|\$\d+(?:::\w+)?)|^\s*concat\s*\([^()]*\)`)
+
+// concatWildcard finds, in a statement's text, a LIKE/ILIKE on column col
+// whose pattern is built by concatenation and starts with a wildcard. It
+// returns the pattern expression (up to its first 40 characters) and whether
+// the wildcard is only likely: the leading operand is a $n that
+// pg_stat_statements put in place of a constant. "" when there is none.
+func concatWildcard(query, col string) (pattern string, likely bool) {
+	re, err := regexp.Compile(`(?is)\b` + regexp.QuoteMeta(col) + `"?\s*\)?\s+(?:NOT\s+)?(?:I?LIKE|~~\*?)\s+`)
+	if err != nil {
+		return "", false
+	}
+	for _, loc := range re.FindAllStringIndex(query, -1) {
+		rest := query[loc[1]:]
+		m := concatPattern.FindStringSubmatch(rest)
+		if m == nil {
+			continue
+		}
+		text := strings.TrimSpace(concatChain.FindString(rest))
+		if text == "" {
+			text = strings.TrimSpace(rest)
+			if len(text) > 40 {
+				text = text[:40] + "…"
+			}
+		}
+		switch {
+		case m[1] != "" && leadingWildcard(m[1]), m[3] != "" && leadingWildcard(m[3]):
+			return text, false
+		case m[2] != "", m[4] != "":
+			return text, true
+		}
+	}
+	return "", false
 }
 
 // hasTrigramIndex reports whether t has a valid trigram (GIN or GiST) index

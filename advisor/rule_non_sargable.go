@@ -21,14 +21,14 @@ A condition such as lower(email) = $1, created_at::date = $1 or
 date_trunc('day', created_at) = $1 compares an expression, not the column: an
 index on the column cannot serve it and the table is read in full. Found from
 the SQL text (so it works without a plan, with a generic plan, and in review);
-when the statement has a plan, the rule reports only if that plan really reads
-the table with a sequential scan.
+when the statement has a plan, the rule reports only if that plan applies the
+condition as a Filter of a scan of the table (not as an index condition).
 Fix: rewrite the condition so the bare column is compared (a range for dates:
 created_at >= $1::date AND created_at < $1::date + 1; a cast on the other side
 instead of the column), or create an index on the expression when its function
 is IMMUTABLE (lower, upper, ...).`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
-Table rows (max of reltuples, n_live_tup) >= large_table_rows (10000); with a plan, a Seq Scan of the table;
+Table rows (max of reltuples, n_live_tup) >= large_table_rows (10000); with a plan, a scan of the table filtering on the column;
 no index on the same expression. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables at all (offline review).
 Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share (0.1).`,
 	Run: runNonSargable,
@@ -60,7 +60,7 @@ func runNonSargable(p *Pass) error {
 			if t != nil && hasExpressionIndex(p, t, expr) {
 				continue
 			}
-			scan, planned := seqScanOf(s, t, obj)
+			scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
 			if planned && scan == nil {
 				continue
 			}
@@ -109,7 +109,7 @@ func reportNonSargable(p *Pass, s *Statement, t *pgstat.Table, obj string, pr sq
 	}
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: sev,
-		Message:  fmt.Sprintf("%s %s on %s%s cannot use an index on %s: the column is %s; %s", expr, pr.Operator, obj, size, col, wrap, planNote),
+		Message:  fmt.Sprintf("%s %s%s on %s%s cannot use an index on %s: the column is %s; %s", expr, pr.Operator, otherSide(pr), obj, size, col, wrap, planNote),
 		Objects:  []string{obj},
 		Evidence: ev,
 		Fix:      fix,
@@ -154,6 +154,18 @@ func nonSargableFix(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate,
 	}
 }
 
+// otherSide renders what a predicate compares its column with: " $1",
+// " 'x'", or " …" when it is neither a parameter nor a constant.
+func otherSide(pr sqlfacts.Predicate) string {
+	switch {
+	case pr.Param > 0:
+		return fmt.Sprintf(" $%d", pr.Param)
+	case pr.HasConst:
+		return " '" + strings.ReplaceAll(strings.Trim(pr.Const, "'"), "'", "''") + "'"
+	}
+	return " …"
+}
+
 // largePredicateTable resolves a predicate's column to its table and reports
 // whether the table is large enough to matter. t is nil when the snapshot
 // does not know the table; that is accepted only when the snapshot has no
@@ -192,9 +204,12 @@ func largePredicateTable(p *Pass, f *sqlfacts.Facts, c sqlfacts.ColumnRef) (t *p
 func columnExpression(f *sqlfacts.Facts, pr sqlfacts.Predicate) string {
 	expr := pr.Expression
 	if expr == "" {
-		if pr.Function != "" {
+		switch {
+		case pr.Function == "" && pr.Cast == "":
+			expr = pgstat.QuoteIdent(pr.Column.Column)
+		case pr.Function != "":
 			expr = pr.Function + "(" + pgstat.QuoteIdent(pr.Column.Column) + ")"
-		} else {
+		default:
 			expr = pgstat.QuoteIdent(pr.Column.Column) + "::" + pr.Cast
 		}
 	}
@@ -210,13 +225,15 @@ func columnExpression(f *sqlfacts.Facts, pr sqlfacts.Predicate) string {
 	return expr
 }
 
-// castSuffix matches a type cast in deparsed or catalog expression text.
-var castSuffix = regexp.MustCompile(`::\s*"?[a-z_][a-z0-9_ ."]*(\[\])?`)
+// textCast matches the casts to text that pg_get_indexdef adds around
+// varchar and char columns, e.g. lower((email)::text).
+var textCast = regexp.MustCompile(`::\s*(text|character varying|varchar|bpchar)\b`)
 
 // normalizeExpr reduces an expression text to compare the SQL side with
-// pg_get_indexdef: lower case, casts, quotes, parentheses and spaces removed.
+// pg_get_indexdef: lower case, text casts, quotes, parentheses and spaces
+// removed; other casts are kept (created_at::date is not created_at).
 func normalizeExpr(s string) string {
-	s = castSuffix.ReplaceAllString(strings.ToLower(s), "")
+	s = textCast.ReplaceAllString(strings.ToLower(s), "")
 	return strings.Map(func(r rune) rune {
 		switch r {
 		case '(', ')', ' ', '"', '\t', '\n':
@@ -226,11 +243,12 @@ func normalizeExpr(s string) string {
 	}, s)
 }
 
-// hasExpressionIndex reports whether a valid index of t has expr as its leading key.
+// hasExpressionIndex reports whether a valid index of t has expr as its
+// leading key, an expression key.
 func hasExpressionIndex(p *Pass, t *pgstat.Table, expr string) bool {
 	want := normalizeExpr(expr)
 	for _, ix := range p.IndexesOf(t) {
-		if !ix.Valid || len(ix.Columns) == 0 {
+		if !ix.Valid || len(ix.Columns) == 0 || len(ix.Expressions) == 0 || !ix.Expressions[0] {
 			continue
 		}
 		if normalizeExpr(ix.Columns[0]) == want {
@@ -259,14 +277,17 @@ func columnType(t *pgstat.Table, col string) string {
 	return ""
 }
 
-// seqScanOf looks for the statement's scans of a table in its plan. planned
-// is false when there is no plan or it does not scan the table by name;
-// scan is the first sequential scan of it, nil when it is read otherwise.
-func seqScanOf(s *Statement, t *pgstat.Table, obj string) (scan *explain.Node, planned bool) {
+// filterScanOf looks in the statement's plan for the scan of a table that
+// applies a condition on column col as a Filter (reading rows to discard
+// them), rather than as an Index Cond or Recheck Cond. planned is false when
+// there is no plan or it does not scan the table by name; scan is nil when the
+// table is scanned but no scan filters on col, or an index serves col.
+func filterScanOf(s *Statement, t *pgstat.Table, obj, col string) (scan *explain.Node, planned bool) {
 	root := planRoot(s)
 	if root == nil {
 		return nil, false
 	}
+	served := false
 	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
 		if n.RelationName == "" {
 			return
@@ -279,9 +300,29 @@ func seqScanOf(s *Statement, t *pgstat.Table, obj string) (scan *explain.Node, p
 			return
 		}
 		planned = true
-		if scan == nil && n.NodeType == "Seq Scan" {
+		switch {
+		case mentionsColumn(n.IndexCond, col) || mentionsColumn(n.RecheckCond, col):
+			served = true
+		case scan == nil && mentionsColumn(n.Filter, col):
 			scan = n
 		}
 	})
+	if served {
+		return nil, true
+	}
 	return scan, planned
+}
+
+// mentionsColumn reports whether a plan condition names column col outside
+// string literals.
+func mentionsColumn(cond, col string) bool {
+	if cond == "" {
+		return false
+	}
+	for _, w := range identWord.FindAllString(stringLiteral.ReplaceAllString(cond, "''"), -1) {
+		if strings.Trim(w, `"`) == col {
+			return true
+		}
+	}
+	return false
 }

@@ -31,6 +31,7 @@ Severity: warning when no worker was launched and share >= plan_error_share (0.1
 func init() { register(WorkersNotLaunched) }
 
 func runWorkersNotLaunched(p *Pass) error {
+	_, known := p.Snapshot.Settings["max_parallel_workers"]
 	mpw := settingFloat(p.Snapshot, "max_parallel_workers", 8)
 	mwp := settingFloat(p.Snapshot, "max_worker_processes", 8)
 	for _, s := range p.Statements {
@@ -60,7 +61,14 @@ func runWorkersNotLaunched(p *Pass) error {
 			ev["max_parallel_workers_per_gather"] = v
 		}
 		var fix *Fix
-		if mpw < mwp {
+		switch {
+		case !known:
+			delete(ev, "max_parallel_workers")
+			fix = &Fix{
+				Summary:  fmt.Sprintf("Check max_parallel_workers (SHOW max_parallel_workers): raise it up to max_worker_processes (%g) and reload; if it is already there, the pool is exhausted by concurrent queries: raise both (a restart), or lower max_parallel_workers_per_gather for OLTP sessions", mwp),
+				Advisory: true,
+			}
+		case mpw < mwp:
 			fix = &Fix{
 				Summary: fmt.Sprintf("Raise max_parallel_workers from %g to max_worker_processes (%g) and reload; if workers are still short, the pool is exhausted by concurrent queries", mpw, mwp),
 				SQL: []string{
@@ -68,7 +76,7 @@ func runWorkersNotLaunched(p *Pass) error {
 					"SELECT pg_reload_conf()",
 				},
 			}
-		} else {
+		default:
 			want := mwp + float64(n.WorkersPlanned)
 			fix = &Fix{
 				Summary: fmt.Sprintf("The worker pool (max_parallel_workers %g, max_worker_processes %g) is exhausted by concurrent queries: raise both (max_worker_processes needs a restart), or lower max_parallel_workers_per_gather for OLTP sessions so plans do not count on workers", mpw, mwp),
@@ -79,14 +87,18 @@ func runWorkersNotLaunched(p *Pass) error {
 				Advisory: true,
 			}
 		}
+		limits := fmt.Sprintf("max_parallel_workers %g, max_worker_processes %g", mpw, mwp)
+		if !known {
+			limits = fmt.Sprintf("max_worker_processes %g", mwp)
+		}
 		sev := SeverityNotice
 		if n.WorkersLaunched == 0 && s.Share >= p.Options.PlanErrorShare {
 			sev = SeverityWarning
 		}
 		p.Report(p.StatementFinding(s, Finding{
 			Severity: sev,
-			Message: fmt.Sprintf("%s planned %d parallel workers but launched %d (max_parallel_workers %g, max_worker_processes %g): the statement ran with less parallelism than it was planned for; %s",
-				n.NodeType, n.WorkersPlanned, n.WorkersLaunched, mpw, mwp, modeNote(s)),
+			Message: fmt.Sprintf("%s planned %d parallel workers but launched %d (%s): the statement ran with less parallelism than it was planned for; %s",
+				n.NodeType, n.WorkersPlanned, n.WorkersLaunched, limits, modeNote(s)),
 			Objects:  objectsUnder(p, n),
 			Evidence: ev,
 			Fix:      fix,

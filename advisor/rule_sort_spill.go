@@ -25,7 +25,7 @@ from the spill; or sort fewer rows, or read them in order from an index.`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Measured: Sort Space Type = Disk. Estimated: temp_blks_written > 0 in pg_stat_statements and a
 Sort whose Plan Rows x (Plan Width + 24 bytes) exceeds work_mem.
-Recommended work_mem: 2 x the disk space of the spill, at least 2 x the current work_mem,
+Recommended work_mem: 3 x the disk space of the spill (an in-memory sort takes 2-3 x its on-disk size), at least 2 x the current work_mem,
 rounded up to a power of two MB; above max_work_mem_mb (1024) the fix is to sort fewer rows.
 Severity: error when the spill is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
 	Run: runSortSpill,
@@ -72,7 +72,7 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 	if spillKB == 0 {
 		spillKB = worst.TempWrittenBlocks * 8
 	}
-	mb := workMemMB(2*spillKB, workMem)
+	mb := workMemMB(3*spillKB, workMem)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
@@ -120,7 +120,7 @@ func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem
 		return
 	}
 	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
-	mb := workMemMB(math.Max(2*tempKB, worstKB), workMem)
+	mb := workMemMB(math.Max(3*tempKB, worstKB), workMem)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
