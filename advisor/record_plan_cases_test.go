@@ -38,6 +38,9 @@ type planCase struct {
 	// literal keeps the statement's literal text and records no plan (as
 	// review does with a file): the SQL-text path of the rule.
 	literal bool
+	// plain records a plain EXPLAIN (not executed), as the audit does for
+	// statements it may not run: the estimated path of the rule.
+	plain bool
 }
 
 // serial keeps plans free of parallel workers unless a case wants them.
@@ -101,6 +104,8 @@ var jitSession = session("SET jit = on", "SET jit_above_cost = 0", "SET jit_inli
 var planCases = []planCase{
 	{name: "sort-spill-external-merge", rule: "sort-spill", fires: true, setup: []string{sortSetup},
 		session: session("SET work_mem = '1MB'"), query: "SELECT id, payload FROM sort_events ORDER BY payload", match: "sort_events"},
+	{name: "sort-spill-estimated-temp-blocks", rule: "sort-spill", fires: true, setup: []string{sortSetup}, plain: true,
+		session: session("SET work_mem = '1MB'"), query: "SELECT id, payload FROM sort_events ORDER BY payload", match: "sort_events"},
 	{name: "sort-spill-control-in-memory", rule: "sort-spill", setup: []string{sortSetup},
 		session: session("SET work_mem = '64MB'"), query: "SELECT id, payload FROM sort_events ORDER BY payload", match: "sort_events"},
 
@@ -110,11 +115,16 @@ var planCases = []planCase{
 	{name: "hash-spill-aggregate-disk", rule: "hash-spill", fires: true, setup: []string{sortSetup},
 		session: session("SET work_mem = '1MB'", "SET enable_sort = off"),
 		query:   "SELECT payload, count(*) FROM sort_events GROUP BY payload", match: "sort_events"},
+	{name: "hash-spill-estimated-temp-blocks", rule: "hash-spill", fires: true, setup: []string{hashSetup}, plain: true,
+		session: session("SET work_mem = '1MB'", "SET enable_mergejoin = off", "SET enable_nestloop = off"),
+		query:   "SELECT c.name, o.total FROM hash_orders o JOIN hash_customers c ON c.id = o.customer_id", match: "hash_orders"},
 	{name: "hash-spill-control-in-memory", rule: "hash-spill", setup: []string{hashSetup},
 		session: session("SET work_mem = '64MB'", "SET enable_mergejoin = off", "SET enable_nestloop = off"),
 		query:   "SELECT c.name, o.total FROM hash_orders o JOIN hash_customers c ON c.id = o.customer_id", match: "hash_orders"},
 
 	{name: "correlated-subquery-per-row", rule: "correlated-subquery", fires: true, setup: []string{subplanSetup}, session: session(),
+		query: "SELECT o.id, (SELECT sum(i.qty) FROM cs_items i WHERE i.order_id = o.id) AS qty FROM cs_orders o", match: "cs_orders"},
+	{name: "correlated-subquery-estimated", rule: "correlated-subquery", fires: true, setup: []string{subplanSetup}, session: session(), plain: true,
 		query: "SELECT o.id, (SELECT sum(i.qty) FROM cs_items i WHERE i.order_id = o.id) AS qty FROM cs_orders o", match: "cs_orders"},
 	{name: "correlated-subquery-control-few-rows", rule: "correlated-subquery", setup: []string{subplanSetup}, session: session(),
 		query: "SELECT o.id, (SELECT sum(i.qty) FROM cs_items i WHERE i.order_id = o.id) AS qty FROM cs_orders o WHERE o.id <= 20", match: "cs_orders"},
@@ -320,7 +330,11 @@ func recordPlanCase(t *testing.T, c planCase) *pgstat.Snapshot {
 		if c.explainArgs != nil {
 			args = c.explainArgs
 		}
-		if err := conn.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, SETTINGS, FORMAT JSON) "+c.query, args...).Scan(&out); err != nil {
+		options, mode := "ANALYZE, BUFFERS, VERBOSE, SETTINGS, FORMAT JSON", explain.ModeAnalyze
+		if c.plain {
+			options, mode = "VERBOSE, SETTINGS, FORMAT JSON", explain.ModePlain
+		}
+		if err := conn.QueryRow(ctx, "EXPLAIN ("+options+") "+c.query, args...).Scan(&out); err != nil {
 			t.Fatalf("explain: %v", err)
 		}
 		plan, err := explain.Parse(out)
@@ -328,7 +342,7 @@ func recordPlanCase(t *testing.T, c planCase) *pgstat.Snapshot {
 			t.Fatal(err)
 		}
 		snap.Plans = []explain.Result{{
-			QueryID: strconv.FormatInt(scaled.QueryID, 10), Query: scaled.Query, Mode: explain.ModeAnalyze,
+			QueryID: strconv.FormatInt(scaled.QueryID, 10), Query: scaled.Query, Mode: mode,
 			Plan: plan, DurationMS: round(float64(time.Since(start).Microseconds())/1000, 3),
 		}}
 	}

@@ -26,6 +26,7 @@ Measured: Hash Batches > 1, or HashAgg Batches > 1 or Disk Usage > 0.
 Estimated: temp_blks_written > 0 in pg_stat_statements and a hash whose Plan Rows x (Plan Width + 24 bytes)
 exceeds work_mem x hash_mem_multiplier.
 Memory needed: Peak Memory Usage x Hash Batches (hash join), Peak Memory Usage + 2 x Disk Usage (aggregate);
+estimated: 1.2 x the temporary kB written per call, or the estimated hash size if larger;
 recommended work_mem: that divided by hash_mem_multiplier, at least 2 x the current work_mem, rounded up to a
 power of two MB; above max_work_mem_mb (1024) the fix is to hash fewer rows.
 Severity: error when the memory needed is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
@@ -155,7 +156,7 @@ func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem
 	if isHashAgg(worst) {
 		what = "hash aggregate"
 	}
-	mb := workMemMB(math.Max(2*tempKB, worstKB)/mult, workMem)
+	mb := workMemMB(math.Max(1.2*tempKB, worstKB)/mult, workMem)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,

@@ -26,7 +26,8 @@ from the spill; or sort fewer rows, or read them in order from an index.`,
 Measured: Sort Space Type = Disk. Estimated: temp_blks_written > 0 in pg_stat_statements and a
 Sort whose Plan Rows x (Plan Width + 24 bytes) exceeds work_mem.
 Recommended work_mem: 3 x the disk space of the spill (an in-memory sort takes 2-3 x its on-disk size), at least 2 x the current work_mem,
-rounded up to a power of two MB; above max_work_mem_mb (1024) the fix is to sort fewer rows.
+rounded up to a power of two MB (estimated: 1.5 x the temporary kB written per call, which counts merge passes too,
+or the estimated sort size if larger); above max_work_mem_mb (1024) the fix is to sort fewer rows.
 Severity: error when the spill is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
 	Run: runSortSpill,
 }
@@ -120,7 +121,7 @@ func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem
 		return
 	}
 	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
-	mb := workMemMB(math.Max(3*tempKB, worstKB), workMem)
+	mb := workMemMB(math.Max(1.5*tempKB, worstKB), workMem)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
