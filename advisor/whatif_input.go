@@ -26,8 +26,9 @@ func (s *Statement) WhatIfInput() whatif.Input {
 }
 
 // WhatIfInputs are the statements of the snapshot the index advisor
-// considers: those that cost enough time by opts (MinCalls, MinTotalMS,
-// MinShare) and parse. The CLI passes them to whatif.Candidates and
+// considers: those that parse and cost enough time by opts (MinCalls,
+// MinTotalMS, MinShare), plus statements without any recorded execution
+// (calls 0: a statement given to pgadvisor explain). The CLI passes them to whatif.Candidates and
 // whatif.Evaluate during collection; the missing-index rule uses the same
 // list offline.
 func WhatIfInputs(snap *pgstat.Snapshot, opts Options) []whatif.Input {
@@ -39,7 +40,7 @@ func WhatIfInputs(snap *pgstat.Snapshot, opts Options) []whatif.Input {
 func whatIfInputs(p *Pass) []whatif.Input {
 	var out []whatif.Input
 	for _, s := range p.Statements {
-		if s.Facts == nil || !costsTime(p, s) {
+		if s.Facts == nil || !(costsTime(p, s) || (s.Calls == 0 && s.TotalTime() == 0)) {
 			continue
 		}
 		out = append(out, s.WhatIfInput())
