@@ -167,8 +167,12 @@ func denormFix(p *Pass, s *Statement, tables []*pgstat.Table, maxRatio float64) 
 	for _, t := range tables[1:] {
 		name += "_" + t.Name
 	}
-	if len(name) > 60 {
-		name = name[:60]
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	// Two statements over the same tables get two views: suffix the statement's fingerprint.
+	if s.Facts != nil && len(s.Facts.Fingerprint) >= 6 {
+		name += "_" + s.Facts.Fingerprint[:6]
 	}
 	mv := pgstat.QuoteQualified(tables[0].Schema, name)
 	body, filters, keys, ok := denormBody(p, s)
