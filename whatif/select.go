@@ -251,7 +251,9 @@ func (s *selector) reduction(q string, set []string) float64 {
 func (s *selector) statements() []string {
 	var qs []string
 	for q := range s.before {
-		qs = append(qs, q)
+		if _, ok := s.inputs[q]; ok { // only the statements given to Select
+			qs = append(qs, q)
+		}
 	}
 	sort.Strings(qs)
 	return qs
