@@ -55,6 +55,9 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			res := Run(snap, rules, opts)
+			if res.Findings == nil {
+				res.Findings = []Finding{}
+			}
 			if len(res.RuleErrors) > 0 {
 				t.Errorf("rule errors: %v", res.RuleErrors)
 			}

@@ -17,9 +17,9 @@ import (
 	"github.com/pgadvisor/pgadvisor/report"
 )
 
-// shopScale is large enough for the planted statements to cost real time
-// (tens of ms per call) and small enough to load in about a second.
-const shopScale = 0.1
+// shopScale is the demo's scale: at smaller scales some planted tables fall
+// below the "large table" thresholds (products has 10k rows at scale 1).
+const shopScale = 1
 
 // TestAuditShop is the end-to-end acceptance test: the shop fixture with its
 // planted problems, its workload, then `pgadvisor audit` as a user runs it.
@@ -42,7 +42,7 @@ func TestAuditShop(t *testing.T) {
 	}
 	defer release()
 	w := shop.DemoWorkload()
-	w.Duration = 5 * time.Second
+	w.Duration = 8 * time.Second
 	if _, err := shop.RunWorkload(ctx, dsn, w); err != nil {
 		t.Fatalf("workload: %v", err)
 	}
