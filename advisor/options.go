@@ -96,6 +96,8 @@ type Options struct {
 	DenormMinShare float64 `json:"denorm_min_share"`
 	// DenormMinCalls: calls that make a read a hot path (denormalization).
 	DenormMinCalls int64 `json:"denorm_min_calls"`
+	// DenormMinCallShare: a read's share of all calls from which a multi-join read is hot (denormalization).
+	DenormMinCallShare float64 `json:"denorm_min_call_share"`
 	// DenormHotShare: share from which the finding is a warning, not a notice (denormalization).
 	DenormHotShare float64 `json:"denorm_hot_share"`
 	// DenormMaxWriteRatio: rows written / rows read of a table, at most, for it to be read-mostly (denormalization).
@@ -151,6 +153,7 @@ func DefaultOptions() Options {
 
 		DenormMinShare:      0.05,
 		DenormMinCalls:      100,
+		DenormMinCallShare:  0.05,
 		DenormHotShare:      0.2,
 		DenormMaxWriteRatio: 0.01,
 	}

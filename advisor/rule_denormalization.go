@@ -25,8 +25,9 @@ be), a summary table kept by the application, or a column copied into the
 table the statement starts from. Where a joined table is written often, keep
 the schema normalised: the copies would cost more than the joins. This is a
 design decision to weigh, not a statement to run as is.`,
-	Thresholds: `statement share of total time >= denorm_min_share (5%) and calls >= denorm_min_calls (100); two or more joins (three or more
-tables) or an aggregate; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
+	Thresholds: `hot: calls >= denorm_min_calls (100) and either a share of total time >= denorm_min_share (5%)
+or a share of all calls >= denorm_min_call_share (5%); two or more joins (three or more tables), or an
+aggregate when hot by time; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
 idx_tup_fetch) <= denorm_max_write_ratio (1%). Severity: warning at >= denorm_hot_share (20%) of total time,
 notice below. Always advisory.`,
 	Run: runDenormalization,
@@ -54,9 +55,22 @@ func runDenormalization(p *Pass) error {
 		signatures[sig]++
 		sigOf[s] = sig
 	}
+	var allCalls int64
+	for _, s := range p.Statements {
+		allCalls += s.Calls
+	}
 	for _, s := range p.Statements {
 		f := s.Facts
-		if f == nil || f.Kind != sqlfacts.KindSelect || s.Share < p.Options.DenormMinShare || s.Calls < p.Options.DenormMinCalls || f.Locking || f.SelectInto {
+		if f == nil || f.Kind != sqlfacts.KindSelect || s.Calls < p.Options.DenormMinCalls || f.Locking || f.SelectInto {
+			continue
+		}
+		callShare := 0.0
+		if allCalls > 0 {
+			callShare = float64(s.Calls) / float64(allCalls)
+		}
+		hotByTime := s.Share >= p.Options.DenormMinShare
+		hotByCalls := callShare >= p.Options.DenormMinCallShare
+		if !hotByTime && !hotByCalls {
 			continue
 		}
 		tables := denormTables(p, f)
@@ -67,8 +81,8 @@ func runDenormalization(p *Pass) error {
 		if n := len(tables) - 1; n > joins {
 			joins = n
 		}
-		if joins < 2 && !f.Aggregates {
-			continue
+		if joins < 2 && !(f.Aggregates && hotByTime) {
+			continue // a frequent single-table aggregate is not enough: it must cost time
 		}
 		ratios := map[string]float64{}
 		readMostly := true
@@ -112,8 +126,8 @@ func runDenormalization(p *Pass) error {
 		if joins < 2 {
 			what = "an aggregate"
 		}
-		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time (%s calls, %.2f ms each); writes are at most %.2f%% of reads",
-			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, humanInt(s.Calls), s.MeanExecTime, maxRatio*100)
+		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time, %s calls (%.1f%% of all calls, %.2f ms each); writes are at most %.2f%% of reads",
+			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, humanInt(s.Calls), callShare*100, s.MeanExecTime, maxRatio*100)
 		if n := ev["same_join_statements"]; n != nil {
 			msg += fmt.Sprintf("; %d statements repeat this join", n)
 		}

@@ -50,38 +50,48 @@ func TestWorkloadFixSQLIsValid(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := Run(snap, []*Rule{NPlusOne, UnbatchedWrites, UnboundedResult, PoolExhaustion, Denormalization}, DefaultOptions())
-		for _, f := range res.Findings {
-			if f.Fix == nil {
-				continue
-			}
-			for _, block := range f.Fix.SQL {
-				for _, stmt := range sqlStatements(block) {
-					upper := strings.ToUpper(stmt)
-					switch {
-					case strings.HasPrefix(upper, "ALTER SYSTEM"), strings.HasPrefix(upper, "ALTER ROLE"),
-						strings.HasPrefix(upper, "SELECT PG_RELOAD_CONF"), strings.HasPrefix(upper, "COPY"), upper == "RELOAD":
-						continue
-					}
-					var err error
-					if paramRef.MatchString(stmt) {
-						_, err = conn.Exec(ctx, "PREPARE fix_check AS "+stmt)
-						if err == nil {
-							mustExec(ctx, t, conn, "DEALLOCATE fix_check")
-						}
-					} else {
-						_, err = conn.Exec(ctx, stmt)
-					}
-					if err != nil {
-						t.Errorf("%s: %s fix does not run: %v\n%s", name, f.Rule, err, stmt)
-					}
-					checked++
-				}
-			}
-		}
+		checked += checkFixSQL(ctx, t, conn, name, res.Findings)
 	}
 	if checked < 10 {
 		t.Errorf("checked only %d fix statements", checked)
 	}
+}
+
+// checkFixSQL runs the fix statements of findings on conn: with $n they are
+// prepared, without they are executed; settings, role changes and COPY are
+// left out. It returns the number of statements checked.
+func checkFixSQL(ctx context.Context, t *testing.T, conn *pgx.Conn, name string, findings []Finding) int {
+	t.Helper()
+	checked := 0
+	for _, f := range findings {
+		if f.Fix == nil {
+			continue
+		}
+		for _, block := range f.Fix.SQL {
+			for _, stmt := range sqlStatements(block) {
+				upper := strings.ToUpper(stmt)
+				switch {
+				case strings.HasPrefix(upper, "ALTER SYSTEM"), strings.HasPrefix(upper, "ALTER ROLE"),
+					strings.HasPrefix(upper, "SELECT PG_RELOAD_CONF"), strings.HasPrefix(upper, "COPY"), upper == "RELOAD":
+					continue
+				}
+				var err error
+				if paramRef.MatchString(stmt) {
+					_, err = conn.Exec(ctx, "PREPARE fix_check AS "+stmt)
+					if err == nil {
+						_, err = conn.Exec(ctx, "DEALLOCATE fix_check")
+					}
+				} else {
+					_, err = conn.Exec(ctx, stmt)
+				}
+				if err != nil {
+					t.Errorf("%s: %s fix does not run: %v\n%s", name, f.Rule, err, stmt)
+				}
+				checked++
+			}
+		}
+	}
+	return checked
 }
 
 // sqlStatements splits a fix block into statements, without comment lines.
