@@ -1,6 +1,7 @@
 package advisor
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -56,6 +57,12 @@ func runMissingIndex(p *Pass) error {
 	byID := map[string]*Statement{}
 	for _, s := range p.Statements {
 		byID[s.WhatIfInput().QueryID] = s
+	}
+	var measured []whatif.Measured
+	if len(p.Snapshot.Verify) > 0 {
+		if err := json.Unmarshal(p.Snapshot.Verify, &measured); err != nil {
+			return fmt.Errorf("read recorded --verify results: %w", err)
+		}
 	}
 	install := whatif.HypoPGInstallHint(p.Snapshot.Server.VersionNum)
 	if res != nil && res.Install != "" {
@@ -121,11 +128,28 @@ func runMissingIndex(p *Pass) error {
 		if r.Partitioned {
 			ev["partitioned"] = "created on the partitioned parent; CREATE INDEX CONCURRENTLY is not possible there (it locks writes while it builds)"
 		}
+		if m := measuredFor(measured, r.Name()); len(m) > 0 {
+			ev["measured"] = m
+		}
 		f.Evidence = ev
 		f.Message = missingIndexMessage(r)
 		p.Report(f)
 	}
 	return nil
+}
+
+// measuredFor returns the --verify measurements of the statements an index serves.
+func measuredFor(all []whatif.Measured, index string) []whatif.Measured {
+	var out []whatif.Measured
+	for _, m := range all {
+		for _, name := range m.Indexes {
+			if name == index {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func keyText(c whatif.Candidate) string {

@@ -33,7 +33,7 @@ func init() { register(SeqScan) }
 
 func runSeqScan(p *Pass) error {
 	for _, s := range p.Statements {
-		if !p.costsTime(s) || s.Plan == nil || s.Plan.Plan == nil || s.Plan.Plan.Plan == nil {
+		if !costsTime(p, s) || s.Plan == nil || s.Plan.Plan == nil || s.Plan.Plan.Plan == nil {
 			continue
 		}
 		analyzed := s.Plan.Mode == explain.ModeAnalyze
@@ -167,11 +167,6 @@ func scanCandidate(p *Pass, s *Statement, t *pgstat.Table) *whatif.Candidate {
 		}
 	}
 	return nil
-}
-
-// costsTime reports whether a statement costs enough time for plan rules.
-func (p *Pass) costsTime(s *Statement) bool {
-	return s.Calls >= p.Options.MinCalls && s.Share >= p.Options.MinShare && s.TotalTime() >= p.Options.MinTotalMS
 }
 
 // tableRows is the best row count the statistics give for a table.

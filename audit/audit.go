@@ -38,7 +38,10 @@ type Options struct {
 	AnalyzeWrites    bool // EXPLAIN ANALYZE writes inside a rolled-back transaction (explicit)
 	WhatIf           whatif.Options
 	NoWhatIf         bool
-	Advisor          advisor.Options
+	// Verify builds the chosen indexes for real inside a transaction that is
+	// rolled back and measures the statements before and after (staging only).
+	Verify  bool
+	Advisor advisor.Options
 }
 
 // DefaultOptions are the CLI's defaults.
@@ -107,7 +110,7 @@ func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
 		return snap, err
 	}
 	if !opts.NoWhatIf {
-		if err := WhatIf(ctx, conn, snap, stmts, opts); err != nil {
+		if err := WhatIf(ctx, conn, snap, opts); err != nil {
 			return snap, err
 		}
 	}
@@ -159,17 +162,15 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 	return nil
 }
 
-// WhatIf runs the hypothetical-index engine on the workload and records its
-// result in the snapshot.
-func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, opts Options) error {
+// WhatIf runs the hypothetical-index engine on the workload's statements
+// that cost enough time (the same list the missing-index rule reads offline,
+// with their recorded plans) and records its result in the snapshot. With
+// Verify set it then builds the chosen indexes for real inside a rolled-back
+// transaction and records the measured effect.
+func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, opts Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["what_if"] = ms(time.Since(start)) }()
-	inputs := make([]whatif.Input, 0, len(stmts))
-	for _, s := range stmts {
-		if s.Facts != nil {
-			inputs = append(inputs, s.WhatIfInput())
-		}
-	}
+	inputs := advisor.WhatIfInputs(snap, opts.Advisor)
 	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
 	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts.WhatIf)
 	if res != nil {
@@ -185,6 +186,23 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		}
 		msg, fix := pgstat.Describe(err)
 		snap.Problems = append(snap.Problems, pgstat.Problem{Phase: "what-if", Message: msg, Fix: fix})
+		return nil
+	}
+	if opts.Verify {
+		recs := whatif.Select(snap, inputs, res, opts.WhatIf)
+		vstart := time.Now()
+		measured, err := whatif.Verify(ctx, conn, recs, inputs, opts.WhatIf)
+		snap.Timings["verify"] = ms(time.Since(vstart))
+		if data, merr := json.Marshal(measured); merr == nil {
+			snap.Verify = data
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return fail("verify", ctx.Err())
+			}
+			msg, fix := pgstat.Describe(err)
+			snap.Problems = append(snap.Problems, pgstat.Problem{Phase: "verify", Message: msg, Fix: fix})
+		}
 	}
 	return nil
 }

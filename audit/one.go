@@ -61,7 +61,7 @@ func CollectOne(ctx context.Context, sql string, opts Options) (*pgstat.Snapshot
 		if len(snap.Plans) == 1 {
 			stmt.Plan = &snap.Plans[0]
 		}
-		if err := WhatIf(ctx, conn, snap, stmts, opts); err != nil {
+		if err := WhatIf(ctx, conn, snap, opts); err != nil {
 			return snap, err
 		}
 	}

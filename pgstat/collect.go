@@ -43,6 +43,7 @@ const (
 	PhaseForeignKeys = "foreign_keys"
 	PhaseSizes       = "sizes"
 	PhaseActivity    = "activity"
+	PhaseViews       = "views"
 )
 
 // SettingNames are the server settings Collect reads from pg_settings.
@@ -93,6 +94,7 @@ func Collect(ctx context.Context, conn *pgx.Conn, opts CollectOptions) (*Snapsho
 		{PhaseColumns, c.collectColumns},
 		{PhaseIndexes, c.collectIndexes},
 		{PhaseForeignKeys, c.collectForeignKeys},
+		{PhaseViews, c.collectViews},
 		{PhaseSizes, c.collectSizes},
 		{PhaseActivity, c.collectActivity},
 	}
@@ -209,5 +211,16 @@ func (c *collector) collectSettings(ctx context.Context) error {
 	if len(units) > 0 {
 		c.snap.SettingUnits = units
 	}
+	return nil
+}
+
+// collectViews reads the definitions of user views, so that index advice on
+// statements over views reaches their base tables.
+func (c *collector) collectViews(ctx context.Context) error {
+	views, err := CollectViews(ctx, c.conn)
+	if err != nil {
+		return err
+	}
+	c.snap.Views = views
 	return nil
 }

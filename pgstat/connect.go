@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // ApplicationName is the application_name of every pgadvisor session.
@@ -63,6 +64,12 @@ func Connect(ctx context.Context, dsn string, opts ConnectOptions) (*pgx.Conn, e
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = timeoutSetting(0, DefaultIdleInTxTimeout)
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	// On Ctrl-C (a cancelled context) send the server a cancel request, so the
+	// running statement stops now and its transaction rolls back, rather than
+	// only closing the socket, which a busy backend notices late.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

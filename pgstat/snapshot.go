@@ -49,6 +49,9 @@ type Snapshot struct {
 	Plans []explain.Result `json:"plans,omitempty"`
 	// WhatIf holds hypothetical-index results (HypoPG) so offline runs reproduce them.
 	WhatIf json.RawMessage `json:"what_if,omitempty"`
+	// Verify holds the measured effect of the chosen indexes (audit --verify):
+	// EXPLAIN ANALYZE before and after building them in a rolled-back transaction.
+	Verify json.RawMessage `json:"verify,omitempty"`
 	// Problems lists what could not be collected and why; collection goes on past them.
 	Problems []Problem `json:"problems,omitempty"`
 	// Timings records how long each collection phase took, milliseconds by phase name.

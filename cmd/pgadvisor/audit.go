@@ -72,6 +72,7 @@ and prints the findings, most expensive first.`,
 			opts.NoAnalyze = c.Bool("no-analyze")
 			opts.AnalyzeWrites = c.Bool("analyze-writes")
 			opts.NoWhatIf = c.Bool("no-what-if")
+			opts.Verify = c.Bool("verify")
 			if err := applyWhatIfFlags(c, &opts.WhatIf); err != nil {
 				return err
 			}

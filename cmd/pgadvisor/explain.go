@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"strings"
 
@@ -41,16 +42,21 @@ in the same formats as audit. Example:
 			opts.NoAnalyze = c.Bool("no-analyze")
 			opts.AnalyzeWrites = c.Bool("analyze-writes")
 			opts.NoWhatIf = c.Bool("no-what-if")
+			opts.Verify = c.Bool("verify")
 			if err := applyWhatIfFlags(c, &opts.WhatIf); err != nil {
 				return err
 			}
+			// One statement is the whole workload: no time or call thresholds.
+			opts.Advisor.MinCalls, opts.Advisor.MinShare, opts.Advisor.MinTotalMS = 0, 0, 0
 			snap, err := audit.CollectOne(c.Context, sql, opts)
+			var ae *audit.Error
+			if errors.As(err, &ae) && ae.Phase == "parse" {
+				return usageErr("%v", ae)
+			}
 			if snap == nil {
 				return failure(describe(err))
 			}
-			aopts := advisor.DefaultOptions()
-			aopts.MinCalls, aopts.MinShare, aopts.MinTotalMS = 0, 0, 0
-			r := audit.Advise(snap, aopts, advisor.All(), "statement")
+			r := audit.Advise(snap, opts.Advisor, advisor.All(), "statement")
 			if eerr := emit(c, r); eerr != nil && err == nil {
 				return eerr
 			}

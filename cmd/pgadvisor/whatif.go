@@ -16,6 +16,7 @@ func whatIfFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-new-indexes", Value: d.MaxNewIndexes, Usage: "recommend at most `N` new indexes (0: no cap)"},
 		&cli.StringFlag{Name: "storage-budget", Usage: "cap the estimated size of the recommended indexes, e.g. 500MB, 2GB (default: no cap)"},
 		&cli.Float64Flag{Name: "min-cost-reduction", Value: d.MinCostReduction, Usage: "an index must cut a statement's planner cost by this `FRACTION`"},
+		&cli.BoolFlag{Name: "verify", Usage: "STAGING ONLY: build the chosen indexes for real inside a transaction (blocks writes to those tables), EXPLAIN ANALYZE before and after, roll back"},
 	}
 }
 

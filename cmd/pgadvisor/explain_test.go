@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/report"
+)
+
+// explainSchema is a small schema covering the shapes of single-statement
+// index advice: equality/range/ORDER BY, joins, writes, views, CTEs, a
+// partitioned table, quoted mixed-case names, a tiny table.
+const explainSchema = `
+CREATE SCHEMA app;
+CREATE TABLE app.users (id bigint PRIMARY KEY, email text NOT NULL, tenant_id int NOT NULL, created_at timestamptz NOT NULL, name text NOT NULL);
+INSERT INTO app.users SELECT g, 'User' || g || '@Example.com', g % 500, now() - g * interval '1 minute', 'name ' || g FROM generate_series(1, 60000) g;
+CREATE TABLE app.events (id bigint PRIMARY KEY, user_id bigint NOT NULL, kind int NOT NULL, at timestamptz NOT NULL, payload text);
+INSERT INTO app.events SELECT g, g % 60000 + 1, g % 40, now() - g * interval '1 second', 'p' || g FROM generate_series(1, 120000) g;
+CREATE INDEX events_kind_idx ON app.events (kind);
+CREATE TABLE app.tiny (id int PRIMARY KEY, label text);
+INSERT INTO app.tiny SELECT g, 'l' || g FROM generate_series(1, 20) g;
+CREATE VIEW app.recent_events AS SELECT id, user_id, kind, at FROM app.events WHERE at > now() - interval '30 days';
+CREATE TABLE app.measurements (id bigint, device_id int NOT NULL, at timestamptz NOT NULL, value float8) PARTITION BY RANGE (at);
+CREATE TABLE app.measurements_a PARTITION OF app.measurements FOR VALUES FROM ('2000-01-01') TO ('2026-06-01');
+CREATE TABLE app.measurements_b PARTITION OF app.measurements FOR VALUES FROM ('2026-06-01') TO ('2100-01-01');
+INSERT INTO app.measurements SELECT g, g % 3000, timestamptz '2026-01-01' + g * interval '3 minutes', g FROM generate_series(1, 100000) g;
+CREATE SCHEMA "Bar";
+CREATE TABLE "Bar"."Foo" ("Id" bigint PRIMARY KEY, "OwnerId" int NOT NULL, "Label" text);
+INSERT INTO "Bar"."Foo" SELECT g, g % 1000, 'x' || g FROM generate_series(1, 50000) g;
+ANALYZE;
+`
+
+func TestExplainStatements(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, explainSchema); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	conn.Close(ctx)
+
+	for _, c := range []struct {
+		name, sql string
+		want      string // substring of a missing-index fix.sql; "" = no missing-index finding
+	}{
+		{"equality", "SELECT * FROM app.users WHERE tenant_id = $1", "(tenant_id)"},
+		{"equality order by limit", "SELECT id FROM app.events WHERE user_id = $1 AND kind = $2 ORDER BY at DESC LIMIT 20", "(user_id, kind, at DESC)"},
+		{"range", "SELECT id FROM app.users WHERE created_at >= $1 AND created_at < $2", "(created_at)"},
+		{"expression", "SELECT id FROM app.users WHERE lower(email) = lower($1)", "lower(email)"},
+		{"join inner side", "SELECT u.name, e.kind FROM app.users u JOIN app.events e ON e.user_id = u.id WHERE u.id = $1", "(user_id)"},
+		{"update", "UPDATE app.events SET payload = $1 WHERE user_id = $2", "(user_id)"},
+		{"delete", "DELETE FROM app.users WHERE tenant_id = $1 AND created_at < $2", "tenant_id"},
+		{"view", "SELECT id FROM app.recent_events WHERE user_id = $1", "app.events"},
+		{"cte", "WITH r AS (SELECT * FROM app.events WHERE user_id = $1) SELECT count(*) FROM r", "(user_id)"},
+		{"partitioned", "SELECT value FROM app.measurements WHERE device_id = $1 ORDER BY at DESC LIMIT 10", "ON app.measurements "},
+		{"quoted identifiers", `SELECT "Label" FROM "Bar"."Foo" WHERE "OwnerId" = $1`, `"Bar"."Foo"`},
+		{"mixed directions", "SELECT id FROM app.events WHERE user_id = $1 ORDER BY kind DESC, at LIMIT 10", "(user_id, kind DESC, at)"},
+		{"leading wildcard", "SELECT id FROM app.users WHERE name LIKE '%4242%'", "gin_trgm_ops"},
+		{"not materialized cte", "WITH r AS NOT MATERIALIZED (SELECT * FROM app.events) SELECT id FROM r WHERE user_id = $1", "(user_id)"},
+		{"materialized cte fences", "WITH r AS MATERIALIZED (SELECT * FROM app.events) SELECT id FROM r WHERE user_id = $1", ""},
+		{"primary key", "SELECT * FROM app.users WHERE id = $1", ""},
+		{"already indexed", "SELECT id FROM app.events WHERE kind = $1", ""},
+		{"tiny table", "SELECT * FROM app.tiny WHERE label = $1", ""},
+		{"catalog", "SELECT relname FROM pg_class WHERE relnamespace = $1", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "explain", "--dsn", dsn, "--format", "json", c.sql)
+			if code != exitClean {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var r report.Report
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			var fixes []string
+			for _, f := range r.Findings {
+				if f.Rule == "missing-index" && f.Fix != nil {
+					fixes = append(fixes, strings.Join(f.Fix.SQL, "; "))
+				}
+			}
+			if c.want == "" {
+				if len(fixes) > 0 {
+					t.Errorf("want no index, got %q", fixes)
+				}
+				return
+			}
+			if len(fixes) == 0 {
+				t.Fatalf("want an index with %q, got none (findings: %d)", c.want, len(r.Findings))
+			}
+			if !strings.Contains(strings.Join(fixes, "\n"), c.want) {
+				t.Errorf("want an index with %q, got %q", c.want, fixes)
+			}
+		})
+	}
+
+	code, _, stderr := runCLI(t, "explain", "--dsn", dsn, "SELEC id FROM app.users")
+	if code != exitUsage || !strings.Contains(stderr, "line 1") {
+		t.Errorf("syntax error: exit %d, stderr %q; want exit %d naming the line", code, stderr, exitUsage)
+	}
+}
