@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
@@ -44,8 +45,8 @@ func Markdown(w io.Writer, r *Report) error {
 			if len(f.Objects) > 0 {
 				ew.printf("- objects: `%s`\n", strings.Join(f.Objects, "`, `"))
 			}
-			if ev := evidenceLine(f.Evidence); ev != "" {
-				ew.printf("- evidence: %s\n", mdEscape(ev))
+			if len(f.Evidence) > 0 {
+				ew.printf("- evidence: %s\n", mdEvidence(f.Evidence))
 			}
 			if f.Query != "" {
 				ew.printf("\n```sql\n%s\n```\n", strings.TrimSpace(f.Query))
@@ -66,6 +67,20 @@ func Markdown(w io.Writer, r *Report) error {
 		return fmt.Errorf("write markdown report: %w", ew.err)
 	}
 	return nil
+}
+
+// mdEvidence renders evidence as inline-code key=value pairs in key order.
+func mdEvidence(ev map[string]any) string {
+	keys := make([]string, 0, len(ev))
+	for k := range ev {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, "`"+strings.ReplaceAll(k+"="+valueString(ev[k]), "`", "'")+"`")
+	}
+	return strings.Join(parts, " ")
 }
 
 func terminate(sqls []string) []string {
