@@ -305,11 +305,12 @@ func (j *jsonReader) next() (*Entry, error) {
 // (%c: hex start time, a dot, hex pid) identifies the session, else the
 // process id ([%p]) does. Lines starting with a tab continue the previous message.
 type stderrReader struct {
-	s       *bufio.Scanner
-	b       *builder
-	cur     *stderrMessage
-	done    bool
-	pending *Entry
+	s        *bufio.Scanner
+	b        *builder
+	cur      *stderrMessage
+	done     bool
+	pending  *Entry
+	prefixes map[string]Entry
 }
 
 type stderrMessage struct {
@@ -321,18 +322,17 @@ type stderrMessage struct {
 func newStderrReader(r io.Reader) *stderrReader {
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 0, 1<<16), 64<<20)
-	return &stderrReader{s: s, b: newBuilder()}
+	return &stderrReader{s: s, b: newBuilder(), prefixes: map[string]Entry{}}
 }
 
 var (
-	severityMarker = regexp.MustCompile(`\b(LOG|ERROR|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|STATEMENT|CONTEXT|QUERY|FATAL|PANIC|LOCATION):  `)
-	sessionID      = regexp.MustCompile(`(?:^|[^0-9a-f.:])([0-9a-f]{8,16}\.[0-9a-f]{1,8})(?:[^0-9a-f.]|$)`)
-	pidInPrefix    = regexp.MustCompile(`\[(\d+)\]`)
-	timeInPrefix   = regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [A-Za-z][A-Za-z0-9+\-:]*)?`)
-	userInPrefix   = regexp.MustCompile(`(?:^|[\s\[,])(?:user=)([^\s,\]]+)`)
-	dbInPrefix     = regexp.MustCompile(`(?:^|[\s\[,])(?:db=|database=)([^\s,\]]+)`)
-	userAtDB       = regexp.MustCompile(`(?:^|\s)([A-Za-z_][\w$.-]*)@([A-Za-z_][\w$.-]*)(?:\s|$)`)
-	appInPrefix    = regexp.MustCompile(`(?:^|[\s\[,])(?:app=|application_name=)([^\s,\]]+)`)
+	sessionID    = regexp.MustCompile(`(?:^|[^0-9a-f.:])([0-9a-f]{8,16}\.[0-9a-f]{1,8})(?:[^0-9a-f.]|$)`)
+	pidInPrefix  = regexp.MustCompile(`\[(\d+)\]`)
+	timeInPrefix = regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [A-Za-z][A-Za-z0-9+\-:]*)?`)
+	userInPrefix = regexp.MustCompile(`(?:^|[\s\[,])(?:user=)([^\s,\]]+)`)
+	dbInPrefix   = regexp.MustCompile(`(?:^|[\s\[,])(?:db=|database=)([^\s,\]]+)`)
+	userAtDB     = regexp.MustCompile(`(?:^|\s)([A-Za-z_][\w$.-]*)@([A-Za-z_][\w$.-]*)(?:\s|$)`)
+	appInPrefix  = regexp.MustCompile(`(?:^|[\s\[,])(?:app=|application_name=)([^\s,\]]+)`)
 )
 
 func (s *stderrReader) next() (*Entry, error) {
@@ -361,42 +361,94 @@ func (s *stderrReader) next() (*Entry, error) {
 			}
 			continue
 		}
-		loc := severityMarker.FindStringSubmatchIndex(line)
-		if loc == nil {
+		sevStart, sevEnd, msgStart := findSeverity(line)
+		if sevStart < 0 {
 			continue
 		}
 		s.flush()
-		prefix := line[:loc[0]]
-		m := &stderrMessage{severity: line[loc[2]:loc[3]]}
-		m.base.Time = parseLogTime(timeInPrefix.FindString(prefix))
-		if p := pidInPrefix.FindStringSubmatch(prefix); p != nil {
-			m.base.PID, _ = strconv.Atoi(p[1])
-		}
-		if id := sessionID.FindStringSubmatch(prefix); id != nil {
-			m.base.Session = id[1]
-		} else {
-			m.base.Session = "pid:" + strconv.Itoa(m.base.PID)
-		}
-		if u := userInPrefix.FindStringSubmatch(prefix); u != nil {
-			m.base.User = u[1]
-		}
-		if d := dbInPrefix.FindStringSubmatch(prefix); d != nil {
-			m.base.Database = d[1]
-		}
-		if ud := userAtDB.FindStringSubmatch(prefix); ud != nil {
-			if m.base.User == "" {
-				m.base.User = ud[1]
-			}
-			if m.base.Database == "" {
-				m.base.Database = ud[2]
-			}
-		}
-		if a := appInPrefix.FindStringSubmatch(prefix); a != nil {
-			m.base.Application = a[1]
-		}
-		m.text.WriteString(line[loc[1]:])
+		m := &stderrMessage{severity: line[sevStart:sevEnd]}
+		m.base = s.parsePrefix(line[:sevStart])
+		m.text.WriteString(line[msgStart:])
 		s.cur = m
 	}
+}
+
+// severities are the words that end a log_line_prefix, followed by ":  ".
+var severities = map[string]bool{
+	"LOG": true, "ERROR": true, "WARNING": true, "NOTICE": true, "INFO": true, "DEBUG": true, "DEBUG1": true,
+	"DEBUG2": true, "DEBUG3": true, "DEBUG4": true, "DEBUG5": true, "DETAIL": true, "HINT": true, "STATEMENT": true,
+	"CONTEXT": true, "QUERY": true, "FATAL": true, "PANIC": true, "LOCATION": true,
+}
+
+// findSeverity finds the first "SEVERITY:  " of a line: the severity's start
+// and end and the message's start, or -1.
+func findSeverity(line string) (start, end, msg int) {
+	from := 0
+	for {
+		i := strings.Index(line[from:], ":  ")
+		if i < 0 {
+			return -1, -1, -1
+		}
+		end := from + i
+		start := end
+		for start > 0 && (line[start-1] >= 'A' && line[start-1] <= 'Z' || line[start-1] >= '0' && line[start-1] <= '9') {
+			start--
+		}
+		if severities[line[start:end]] && (start == 0 || line[start-1] == ' ' || line[start-1] == ']' || line[start-1] == ':') {
+			return start, end, end + 3
+		}
+		from = end + 3
+	}
+}
+
+var timeAtStart = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [A-Za-z][A-Za-z0-9+\-:]*)?`)
+
+// parsePrefix reads the session id, process id, user, database and
+// application from a log_line_prefix; the fields other than the time are
+// cached per prefix text.
+func (s *stderrReader) parsePrefix(prefix string) Entry {
+	var ts, rest string
+	if loc := timeAtStart.FindStringIndex(prefix); loc != nil {
+		ts, rest = prefix[:loc[1]], prefix[loc[1]:]
+	} else if loc := timeInPrefix.FindStringIndex(prefix); loc != nil {
+		ts, rest = prefix[loc[0]:loc[1]], prefix[:loc[0]]+"\x00"+prefix[loc[1]:]
+	} else {
+		rest = prefix
+	}
+	e, ok := s.prefixes[rest]
+	if !ok {
+		if p := pidInPrefix.FindStringSubmatch(rest); p != nil {
+			e.PID, _ = strconv.Atoi(p[1])
+		}
+		if id := sessionID.FindStringSubmatch(rest); id != nil {
+			e.Session = id[1]
+		} else {
+			e.Session = "pid:" + strconv.Itoa(e.PID)
+		}
+		if u := userInPrefix.FindStringSubmatch(rest); u != nil {
+			e.User = u[1]
+		}
+		if d := dbInPrefix.FindStringSubmatch(rest); d != nil {
+			e.Database = d[1]
+		}
+		if ud := userAtDB.FindStringSubmatch(rest); ud != nil {
+			if e.User == "" {
+				e.User = ud[1]
+			}
+			if e.Database == "" {
+				e.Database = ud[2]
+			}
+		}
+		if a := appInPrefix.FindStringSubmatch(rest); a != nil {
+			e.Application = a[1]
+		}
+		if len(s.prefixes) > 10000 {
+			s.prefixes = map[string]Entry{}
+		}
+		s.prefixes[rest] = e
+	}
+	e.Time = parseLogTime(ts)
+	return e
 }
 
 // flush completes the current message.

@@ -208,3 +208,24 @@ func TestFirstKeyword(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// BenchmarkParseStderr parses a stderr log of 100,000 statements (an N+1
+// loop of 20 children per parent, extended protocol).
+func BenchmarkParseStderr(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; i < 100000; i++ {
+		q := "SELECT product_id, qty FROM shop.order_items WHERE order_id = $1"
+		if i%21 == 0 {
+			q = "SELECT id FROM shop.orders WHERE customer_id = $1 ORDER BY created_at DESC"
+		}
+		fmt.Fprintf(&sb, "2026-01-02 10:00:00.%03d UTC [%d] 65a1b2c3.%x app@shop LOG:  duration: 0.050 ms  execute stmtcache_1: %s\n", i%1000, 100+i%7, 100+i%7, q)
+	}
+	log := sb.String()
+	b.SetBytes(int64(len(log)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(strings.NewReader(log), FormatStderr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
