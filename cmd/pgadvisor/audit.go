@@ -89,18 +89,17 @@ func auditLive(c *cli.Context, opts audit.Options) error {
 	if snap == nil {
 		return failure(describe(err))
 	}
+	var ae *audit.Error
+	if errors.As(err, &ae) && !hasProblem(snap, ae.Message) {
+		snap.Problems = append(snap.Problems, pgstat.Problem{Phase: ae.Phase, Message: ae.Message, Fix: ae.Fix})
+	}
 	if path := c.String("save-snapshot"); path != "" {
-		if serr := saveSnapshot(path, snap); serr != nil {
-			if err == nil {
-				err = serr
-			}
+		if serr := saveSnapshot(path, snap); serr != nil && err == nil {
+			err = serr
 		}
 	}
-	if err != nil {
-		var ae *audit.Error
-		if errors.As(err, &ae) {
-			snap.Problems = append(snap.Problems, pgstat.Problem{Phase: ae.Phase, Message: ae.Message, Fix: ae.Fix})
-		}
+	if err == nil {
+		err = incomplete(snap)
 	}
 	r := audit.Advise(snap, opts.Advisor, advisor.All(), "live")
 	if eerr := emit(c, r); eerr != nil {
@@ -113,6 +112,29 @@ func auditLive(c *cli.Context, opts audit.Options) error {
 		return failure(describe(err))
 	}
 	return nil
+}
+
+// incomplete is the error of a collection that recorded problems: the report
+// is printed, but the exit code (3) and one line on stderr say it is partial.
+func incomplete(snap *pgstat.Snapshot) error {
+	if len(snap.Problems) == 0 {
+		return nil
+	}
+	p := snap.Problems[0]
+	msg := p.Phase + ": " + p.Message
+	if n := len(snap.Problems) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more problems, listed in the report)", n)
+	}
+	return &audit.Error{Phase: "collection incomplete", Message: msg, Fix: p.Fix}
+}
+
+func hasProblem(snap *pgstat.Snapshot, message string) bool {
+	for _, p := range snap.Problems {
+		if p.Message == message {
+			return true
+		}
+	}
+	return false
 }
 
 // describe turns an error into its one-line message with the fix.

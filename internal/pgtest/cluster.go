@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,11 +86,18 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			c.Major, _ = strconv.Atoi(strings.SplitN(f[2], ".", 2)[0])
 		}
 	}
-	dir, err := os.MkdirTemp("", "pgadvisor-pg-")
+	reapOrphans(bin)
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create cluster directory: %w", err)
 	}
 	c.Dir = dir
+	// The owner file lets a later Start stop this cluster if our process dies
+	// without stopping it (a test binary killed by its timeout, say).
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("write owner file: %w", err)
+	}
 	c.DataDir = filepath.Join(dir, "data")
 	c.log = filepath.Join(dir, "server.log")
 	if os.Geteuid() == 0 {
@@ -169,6 +177,42 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("start PostgreSQL: %v: %s %s", err, lastLines(string(out), 3), lastLines(string(logTail), 5))
 	}
 	return c, nil
+}
+
+const (
+	dirPrefix = "pgadvisor-pg-"
+	ownerFile = "owner.pid"
+)
+
+// reapOrphans stops and removes throwaway clusters whose owning process is
+// gone. Only directories this package created (named by dirPrefix, holding an
+// owner file) are touched.
+func reapOrphans(bin string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		orphan := &Cluster{BinDir: bin, Dir: dir, DataDir: filepath.Join(dir, "data")}
+		if os.Geteuid() == 0 {
+			orphan.OSUser = "postgres"
+		}
+		_ = orphan.Stop()
+	}
+}
+
+// processAlive reports whether a process with that pid exists.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
 }
 
 // command runs a server binary, as the postgres OS user when we are root.

@@ -42,3 +42,32 @@ func TestWithDatabase(t *testing.T) {
 		}
 	}
 }
+
+func TestReapOrphans(t *testing.T) {
+	ctx := context.Background()
+	c, err := Start(ctx, Options{})
+	if err != nil {
+		Unavailable(t, "%v", err)
+	}
+	defer c.Stop()
+	// Pretend the owner died: a pid that cannot exist.
+	if err := os.WriteFile(c.Dir+"/"+ownerFile, []byte("999999999"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Stop()
+	if _, err := os.Stat(c.Dir); !os.IsNotExist(err) {
+		t.Errorf("orphan cluster %s was not removed", c.Dir)
+	}
+	if _, err := os.Stat(c2.Dir); err != nil {
+		t.Errorf("the new cluster's directory is gone: %v", err)
+	}
+	if shared != nil {
+		if _, err := os.Stat(shared.Dir); err != nil {
+			t.Errorf("the live shared cluster was reaped: %v", err)
+		}
+	}
+}
