@@ -33,6 +33,7 @@ func auditCommand() *cli.Command {
 		&cli.BoolFlag{Name: "no-what-if", Usage: "skip the hypothetical-index (HypoPG) evaluation"},
 	)
 	flags = append(flags, whatIfFlags()...)
+	flags = append(flags, sourceFlags()...)
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "audit a live database (or a saved snapshot) and report ranked findings",
@@ -47,15 +48,24 @@ and prints the findings, most expensive first.`,
 			if c.NArg() > 0 {
 				return usageErr("audit takes no arguments (got %q); use --dsn to name the database", c.Args().First())
 			}
-			aopts := advisor.DefaultOptions()
-			aopts.MinCalls = c.Int64("min-calls")
+			aopts, err := advisorOptions(c)
+			if err != nil {
+				return err
+			}
+			logSummary, err := readLog(c, aopts)
+			if err != nil {
+				return err
+			}
 			if path := c.String("snapshot"); path != "" {
-				if c.IsSet("dsn") {
-					return usageErr("--snapshot and --dsn exclude each other: a snapshot is audited offline")
+				if c.IsSet("dsn") || c.IsSet("pgbouncer") {
+					return usageErr("--snapshot is audited offline: it excludes --dsn and --pgbouncer")
 				}
 				snap, err := loadSnapshot(path)
 				if err != nil {
 					return err
+				}
+				if logSummary != nil {
+					snap.Log = logSummary
 				}
 				return emit(c, audit.Advise(snap, aopts, advisor.All(), path))
 			}
@@ -77,17 +87,25 @@ and prints the findings, most expensive first.`,
 				return err
 			}
 			opts.Advisor = aopts
-			return auditLive(c, opts)
+			return auditLive(c, opts, func(snap *pgstat.Snapshot) {
+				readPgBouncer(c, snap)
+				if logSummary != nil {
+					snap.Log = logSummary
+				}
+			})
 		},
 	}
 }
 
 // auditLive collects, saves the snapshot when asked, and reports; a failure
 // still reports what was collected before it, then exits 3 with the fix.
-func auditLive(c *cli.Context, opts audit.Options) error {
+func auditLive(c *cli.Context, opts audit.Options, extra func(*pgstat.Snapshot)) error {
 	snap, err := audit.Collect(c.Context, opts)
 	if snap == nil {
 		return failure(describe(err))
+	}
+	if extra != nil {
+		extra(snap)
 	}
 	var ae *audit.Error
 	if errors.As(err, &ae) && !hasProblem(snap, ae.Message) {
