@@ -262,6 +262,8 @@ func balanced(s string) bool {
 // percent formats a fraction, with more digits the closer it is to 100%.
 func percent(v float64) string {
 	switch {
+	case v >= 0.99995 && v < 1:
+		return ">99.99%"
 	case v >= 0.9999 && v < 1:
 		return fmt.Sprintf("%.3f%%", v*100)
 	case v >= 0.99 && v < 1:

@@ -188,8 +188,11 @@ func (c *collector) collectServer(ctx context.Context) error {
 	return nil
 }
 
+// collectSettings reads the settings as the server's sessions get them:
+// pgadvisor SETs its own timeouts after connecting (source 'session'), and
+// reset_val is then the value every other session starts with.
 func (c *collector) collectSettings(ctx context.Context) error {
-	rows, err := c.conn.Query(ctx, Marker+` SELECT name, setting, COALESCE(unit, '') FROM pg_settings WHERE name = ANY($1) ORDER BY name`, SettingNames)
+	rows, err := c.conn.Query(ctx, Marker+` SELECT name, CASE WHEN source = 'session' THEN reset_val ELSE setting END, COALESCE(unit, '') FROM pg_settings WHERE name = ANY($1) ORDER BY name`, SettingNames)
 	if err != nil {
 		return fmt.Errorf("read pg_settings: %w", err)
 	}

@@ -59,9 +59,22 @@ func Connect(ctx context.Context, dsn string, opts ConnectOptions) (*pgx.Conn, e
 		return nil, redactError(fmt.Errorf("parse connection string: %w", err), secretsOf(dsn)...)
 	}
 	cfg.RuntimeParams["application_name"] = ApplicationName
-	cfg.RuntimeParams["statement_timeout"] = timeoutSetting(opts.StatementTimeout, DefaultStatementTimeout)
-	cfg.RuntimeParams["lock_timeout"] = timeoutSetting(opts.LockTimeout, DefaultLockTimeout)
-	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = timeoutSetting(0, DefaultIdleInTxTimeout)
+	// The timeouts are SET after connecting rather than sent as startup
+	// parameters, so that pg_settings.reset_val still shows the server's own
+	// values to the settings reader.
+	timeouts := []string{
+		"SET statement_timeout = " + timeoutSetting(opts.StatementTimeout, DefaultStatementTimeout),
+		"SET lock_timeout = " + timeoutSetting(opts.LockTimeout, DefaultLockTimeout),
+		"SET idle_in_transaction_session_timeout = " + timeoutSetting(0, DefaultIdleInTxTimeout),
+	}
+	cfg.AfterConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
+		for _, set := range timeouts {
+			if _, err := pc.Exec(ctx, Marker+" "+set).ReadAll(); err != nil {
+				return fmt.Errorf("set session timeouts: %w", err)
+			}
+		}
+		return nil
+	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}

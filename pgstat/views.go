@@ -23,7 +23,7 @@ func CollectViews(ctx context.Context, conn *pgx.Conn) ([]View, error) {
 		return nil, fmt.Errorf("read views: %w", err)
 	}
 	defer rows.Close()
-	views := []View{}
+	var views []View
 	for rows.Next() {
 		var v View
 		if err := rows.Scan(&v.Schema, &v.Name, &v.Definition); err != nil {
