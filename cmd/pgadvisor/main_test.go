@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,35 @@ func TestConnectionFailures(t *testing.T) {
 		}
 		if !strings.Contains(stderr, "fix") {
 			t.Errorf("%s: message names no fix: %q", c.name, stderr)
+		}
+	}
+}
+
+var updateDocs = flag.Bool("update", false, "rewrite docs/rules.md from the rule catalog")
+
+// TestRulesDoc keeps docs/rules.md (linked from the README) in step with the
+// catalog: every rule, its documentation and thresholds.
+func TestRulesDoc(t *testing.T) {
+	code, out, stderr := runCLI(t, "rules", "--format", "markdown")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	path := filepath.Join("..", "..", "docs", "rules.md")
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != out {
+		t.Errorf("docs/rules.md is out of date: go test ./cmd/pgadvisor -run TestRulesDoc -update")
+	}
+	for _, r := range []string{"seq-scan", "missing-index", "n-plus-one", "pool-exhaustion"} {
+		if !strings.Contains(out, "## "+r+"\n") {
+			t.Errorf("rules doc has no section for %s", r)
 		}
 	}
 }
