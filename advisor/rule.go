@@ -65,30 +65,8 @@ func (p *Pass) Report(f Finding) {
 	p.report(f)
 }
 
-// Table returns the snapshot's table by schema and name; schema "" matches the
-// first table of that name on the conventional search path (public first).
-func (p *Pass) Table(schema, name string) *pgstat.Table {
-	var found *pgstat.Table
-	for i := range p.Snapshot.Tables {
-		t := &p.Snapshot.Tables[i]
-		if t.Name != name {
-			continue
-		}
-		if schema != "" {
-			if t.Schema == schema {
-				return t
-			}
-			continue
-		}
-		if t.Schema == "public" {
-			return t
-		}
-		if found == nil {
-			found = t
-		}
-	}
-	return found
-}
+// Table returns the snapshot's table by schema and name (schema "" prefers public).
+func (p *Pass) Table(schema, name string) *pgstat.Table { return p.Snapshot.Table(schema, name) }
 
 // IndexesOf returns the indexes of a table.
 func (p *Pass) IndexesOf(t *pgstat.Table) []*pgstat.Index {

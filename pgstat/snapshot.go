@@ -263,6 +263,31 @@ func Read(data []byte) (*Snapshot, error) {
 	return &s, nil
 }
 
+// Table returns the table by schema and name; schema "" means unqualified:
+// the table of that name in public, else the first of that name.
+func (s *Snapshot) Table(schema, name string) *Table {
+	var found *Table
+	for i := range s.Tables {
+		t := &s.Tables[i]
+		if t.Name != name {
+			continue
+		}
+		if schema != "" {
+			if t.Schema == schema {
+				return t
+			}
+			continue
+		}
+		if t.Schema == "public" {
+			return t
+		}
+		if found == nil {
+			found = t
+		}
+	}
+	return found
+}
+
 // New returns an empty snapshot with its kind and version set.
 func New() *Snapshot {
 	return &Snapshot{Kind: Kind, SchemaVersion: SchemaVersion, Settings: map[string]string{}, Timings: map[string]float64{}}

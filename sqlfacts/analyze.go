@@ -298,38 +298,7 @@ func (w *walker) selectStmt(s *pg_query.SelectStmt, parent *scope, top bool) *de
 	for _, item := range s.FromClause {
 		w.fromItem(item, sc)
 	}
-	out := &derived{positional: true}
-	for _, t := range s.TargetList {
-		rt := t.GetResTarget()
-		if rt == nil {
-			w.expr(t, sc)
-			continue
-		}
-		if cr := rt.Val.GetColumnRef(); cr != nil {
-			fields, star := columnFields(cr)
-			if star {
-				w.f.SelectStar = true
-				out.positional = false
-				if out.star == nil {
-					out.star = starItem(sc, fields)
-				}
-				continue
-			}
-			ref, _ := resolve(sc, fields)
-			name := rt.Name
-			if name == "" && len(fields) > 0 {
-				name = fields[len(fields)-1]
-			}
-			out.cols = append(out.cols, output{name: name, ref: ref, expr: rt.Val})
-			continue
-		}
-		w.expr(rt.Val, sc)
-		name := rt.Name
-		if name == "" {
-			name = figureColname(rt.Val)
-		}
-		out.cols = append(out.cols, output{name: name, expr: rt.Val})
-	}
+	out := w.outputs(s.TargetList, sc, true)
 	if s.WhereClause != nil {
 		w.quals(s.WhereClause, sc, "inner", false)
 	}
@@ -772,37 +741,7 @@ func (w *walker) returning(list []*pg_query.Node, sc *scope) *derived {
 	if len(list) == 0 {
 		return nil
 	}
-	out := &derived{positional: true}
-	for _, n := range list {
-		rt := n.GetResTarget()
-		if rt == nil {
-			continue
-		}
-		if cr := rt.Val.GetColumnRef(); cr != nil {
-			fields, star := columnFields(cr)
-			if star {
-				out.positional = false
-				if out.star == nil {
-					out.star = starItem(sc, fields)
-				}
-				continue
-			}
-			ref, _ := resolve(sc, fields)
-			name := rt.Name
-			if name == "" {
-				name = fields[len(fields)-1]
-			}
-			out.cols = append(out.cols, output{name: name, ref: ref, expr: rt.Val})
-			continue
-		}
-		w.expr(rt.Val, sc)
-		name := rt.Name
-		if name == "" {
-			name = figureColname(rt.Val)
-		}
-		out.cols = append(out.cols, output{name: name, expr: rt.Val})
-	}
-	return out
+	return w.outputs(list, sc, false)
 }
 
 func targetColumn(t *rte, name string) ColumnRef {
@@ -1575,4 +1514,46 @@ func unqualify(n *pg_query.Node) {
 		unqualify(c)
 		return true
 	})
+}
+
+// outputs builds the output columns of a SELECT target list (selectList:
+// a `*` sets SelectStar and bare expressions are walked) or of a RETURNING list.
+func (w *walker) outputs(list []*pg_query.Node, sc *scope, selectList bool) *derived {
+	out := &derived{positional: true}
+	for _, n := range list {
+		rt := n.GetResTarget()
+		if rt == nil {
+			if selectList {
+				w.expr(n, sc)
+			}
+			continue
+		}
+		if cr := rt.Val.GetColumnRef(); cr != nil {
+			fields, star := columnFields(cr)
+			if star {
+				if selectList {
+					w.f.SelectStar = true
+				}
+				out.positional = false
+				if out.star == nil {
+					out.star = starItem(sc, fields)
+				}
+				continue
+			}
+			ref, _ := resolve(sc, fields)
+			name := rt.Name
+			if name == "" && len(fields) > 0 {
+				name = fields[len(fields)-1]
+			}
+			out.cols = append(out.cols, output{name: name, ref: ref, expr: rt.Val})
+			continue
+		}
+		w.expr(rt.Val, sc)
+		name := rt.Name
+		if name == "" {
+			name = figureColname(rt.Val)
+		}
+		out.cols = append(out.cols, output{name: name, expr: rt.Val})
+	}
+	return out
 }

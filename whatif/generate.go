@@ -135,28 +135,7 @@ func newCatalog(snap *pgstat.Snapshot) *catalog {
 }
 
 // table finds a table by schema and name; schema "" prefers public.
-func (c *catalog) table(schema, name string) *pgstat.Table {
-	var found *pgstat.Table
-	for i := range c.snap.Tables {
-		t := &c.snap.Tables[i]
-		if t.Name != name {
-			continue
-		}
-		if schema != "" {
-			if t.Schema == schema {
-				return t
-			}
-			continue
-		}
-		if t.Schema == "public" {
-			return t
-		}
-		if found == nil {
-			found = t
-		}
-	}
-	return found
-}
+func (c *catalog) table(schema, name string) *pgstat.Table { return c.snap.Table(schema, name) }
 
 func (c *catalog) view(schema, name string) *pgstat.View {
 	if schema != "" {

@@ -72,20 +72,13 @@ and prints the findings, most expensive first.`,
 			if c.Int("top") < 0 {
 				return usageErr("--top must be 0 or more")
 			}
-			opts := audit.DefaultOptions()
-			opts.DSN = c.String("dsn")
+			opts, err := liveOptions(c)
+			if err != nil {
+				return err
+			}
 			opts.Top = c.Int("top")
 			opts.MinCalls = c.Int64("min-calls")
 			opts.SampleWindow = c.Duration("sample-window")
-			opts.StatementTimeout = c.Duration("statement-timeout")
-			opts.LockTimeout = c.Duration("lock-timeout")
-			opts.NoAnalyze = c.Bool("no-analyze")
-			opts.AnalyzeWrites = c.Bool("analyze-writes")
-			opts.NoWhatIf = c.Bool("no-what-if")
-			opts.Verify = c.Bool("verify")
-			if err := applyWhatIfFlags(c, &opts.WhatIf); err != nil {
-				return err
-			}
 			opts.Advisor = aopts
 			return auditLive(c, opts, func(snap *pgstat.Snapshot) {
 				readPgBouncer(c, snap)
@@ -95,6 +88,21 @@ and prints the findings, most expensive first.`,
 			})
 		},
 	}
+}
+
+// liveOptions maps the flags shared by the commands that talk to a database
+// (connection, safety, what-if) to audit options.
+func liveOptions(c *cli.Context) (audit.Options, error) {
+	opts := audit.DefaultOptions()
+	opts.DSN = c.String("dsn")
+	opts.StatementTimeout = c.Duration("statement-timeout")
+	opts.LockTimeout = c.Duration("lock-timeout")
+	opts.NoAnalyze = c.Bool("no-analyze")
+	opts.AnalyzeWrites = c.Bool("analyze-writes")
+	opts.NoWhatIf = c.Bool("no-what-if")
+	opts.Verify = c.Bool("verify")
+	err := applyWhatIfFlags(c, &opts.WhatIf)
+	return opts, err
 }
 
 // auditLive collects, saves the snapshot when asked, and reports; a failure

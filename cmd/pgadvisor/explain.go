@@ -35,15 +35,8 @@ in the same formats as audit. Example:
 			if err != nil {
 				return err
 			}
-			opts := audit.DefaultOptions()
-			opts.DSN = c.String("dsn")
-			opts.StatementTimeout = c.Duration("statement-timeout")
-			opts.LockTimeout = c.Duration("lock-timeout")
-			opts.NoAnalyze = c.Bool("no-analyze")
-			opts.AnalyzeWrites = c.Bool("analyze-writes")
-			opts.NoWhatIf = c.Bool("no-what-if")
-			opts.Verify = c.Bool("verify")
-			if err := applyWhatIfFlags(c, &opts.WhatIf); err != nil {
+			opts, err := liveOptions(c)
+			if err != nil {
 				return err
 			}
 			// One statement is the whole workload: no time or call thresholds.
