@@ -106,3 +106,46 @@ func TestExplainStatements(t *testing.T) {
 		t.Errorf("syntax error: exit %d, stderr %q; want exit %d naming the line", code, stderr, exitUsage)
 	}
 }
+
+// TestExplainVerify builds the recommended index for real inside a rolled-back
+// transaction and reports the measured speedup; the index must not survive.
+func TestExplainVerify(t *testing.T) {
+	dsn := pgtest.DB(t)
+	execSQL(t, dsn, "CREATE TABLE big (id bigint PRIMARY KEY, code int NOT NULL, note text)",
+		"INSERT INTO big SELECT g, g % 5000, 'n' || g FROM generate_series(1, 200000) g", "ANALYZE big")
+	code, out, stderr := runCLI(t, "explain", "--dsn", dsn, "--format", "json", "--verify", "SELECT note FROM big WHERE code = 42")
+	if code != exitClean {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var measured []any
+	for _, f := range r.Findings {
+		if f.Rule == "missing-index" {
+			m, _ := f.Evidence["measured"].([]any)
+			measured = append(measured, m...)
+		}
+	}
+	if len(measured) == 0 {
+		t.Fatalf("no measured evidence from --verify: %s", out)
+	}
+	first, _ := measured[0].(map[string]any)
+	if speedup, _ := first["speedup"].(float64); speedup <= 1 {
+		t.Errorf("measured speedup %v, want > 1: %v", first["speedup"], first)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE tablename = 'big'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("big has %d indexes after --verify, want only its primary key", n)
+	}
+}
