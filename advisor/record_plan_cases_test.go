@@ -61,7 +61,7 @@ ANALYZE hash_customers; ANALYZE hash_orders`
 INSERT INTO cs_orders SELECT g, 'customer ' || g % 300 FROM generate_series(1, 2000) g;
 CREATE TABLE cs_items (id int PRIMARY KEY, order_id int NOT NULL, qty int NOT NULL) WITH (autovacuum_enabled = off);
 INSERT INTO cs_items SELECT g, g % 2000 + 1, g % 5 + 1 FROM generate_series(1, 20000) g;
-CREATE INDEX cs_items_order_id ON cs_items (order_id);
+CREATE INDEX IF NOT EXISTS cs_items_order_id ON cs_items (order_id);
 ANALYZE cs_orders; ANALYZE cs_items`
 	staleSetup = `CREATE TABLE rm_tickets (id int NOT NULL, status text NOT NULL, body text) WITH (autovacuum_enabled = off);
 INSERT INTO rm_tickets SELECT g, 'closed', md5(g::text) FROM generate_series(1, 10000) g;
@@ -75,20 +75,20 @@ INSERT INTO lo_posts SELECT g, 'post ' || g, '2024-01-01'::timestamptz + g * int
 ANALYZE lo_posts`
 	usersSetup = `CREATE TABLE ns_users (id int PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL) WITH (autovacuum_enabled = off);
 INSERT INTO ns_users SELECT g, 'User' || g || '@Example.com', '2024-01-01'::timestamptz + g * interval '7 minutes' FROM generate_series(1, 50000) g;
-CREATE INDEX ns_users_email ON ns_users (email);
-CREATE INDEX ns_users_created_at ON ns_users (created_at);
+CREATE INDEX IF NOT EXISTS ns_users_email ON ns_users (email);
+CREATE INDEX IF NOT EXISTS ns_users_created_at ON ns_users (created_at);
 ANALYZE ns_users`
 	productsSetup = `CREATE TABLE lw_products (id int PRIMARY KEY, name text NOT NULL) WITH (autovacuum_enabled = off);
 INSERT INTO lw_products SELECT g, (ARRAY['red','blue','green','black','white'])[g % 5 + 1] || ' shirt ' || g FROM generate_series(1, 50000) g;
-CREATE INDEX lw_products_name ON lw_products (name text_pattern_ops);
+CREATE INDEX IF NOT EXISTS lw_products_name ON lw_products (name text_pattern_ops);
 ANALYZE lw_products`
 	heapSetup = `CREATE TABLE ioh_events (id int NOT NULL, kind int NOT NULL, note text) WITH (autovacuum_enabled = off);
 INSERT INTO ioh_events SELECT g, g % 100, md5(g::text) FROM generate_series(1, 100000) g;
-CREATE INDEX ioh_events_kind_id ON ioh_events (kind, id);
+CREATE INDEX IF NOT EXISTS ioh_events_kind_id ON ioh_events (kind, id);
 ANALYZE ioh_events`
 	bitmapSetup = `CREATE TABLE lb_readings (id int NOT NULL, sensor int NOT NULL, value float8 NOT NULL) WITH (autovacuum_enabled = off);
 INSERT INTO lb_readings SELECT g, (g::bigint * 7919) % 1000, g / 10.0 FROM generate_series(1, 400000) g;
-CREATE INDEX lb_readings_sensor ON lb_readings (sensor);
+CREATE INDEX IF NOT EXISTS lb_readings_sensor ON lb_readings (sensor);
 VACUUM ANALYZE lb_readings`
 	parallelSetup = `CREATE TABLE pw_measurements (id int NOT NULL, v int NOT NULL) WITH (autovacuum_enabled = off);
 INSERT INTO pw_measurements SELECT g, g % 1000 FROM generate_series(1, 200000) g;
@@ -154,7 +154,7 @@ var planCases = []planCase{
 		query: "SELECT id FROM ns_users WHERE lower(email) = 'user42@example.com'", match: "ns_users"},
 	{name: "non-sargable-date-cast", rule: "non-sargable", fires: true, setup: []string{usersSetup}, session: session(),
 		query: "SELECT count(*) FROM ns_users WHERE created_at::date = '2024-03-01'", match: "ns_users"},
-	{name: "non-sargable-control-expression-index", rule: "non-sargable", setup: []string{usersSetup, "CREATE INDEX ns_users_lower_email ON ns_users (lower(email)); ANALYZE ns_users"},
+	{name: "non-sargable-control-expression-index", rule: "non-sargable", setup: []string{usersSetup, "CREATE INDEX IF NOT EXISTS ns_users_lower_email ON ns_users (lower(email)); ANALYZE ns_users"},
 		session: session(), query: "SELECT id FROM ns_users WHERE lower(email) = 'user42@example.com'", match: "ns_users"},
 
 	{name: "leading-wildcard-contains", rule: "leading-wildcard", fires: true, setup: []string{productsSetup}, session: session(),

@@ -55,6 +55,8 @@ type Pass struct {
 	TotalMS float64
 	Options Options
 	report  func(Finding)
+
+	indexAdvice *indexAdvice // computed once per run, shared by the index rules
 }
 
 // Report records a finding. Objects is made non-nil.

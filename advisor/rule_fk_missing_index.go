@@ -74,12 +74,19 @@ func runFKMissingIndex(p *Pass) error {
 			ev["referenced_deletes"] = ref.NTupDel
 			ev["referenced_updates"] = ref.NTupUpd
 		}
+		fix := indexFix("Index the referencing columns", c)
+		// One index for both: the workload's recommended composite that
+		// leads with the foreign key's columns serves the key's lookups too.
+		if r := p.recommendationLeadingWith(t.Schema, t.Name, fk.Columns); r != nil {
+			fix = indexFix("Create the index the missing-index finding recommends, which leads with the foreign key's columns and so serves it too", r.Candidate)
+			ev["served_by_recommended_index"] = r.Name()
+		}
 		p.Report(Finding{
 			Message: fmt.Sprintf("foreign key %s of %s (%s) → %s has no index on its referencing columns: deletes and key updates on %s scan %s (%.0f rows)",
 				pgstat.QuoteIdent(fk.Name), t.QualifiedName(), strings.Join(cols, ", "), refName, refName, t.QualifiedName(), rows),
 			Objects:  []string{t.QualifiedName(), refName},
 			Evidence: ev,
-			Fix:      &Fix{Summary: "Index the referencing columns", SQL: []string{c.CreateSQL()}},
+			Fix:      fix,
 		})
 	}
 	return nil

@@ -37,7 +37,7 @@ func runInvalidIndex(p *Pass) error {
 		if ix.Unique {
 			sev = SeverityError
 		}
-		fix := []string{"DROP INDEX CONCURRENTLY " + name}
+		fix := []string{"DROP INDEX CONCURRENTLY IF EXISTS " + name}
 		if def := concurrentDefinition(ix.Definition); def != "" {
 			fix = append(fix, def)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // LeadingWildcard reports LIKE/ILIKE patterns that start with a wildcard.
@@ -166,10 +167,7 @@ func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, p
 		Evidence: ev,
 		Fix: &Fix{
 			Summary: fmt.Sprintf("Create a trigram GIN index on %s (pg_trgm), which serves LIKE and ILIKE with leading wildcards%s", expr, short),
-			SQL: []string{
-				"CREATE EXTENSION IF NOT EXISTS pg_trgm",
-				fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s USING gin (%s)", obj, elem),
-			},
+			SQL:     trigramIndexSQL(t, obj, pr, expr, elem),
 		},
 	}))
 }
@@ -236,4 +234,18 @@ func hasTrigramIndex(p *Pass, t *pgstat.Table, expr string) bool {
 		}
 	}
 	return false
+}
+
+// trigramIndexSQL is the pg_trgm GIN index on the column or expression,
+// named as the index advisor names it, after the CREATE EXTENSION it needs.
+func trigramIndexSQL(t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, elem string) []string {
+	if t == nil {
+		return []string{"CREATE EXTENSION IF NOT EXISTS pg_trgm", fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s USING gin (%s)", obj, elem)}
+	}
+	key := whatif.Key{Column: pr.Column.Column, Opclass: "gin_trgm_ops"}
+	if pr.Function != "" || pr.Cast != "" {
+		key = whatif.Key{Expression: expr, Opclass: "gin_trgm_ops"}
+	}
+	c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "gin", Partitioned: t.Kind == "p", Keys: []whatif.Key{key}, Extensions: []string{"pg_trgm"}}
+	return c.FixSQL()
 }

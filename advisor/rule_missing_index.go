@@ -41,19 +41,10 @@ statements served cost >= plan_error_share (10%) of total time, warning otherwis
 func init() { register(MissingIndex) }
 
 func runMissingIndex(p *Pass) error {
-	inputs := whatIfInputs(p)
-	if len(inputs) == 0 {
-		return nil
-	}
-	res, err := whatIfResult(p.Snapshot)
-	if err != nil {
+	recs, res, err := p.IndexAdvice()
+	if err != nil || len(recs) == 0 {
 		return err
 	}
-	opts := WhatIfOptions(p.Options)
-	if res != nil && res.HypoPG != "" {
-		opts = res.Options
-	}
-	recs := whatif.Select(p.Snapshot, inputs, res, opts)
 	byID := map[string]*Statement{}
 	for _, s := range p.Statements {
 		byID[s.WhatIfInput().QueryID] = s

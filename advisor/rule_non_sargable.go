@@ -8,6 +8,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // NonSargable reports predicates that wrap a column in a function or cast,
@@ -125,7 +126,7 @@ func nonSargableFix(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate,
 	timestamp := strings.HasPrefix(colType, "timestamp")
 	plainIndex := func(fix *Fix) *Fix {
 		if t != nil && !hasLeadingIndex(p, t, pr.Column.Column) {
-			fix.SQL = []string{fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s (%s)", obj, col)}
+			fix.SQL = columnIndex(t, pr.Column.Column).FixSQL()
 		}
 		return fix
 	}
@@ -145,12 +146,12 @@ func nonSargableFix(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate,
 	case pr.Function == "" && cast != "" && colType != "":
 		return &Fix{
 			Summary: fmt.Sprintf("Cast the other side, not the column: %s %s $1::%s keeps an index on %s usable; otherwise index the expression", col, pr.Operator, colType, col),
-			SQL:     []string{fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s ((%s))", obj, expr)},
+			SQL:     exprIndexSQL(t, expr),
 		}
 	}
 	return &Fix{
 		Summary: fmt.Sprintf("Create an index on the expression %s (its function must be IMMUTABLE), or rewrite the condition to compare the bare column", expr),
-		SQL:     []string{fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s ((%s))", obj, expr)},
+		SQL:     exprIndexSQL(t, expr),
 	}
 }
 
@@ -325,4 +326,22 @@ func mentionsColumn(cond, col string) bool {
 		}
 	}
 	return false
+}
+
+// columnIndex is the btree index on one column, as the index advisor names it.
+func columnIndex(t *pgstat.Table, column string) whatif.Candidate {
+	return whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p", Keys: []whatif.Key{{Column: column}}}
+}
+
+// exprIndexSQL is the fix SQL of the expression index, none for an unknown table.
+func exprIndexSQL(t *pgstat.Table, expr string) []string {
+	if t == nil {
+		return nil
+	}
+	return expressionIndex(t, expr).FixSQL()
+}
+
+// expressionIndex is the btree index on one expression, as the index advisor names it.
+func expressionIndex(t *pgstat.Table, expr string) whatif.Candidate {
+	return whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p", Keys: []whatif.Key{{Expression: expr}}}
 }

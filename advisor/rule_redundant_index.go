@@ -68,7 +68,7 @@ func runRedundantIndex(p *Pass) error {
 				"size_bytes":            a.SizeBytes,
 				"idx_scan":              a.IdxScan,
 			},
-			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{"DROP INDEX CONCURRENTLY " + name}},
+			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{"DROP INDEX CONCURRENTLY IF EXISTS " + name}},
 		})
 	}
 	return nil

@@ -156,13 +156,16 @@ func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, row
 	return f
 }
 
-// scanCandidate is the index candidate for the statement on that table, if any.
+// scanCandidate is the index for the statement on that table: the workload's
+// recommendation serving it (so both rules name the same index), else the
+// statement's own candidate.
 func scanCandidate(p *Pass, s *Statement, t *pgstat.Table) *whatif.Candidate {
-	opts := whatif.DefaultOptions()
-	opts.MinTableRows = p.Options.LargeTableRows
+	if r := p.recommendationFor(s.WhatIfInput().QueryID, t.Schema, t.Name); r != nil {
+		return &r.Candidate
+	}
+	opts := WhatIfOptions(p.Options)
 	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{s.WhatIfInput()}, opts) {
-		if c.Schema == t.Schema && c.Table == t.Name {
-			c := c
+		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative {
 			return &c
 		}
 	}

@@ -171,8 +171,9 @@ func (c Candidate) keyList() string {
 }
 
 // CreateSQL is the statement that creates the index: CREATE INDEX
-// CONCURRENTLY name ON schema.table USING method (keys), every identifier
-// quoted where needed. A partitioned table cannot be indexed concurrently,
+// CONCURRENTLY IF NOT EXISTS name ON schema.table USING method (keys), every
+// identifier quoted where needed. IF NOT EXISTS makes the fixes of several
+// findings that propose the same index safe to apply together. A partitioned table cannot be indexed concurrently,
 // so its index is a plain CREATE INDEX on the parent (it locks writes while
 // it builds; build it per partition with CONCURRENTLY and ATTACH to avoid that).
 func (c Candidate) CreateSQL() string {
@@ -180,7 +181,7 @@ func (c Candidate) CreateSQL() string {
 	if c.Partitioned {
 		conc = ""
 	}
-	return fmt.Sprintf("CREATE INDEX %s%s ON %s USING %s (%s)", conc, pgstat.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.keyList())
+	return fmt.Sprintf("CREATE INDEX %sIF NOT EXISTS %s ON %s USING %s (%s)", conc, pgstat.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.keyList())
 }
 
 // FixSQL is what to run, in order: the CREATE EXTENSION IF NOT EXISTS of

@@ -119,7 +119,7 @@ func TestEvaluateCompositeCutsCost(t *testing.T) {
 }
 
 func TestEvaluateExistingIndexSuppresses(t *testing.T) {
-	conn, snap := liveOrders(t, `CREATE INDEX orders_customer_status ON orders (customer_id, status)`)
+	conn, snap := liveOrders(t, `CREATE INDEX IF NOT EXISTS orders_customer_status ON orders (customer_id, status)`)
 	in := inputFor(t, `SELECT * FROM orders WHERE status = $1 AND customer_id = $2`)
 	if cands := Candidates(snap, []Input{in}, DefaultOptions()); len(cands) != 0 {
 		t.Errorf("existing (customer_id, status) should suppress the candidate, got %s", cands[0].ID())

@@ -47,9 +47,9 @@ func TestEvaluateShapes(t *testing.T) {
 	}
 	snap.Views = []pgstat.View{{Schema: "public", Name: "v_foo", Definition: `SELECT "Id", "Label" FROM "Bar"."Foo"`}}
 	for _, c := range []struct{ sql, want string }{
-		{`SELECT * FROM "Bar"."Foo" WHERE "Label" = $1`, `CREATE INDEX CONCURRENTLY foo_label_idx ON "Bar"."Foo" USING btree ("Label")`},
-		{`SELECT * FROM ev WHERE kind = $1`, `CREATE INDEX ev_kind_idx ON public.ev USING btree (kind)`},
-		{`SELECT * FROM v_foo WHERE "Id" = 42`, `CREATE INDEX CONCURRENTLY foo_id_idx ON "Bar"."Foo" USING btree ("Id")`},
+		{`SELECT * FROM "Bar"."Foo" WHERE "Label" = $1`, `CREATE INDEX CONCURRENTLY IF NOT EXISTS foo_label_idx ON "Bar"."Foo" USING btree ("Label")`},
+		{`SELECT * FROM ev WHERE kind = $1`, `CREATE INDEX IF NOT EXISTS ev_kind_idx ON public.ev USING btree (kind)`},
+		{`SELECT * FROM v_foo WHERE "Id" = 42`, `CREATE INDEX CONCURRENTLY IF NOT EXISTS foo_id_idx ON "Bar"."Foo" USING btree ("Id")`},
 		{`SELECT * FROM tiny WHERE code = $1`, ``},
 	} {
 		in := inputFor(t, c.sql)

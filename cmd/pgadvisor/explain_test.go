@@ -21,7 +21,7 @@ CREATE TABLE app.users (id bigint PRIMARY KEY, email text NOT NULL, tenant_id in
 INSERT INTO app.users SELECT g, 'User' || g || '@Example.com', g % 500, now() - g * interval '1 minute', 'name ' || g FROM generate_series(1, 60000) g;
 CREATE TABLE app.events (id bigint PRIMARY KEY, user_id bigint NOT NULL, kind int NOT NULL, at timestamptz NOT NULL, payload text);
 INSERT INTO app.events SELECT g, g % 60000 + 1, g % 40, now() - g * interval '1 second', 'p' || g FROM generate_series(1, 120000) g;
-CREATE INDEX events_kind_idx ON app.events (kind);
+CREATE INDEX IF NOT EXISTS events_kind_idx ON app.events (kind);
 CREATE TABLE app.tiny (id int PRIMARY KEY, label text);
 INSERT INTO app.tiny SELECT g, 'l' || g FROM generate_series(1, 20) g;
 CREATE VIEW app.recent_events AS SELECT id, user_id, kind, at FROM app.events WHERE at > now() - interval '30 days';

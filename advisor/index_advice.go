@@ -1,0 +1,84 @@
+package advisor
+
+import (
+	"github.com/pgadvisor/pgadvisor/whatif"
+)
+
+// indexAdvice is the workload's index recommendation, computed once per run
+// so that every rule proposing an index (missing-index, seq-scan,
+// fk-missing-index, non-sargable, leading-wildcard) proposes the same index
+// under the same name: applying all their fixes never builds one twice.
+type indexAdvice struct {
+	inputs []whatif.Input
+	result *whatif.Result // recorded what-if result, nil without HypoPG
+	opts   whatif.Options
+	recs   []whatif.Recommendation
+	err    error
+}
+
+// IndexAdvice returns the workload's index recommendations (whatif.Select over
+// the recorded what-if result, or unverified candidates without one).
+func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result, error) {
+	if p.indexAdvice == nil {
+		a := &indexAdvice{inputs: whatIfInputs(p), opts: WhatIfOptions(p.Options)}
+		a.result, a.err = whatIfResult(p.Snapshot)
+		if a.err == nil && len(a.inputs) > 0 {
+			if a.result != nil && a.result.HypoPG != "" {
+				a.opts = a.result.Options
+			}
+			a.recs = whatif.Select(p.Snapshot, a.inputs, a.result, a.opts)
+		}
+		p.indexAdvice = a
+	}
+	return p.indexAdvice.recs, p.indexAdvice.result, p.indexAdvice.err
+}
+
+// recommendationFor returns the recommended index on schema.table that serves
+// the statement, if any.
+func (p *Pass) recommendationFor(queryID, schema, table string) *whatif.Recommendation {
+	recs, _, _ := p.IndexAdvice()
+	for i := range recs {
+		r := &recs[i]
+		if r.Schema != schema || r.Table != table {
+			continue
+		}
+		for _, g := range r.Statements {
+			if g.QueryID == queryID {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// recommendationLeadingWith returns a recommended plain-column index on
+// schema.table whose first len(cols) keys are exactly cols (in any order: they
+// are equality keys), if any.
+func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *whatif.Recommendation {
+	recs, _, _ := p.IndexAdvice()
+	for i := range recs {
+		r := &recs[i]
+		if r.Schema != schema || r.Table != table || r.Method != "btree" || len(r.Keys) < len(cols) {
+			continue
+		}
+		want := map[string]bool{}
+		for _, c := range cols {
+			want[c] = true
+		}
+		for _, k := range r.Keys[:len(cols)] {
+			if k.Expression == "" {
+				delete(want, k.Column)
+			}
+		}
+		if len(want) == 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// indexFix is the fix that creates one index, named and written exactly as
+// the missing-index rule would write it.
+func indexFix(summary string, c whatif.Candidate) *Fix {
+	return &Fix{Summary: summary + ": " + c.Name(), SQL: c.FixSQL()}
+}
