@@ -197,6 +197,7 @@ var planCases = []planCase{
 // control, stays silent), and leaves want.json to TestGolden -update.
 func TestRecordPlanCases(t *testing.T) {
 	if !*record {
+		// A tool, not a check: CI runs TestGolden on what it recorded.
 		t.Skip("recording only with -record")
 	}
 	for _, c := range planCases {

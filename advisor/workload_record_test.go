@@ -51,6 +51,7 @@ type workloadCase struct {
 // throwaway PostgreSQL (run with -record, then -update to rewrite want.json).
 func TestRecordWorkload(t *testing.T) {
 	if !*record {
+		// A tool, not a check: CI runs TestGolden on what it recorded.
 		t.Skip("recorder: run with -record to rebuild testdata/ from PostgreSQL")
 	}
 	for _, c := range workloadCases() {

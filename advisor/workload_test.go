@@ -220,6 +220,8 @@ func TestPgBouncerWaiting(t *testing.T) {
 	}
 	cluster := pgtest.Shared(t)
 	if cluster == nil {
+		// Only with PGADVISOR_TEST_DSN (never set by CI); under CI the
+		// shared cluster exists or AdminDSN has already failed the test.
 		t.Skip("PGADVISOR_TEST_DSN is set: no local cluster socket for PgBouncer")
 	}
 	dsn := pgtest.DB(t)

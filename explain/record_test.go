@@ -179,6 +179,7 @@ func notAnalyzed(p *Plan) error {
 // go test ./explain -run TestRecordPlans -record, then go test ./explain -update.
 func TestRecordPlans(t *testing.T) {
 	if !*record {
+		// A tool, not a check: CI runs the golden tests on what it recorded.
 		t.Skip("recording only with -record")
 	}
 	dsn := pgtest.DB(t)

@@ -34,6 +34,7 @@ func TestRealLogs(t *testing.T) {
 	}
 	defer c.Stop()
 	if c.Major < 15 {
+		// Not a missing server (CI has PostgreSQL 15): jsonlog does not exist before 15.
 		t.Skipf("jsonlog needs PostgreSQL 15+, have %d", c.Major)
 	}
 	dsn, err := c.CreateDatabase(ctx, "shop")
