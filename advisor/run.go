@@ -14,7 +14,7 @@ import (
 
 // OwnMarker starts every statement pgadvisor sends; statements containing it
 // are never findings.
-const OwnMarker = "/* pgadvisor */"
+const OwnMarker = pgstat.Marker
 
 // fkCheck matches the statements PostgreSQL's referential-integrity triggers
 // run internally: SELECT 1 FROM ONLY "s"."t" x WHERE "id" OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x.

@@ -56,9 +56,12 @@ func CheckStatement(facts *sqlfacts.Facts) (ok bool, reason string) {
 // EXPLAIN only". err is set only when the catalog could not be read; analyzeOK
 // is then false.
 //
-// The gate does not see functions reached indirectly (through views,
-// operators, defaults or triggers); Run's BEGIN READ ONLY is the backstop for
-// those: a read-only transaction refuses every write, nextval included.
+// Functions reached through views (and the operators views use) are followed
+// in pg_rewrite/pg_depend and checked the same way, nested views included; a
+// table with row-level security (whose policies may call anything) or a
+// relation that does not resolve also means no ANALYZE. Run's BEGIN READ ONLY
+// is the backstop for what remains (an operator's function in the statement
+// itself): a read-only transaction refuses every write, nextval included.
 func Gate(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts) (analyzeOK bool, reason string, err error) {
 	if ok, why := CheckStatement(facts); !ok {
 		return false, why, nil
@@ -74,7 +77,97 @@ func Gate(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Fac
 		}
 		return false, fmt.Sprintf("calls volatile %s %s(): plain EXPLAIN only", word, strings.Join(volatile, "(), ")), nil
 	}
+	if why, err := relationsGate(ctx, conn, facts.Relations); err != nil {
+		return false, "could not check the relations read: plain EXPLAIN only", err
+	} else if why != "" {
+		return false, why, nil
+	}
 	return true, "", nil
+}
+
+// relationsQuery describes each named relation: whether it resolves, its
+// kind, row-level security, and a view's definition.
+const relationsQuery = Marker + `SELECT n.name, c.oid IS NOT NULL, coalesce(c.relkind::text, ''), coalesce(c.relrowsecurity, false),
+  CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) END
+FROM unnest($1::text[]) AS n(name)
+LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)`
+
+// maxViewDepth bounds how deep views over views are followed.
+const maxViewDepth = 16
+
+// relationsGate returns why the relations a statement reads rule out ANALYZE,
+// or "" when they do not. Views are followed through their definitions
+// (parsed like any statement, so built-in functions count too), nested views
+// included; their functions go through the same volatility check.
+func relationsGate(ctx context.Context, conn *pgx.Conn, rels []sqlfacts.Relation) (string, error) {
+	seen := map[string]bool{}
+	for depth := 0; len(rels) > 0; depth++ {
+		if depth > maxViewDepth {
+			return "views nest too deep to check: plain EXPLAIN only", nil
+		}
+		var names []string
+		for _, r := range rels {
+			name := pgx.Identifier{r.Name}.Sanitize()
+			if r.Schema != "" {
+				name = pgx.Identifier{r.Schema, r.Name}.Sanitize()
+			}
+			if !seen[name] {
+				seen[name] = true
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			break
+		}
+		rows, err := conn.Query(ctx, relationsQuery, pgx.QueryExecModeExec, names)
+		if err != nil {
+			return "", fmt.Errorf("check relations: %w", err)
+		}
+		var next []sqlfacts.Relation
+		var funcs []string
+		var why string
+		for rows.Next() {
+			var name, kind string
+			var found, rls bool
+			var def *string
+			if err := rows.Scan(&name, &found, &kind, &rls, &def); err != nil {
+				rows.Close()
+				return "", fmt.Errorf("check relations: %w", err)
+			}
+			switch {
+			case !found && why == "":
+				why = "reads " + name + ", which does not resolve on this server: plain EXPLAIN only"
+			case rls && why == "":
+				why = "reads " + name + ", a table with row-level security (its policies are not checked): plain EXPLAIN only"
+			case def != nil:
+				facts, err := sqlfacts.Analyze(*def)
+				if err != nil {
+					if why == "" {
+						why = "reads view " + name + ", whose definition could not be checked: plain EXPLAIN only"
+					}
+					continue
+				}
+				funcs = append(funcs, facts.Functions...)
+				next = append(next, facts.Relations...)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", fmt.Errorf("check relations: %w", err)
+		}
+		if why != "" {
+			return why, nil
+		}
+		volatile, err := VolatileFunctions(ctx, conn, funcs)
+		if err != nil {
+			return "", err
+		}
+		if len(volatile) > 0 {
+			return fmt.Sprintf("reads a view that calls volatile function %s(): plain EXPLAIN only", strings.Join(volatile, "(), ")), nil
+		}
+		rels = next
+	}
+	return "", nil
 }
 
 // splitFuncName splits a function name as sqlfacts writes it ("f",
@@ -131,7 +224,7 @@ func splitQualified(s string) []string {
 // volatilityQuery returns one row per pg_proc entry matching each input name:
 // unqualified names are looked up in every schema of the effective search
 // path (pg_catalog and pg_temp included), qualified ones in their schema.
-const volatilityQuery = `
+const volatilityQuery = Marker + `
 SELECT f.i::int, n.nspname::text, p.provolatile::text
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS f(sch, name, i)
 JOIN pg_catalog.pg_namespace n

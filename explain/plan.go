@@ -196,3 +196,8 @@ type Result struct {
 	Error      string  `json:"error,omitempty"` // EXPLAIN failed: the server's message
 	DurationMS float64 `json:"duration_ms"`     // wall time of the EXPLAIN, milliseconds
 }
+
+// Marker starts every statement pgadvisor sends, so that its own statements
+// can be told apart in pg_stat_statements and pg_stat_activity and are never
+// findings. pgstat and the advisor use this same value.
+const Marker = "/* pgadvisor */ "

@@ -145,7 +145,7 @@ func (r *runner) run(res *Result) error {
 	}
 	r.version = r.opts.ServerVersionNum
 	if r.version == 0 {
-		if err := r.conn.QueryRow(r.ctx, "SELECT pg_catalog.current_setting('server_version_num')::int", pgx.QueryExecModeExec).Scan(&r.version); err != nil {
+		if err := r.conn.QueryRow(r.ctx, Marker+"SELECT pg_catalog.current_setting('server_version_num')::int", pgx.QueryExecModeExec).Scan(&r.version); err != nil {
 			return step("reading the server version", err)
 		}
 	}
@@ -240,7 +240,7 @@ func (r *runner) inTx(readOnly bool, fn func() error) error {
 	if !readOnly {
 		begin = "BEGIN READ WRITE"
 	}
-	if _, err := r.conn.Exec(r.ctx, begin); err != nil {
+	if _, err := r.conn.Exec(r.ctx, Marker+begin); err != nil {
 		return step("starting the transaction", err)
 	}
 	defer r.rollback()
@@ -251,8 +251,8 @@ func (r *runner) inTx(readOnly bool, fn func() error) error {
 	if d := r.opts.LockTimeout; d > 0 {
 		set = append(set, "SET LOCAL lock_timeout = "+strconv.FormatInt(max(d.Milliseconds(), 1), 10))
 	}
-	if len(set) > 0 {
-		if _, err := r.conn.Exec(r.ctx, strings.Join(set, "; ")); err != nil {
+	for _, stmt := range set {
+		if _, err := r.conn.Exec(r.ctx, Marker+stmt); err != nil {
 			return step("setting timeouts", err)
 		}
 	}
@@ -275,7 +275,7 @@ func (r *runner) rollback() {
 	}
 	ctx, cancel := r.detached()
 	defer cancel()
-	_, _ = r.conn.Exec(ctx, "ROLLBACK")
+	_, _ = r.conn.Exec(ctx, Marker+"ROLLBACK")
 }
 
 // deallocate drops the prepared statement (prepared statements are not
@@ -287,9 +287,9 @@ func (r *runner) deallocate() {
 	ctx, cancel := r.detached()
 	defer cancel()
 	if r.conn.PgConn().TxStatus() == 'E' {
-		_, _ = r.conn.Exec(ctx, "ROLLBACK")
+		_, _ = r.conn.Exec(ctx, Marker+"ROLLBACK")
 	}
-	if _, err := r.conn.Exec(ctx, "DEALLOCATE "+r.prepared); err == nil || sqlstate(err) != "" {
+	if _, err := r.conn.Exec(ctx, Marker+"DEALLOCATE "+r.prepared); err == nil || sqlstate(err) != "" {
 		r.prepared = ""
 	}
 }
@@ -304,7 +304,7 @@ func (r *runner) cleanup() {
 
 // explain sends one EXPLAIN through the extended protocol and parses its output.
 func (r *runner) explain(sql, what string) (*Plan, error) {
-	rr := r.conn.PgConn().ExecParams(r.ctx, sql, nil, nil, nil, nil).Read()
+	rr := r.conn.PgConn().ExecParams(r.ctx, Marker+sql, nil, nil, nil, nil).Read()
 	if rr.Err != nil {
 		return nil, step(what, rr.Err)
 	}
@@ -353,7 +353,7 @@ func (r *runner) generic(res *Result) error {
 // under force_generic_plan: the plan is chosen before the values are looked at.
 func (r *runner) explainGenericExecute(res *Result, types []string) error {
 	if r.version >= 120000 {
-		if _, err := r.conn.Exec(r.ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+		if _, err := r.conn.Exec(r.ctx, Marker+"SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
 			return step("setting plan_cache_mode", err)
 		}
 	}
@@ -389,7 +389,7 @@ func (r *runner) prepare() (types []string, err error) {
 	name := fmt.Sprintf("pgadvisor_%d", stmtCounter.Add(1))
 	asText := map[int]bool{}
 	for attempt := 0; ; attempt++ {
-		sql := "PREPARE " + name + typeList(asText) + " AS " + r.text
+		sql := Marker + "PREPARE " + name + typeList(asText) + " AS " + r.text
 		err := r.savepoint(func() error {
 			return r.conn.PgConn().ExecParams(r.ctx, sql, nil, nil, nil, nil).Read().Err
 		})
@@ -408,7 +408,7 @@ func (r *runner) prepare() (types []string, err error) {
 		}
 		return nil, step("preparing the statement", err)
 	}
-	err = r.conn.QueryRow(r.ctx, "SELECT parameter_types::text[] FROM pg_catalog.pg_prepared_statements WHERE name = $1",
+	err = r.conn.QueryRow(r.ctx, Marker+"SELECT parameter_types::text[] FROM pg_catalog.pg_prepared_statements WHERE name = $1",
 		pgx.QueryExecModeExec, r.prepared).Scan(&types)
 	if err != nil {
 		return nil, step("reading the prepared statement's parameter types", err)
@@ -438,18 +438,18 @@ func typeList(asText map[int]bool) string {
 // savepoint runs fn inside a savepoint, rolled back to when fn fails, so that
 // the transaction stays usable.
 func (r *runner) savepoint(fn func() error) error {
-	if _, err := r.conn.Exec(r.ctx, "SAVEPOINT pgadvisor"); err != nil {
+	if _, err := r.conn.Exec(r.ctx, Marker+"SAVEPOINT pgadvisor"); err != nil {
 		return step("creating a savepoint", err)
 	}
 	if err := fn(); err != nil {
 		if r.ctx.Err() == nil && !r.conn.IsClosed() {
-			if _, rerr := r.conn.Exec(r.ctx, "ROLLBACK TO SAVEPOINT pgadvisor"); rerr != nil {
+			if _, rerr := r.conn.Exec(r.ctx, Marker+"ROLLBACK TO SAVEPOINT pgadvisor"); rerr != nil {
 				return step("rolling back to a savepoint", rerr)
 			}
 		}
 		return err
 	}
-	if _, err := r.conn.Exec(r.ctx, "RELEASE SAVEPOINT pgadvisor"); err != nil {
+	if _, err := r.conn.Exec(r.ctx, Marker+"RELEASE SAVEPOINT pgadvisor"); err != nil {
 		return step("releasing a savepoint", err)
 	}
 	return nil

@@ -73,7 +73,7 @@ func (r *runner) sampleColumn(col sqlfacts.ColumnRef) (value, src string, err er
 	}
 	var schema, table string
 	e := r.savepoint(func() error {
-		return r.conn.QueryRow(r.ctx, `SELECT n.nspname::text, c.relname::text
+		return r.conn.QueryRow(r.ctx, Marker+`SELECT n.nspname::text, c.relname::text
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass($1)`, pgx.QueryExecModeExec, rel.Sanitize()).Scan(&schema, &table)
 	})
@@ -86,7 +86,7 @@ WHERE c.oid = pg_catalog.to_regclass($1)`, pgx.QueryExecModeExec, rel.Sanitize()
 	full := schema + "." + table + "." + col.Column
 	var mcv *string
 	e = r.savepoint(func() error {
-		err := r.conn.QueryRow(r.ctx, `SELECT (most_common_vals::text::text[])[1] FROM pg_catalog.pg_stats
+		err := r.conn.QueryRow(r.ctx, Marker+`SELECT (most_common_vals::text::text[])[1] FROM pg_catalog.pg_stats
 WHERE schemaname = $1 AND tablename = $2 AND attname = $3`, pgx.QueryExecModeExec, schema, table, col.Column).Scan(&mcv)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -107,7 +107,7 @@ WHERE schemaname = $1 AND tablename = $2 AND attname = $3`, pgx.QueryExecModeExe
 	} {
 		var v *string
 		e = r.savepoint(func() error {
-			err := r.conn.QueryRow(r.ctx, "SELECT "+qcol+"::text FROM "+from+s.sample+" WHERE "+qcol+" IS NOT NULL LIMIT 1",
+			err := r.conn.QueryRow(r.ctx, Marker+"SELECT "+qcol+"::text FROM "+from+s.sample+" WHERE "+qcol+" IS NOT NULL LIMIT 1",
 				pgx.QueryExecModeExec).Scan(&v)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil

@@ -88,16 +88,20 @@ func Verify(ctx context.Context, conn *pgx.Conn, recs []Recommendation, inputs [
 	if len(runnable) == 0 {
 		return out, nil
 	}
-	if _, err := conn.Exec(ctx, "BEGIN READ WRITE"); err != nil {
+	// Every EXPLAIN ANALYZE runs in a read-only transaction, the backstop
+	// for what the gate cannot see: the "before" runs in one that is rolled
+	// back, the "after" runs in the transaction that builds the indexes,
+	// switched to READ ONLY once they are built, then rolled back.
+	if _, err := conn.Exec(ctx, ownMarker+"BEGIN READ ONLY"); err != nil {
 		return out, fmt.Errorf("verify indexes: begin: %w", err)
 	}
 	var prepared []string
 	defer func() {
 		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_, _ = conn.Exec(c, "ROLLBACK")
+		_, _ = conn.Exec(c, ownMarker+"ROLLBACK")
 		for _, p := range prepared {
-			_, _ = conn.Exec(c, "DEALLOCATE "+p)
+			_, _ = conn.Exec(c, ownMarker+"DEALLOCATE "+p)
 		}
 	}()
 	exec := map[string]string{} // queryid → the statement to EXPLAIN ANALYZE
@@ -125,6 +129,12 @@ func Verify(ctx context.Context, conn *pgx.Conn, recs []Recommendation, inputs [
 		out[i].BeforeMS = round2(ms)
 	}
 	names := map[string]bool{}
+	if _, err := conn.Exec(ctx, ownMarker+"ROLLBACK"); err != nil {
+		return out, fmt.Errorf("verify indexes: rollback: %w", err)
+	}
+	if _, err := conn.Exec(ctx, ownMarker+"BEGIN READ WRITE"); err != nil {
+		return out, fmt.Errorf("verify indexes: begin: %w", err)
+	}
 	for _, r := range recs {
 		c := r.Candidate
 		c.Partitioned = true // no CONCURRENTLY inside a transaction
@@ -132,6 +142,9 @@ func Verify(ctx context.Context, conn *pgx.Conn, recs []Recommendation, inputs [
 			return out, fmt.Errorf("verify indexes: %s: %w", c.CreateSQL(), err)
 		}
 		names[c.Name()] = true
+	}
+	if _, err := conn.Exec(ctx, ownMarker+"SET TRANSACTION READ ONLY"); err != nil {
+		return out, fmt.Errorf("verify indexes: read only: %w", err)
 	}
 	for i, q := range qs {
 		sql, ok := exec[q]
@@ -185,7 +198,8 @@ func verifyStatement(ctx context.Context, conn *pgx.Conn, in Input) (sql, prepar
 		values[i-1] = "'" + strings.ReplaceAll(*v, "'", "''") + "'"
 	}
 	name := fmt.Sprintf("pgadvisor_verify_%d", verifyCounter.Add(1))
-	if _, err := conn.Exec(ctx, "PREPARE "+name+" AS "+text); err != nil {
+	// The extended protocol refuses a text holding several statements.
+	if err := conn.PgConn().ExecParams(ctx, ownMarker+"PREPARE "+name+" AS "+text, nil, nil, nil, nil).Read().Err; err != nil {
 		return "", "", "", fmt.Errorf("verify indexes: prepare: %w", err)
 	}
 	return "EXECUTE " + name + "(" + strings.Join(values, ", ") + ")", name, "", nil
@@ -194,11 +208,14 @@ func verifyStatement(ctx context.Context, conn *pgx.Conn, in Input) (sql, prepar
 // analyzeMS runs EXPLAIN ANALYZE and returns the execution time, and whether
 // the plan uses one of the named indexes.
 func analyzeMS(ctx context.Context, conn *pgx.Conn, sql string, names map[string]bool) (float64, bool, error) {
-	var text string
-	if err := conn.QueryRow(ctx, ownMarker+"EXPLAIN (ANALYZE, FORMAT JSON) "+sql, pgx.QueryExecModeSimpleProtocol).Scan(&text); err != nil {
-		return 0, false, err
+	rr := conn.PgConn().ExecParams(ctx, ownMarker+"EXPLAIN (ANALYZE, FORMAT JSON) "+sql, nil, nil, nil, nil).Read()
+	if rr.Err != nil {
+		return 0, false, rr.Err
 	}
-	plan, err := explain.Parse([]byte(text))
+	if len(rr.Rows) == 0 || len(rr.Rows[0]) == 0 {
+		return 0, false, errors.New("EXPLAIN returned no plan")
+	}
+	plan, err := explain.Parse(rr.Rows[0][0])
 	if err != nil {
 		return 0, false, err
 	}

@@ -44,7 +44,7 @@ import (
 
 // ownMarker starts every statement whatif sends, so that pgadvisor never
 // reports its own statements (the same text as advisor.OwnMarker).
-const ownMarker = "/* pgadvisor */ "
+const ownMarker = explain.Marker
 
 // Input is one workload statement.
 type Input struct {

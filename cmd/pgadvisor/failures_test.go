@@ -197,3 +197,48 @@ func TestAuditInterrupted(t *testing.T) {
 		t.Error("what was collected before the interruption is not reported")
 	}
 }
+
+// TestOwnStatementsMarked: after two audits (EXPLAIN ANALYZE with sampled
+// parameters, what-if), every statement pgadvisor sent is marked in
+// pg_stat_statements, so none of them can become a workload statement.
+func TestOwnStatementsMarked(t *testing.T) {
+	dsn := pgtest.DB(t)
+	execSQL(t, dsn, "CREATE TABLE t (id int PRIMARY KEY, code int, note text)",
+		"INSERT INTO t SELECT g, g % 100, 'n' || g FROM generate_series(1, 20000) g", "ANALYZE t",
+		"SELECT pg_stat_statements_reset()")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for i := 0; i < 5; i++ {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM t WHERE code = $1", i).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if code, _, stderr := runCLI(t, "audit", "--dsn", dsn, "--format", "json", "--sample-window", "0"); code != exitClean {
+			t.Fatalf("audit %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	rows, err := conn.Query(ctx, "SELECT query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var q string
+		if err := rows.Scan(&q); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.Contains(q, "/* pgadvisor */"):
+		case q == "SELECT count(*) FROM t WHERE code = $1": // the workload (also run inside EXPLAIN ANALYZE)
+		case strings.HasPrefix(q, "SELECT pg_stat_statements_reset()"), strings.HasPrefix(q, "SELECT query FROM pg_stat_statements"):
+		default:
+			t.Errorf("unmarked statement in pg_stat_statements: %q", q)
+		}
+	}
+}
