@@ -150,7 +150,7 @@ func scanStatements(rows pgx.Rows) ([]Statement, error) {
 			s.QueryID = *queryID
 		}
 		if query != nil {
-			s.Query = *query
+			s.Query = RedactSecrets(*query)
 		}
 		s.UserID = uint32(userID)
 		s.StatsSince = utc(since)
