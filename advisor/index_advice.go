@@ -1,6 +1,7 @@
 package advisor
 
 import (
+	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
@@ -81,4 +82,20 @@ func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *w
 // the missing-index rule would write it.
 func indexFix(summary string, c whatif.Candidate) *Fix {
 	return &Fix{Summary: summary + ": " + c.Name(), SQL: c.FixSQL()}
+}
+
+// dropIndexSQL is the statement that drops an index, or ok=false for an index
+// of a partition (it is attached to its parent's index and dropped with it:
+// the finding belongs to the parent). A partitioned table's index cannot be
+// dropped concurrently.
+func dropIndexSQL(p *Pass, ix *pgstat.Index) (sql string, ok bool) {
+	name := pgstat.QuoteQualified(ix.Schema, ix.Name)
+	t := p.Table(ix.Schema, ix.Table)
+	switch {
+	case t != nil && t.Parent != "":
+		return "", false
+	case t != nil && t.Kind == "p":
+		return "DROP INDEX IF EXISTS " + name, true
+	}
+	return "DROP INDEX CONCURRENTLY IF EXISTS " + name, true
 }

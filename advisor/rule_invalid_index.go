@@ -37,7 +37,11 @@ func runInvalidIndex(p *Pass) error {
 		if ix.Unique {
 			sev = SeverityError
 		}
-		fix := []string{"DROP INDEX CONCURRENTLY IF EXISTS " + name}
+		drop, ok := dropIndexSQL(p, ix)
+		if !ok {
+			continue
+		}
+		fix := []string{drop}
 		if def := concurrentDefinition(ix.Definition); def != "" {
 			fix = append(fix, def)
 		}

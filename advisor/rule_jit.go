@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
 // JITDominates reports statements that spend most of their execution time
@@ -85,11 +87,19 @@ func runJITDominates(p *Pass) error {
 				jitMS, execMS, 100*share, source),
 			Objects:  []string{},
 			Evidence: ev,
-			Fix: &Fix{
-				Summary: fmt.Sprintf("Turn JIT off where this statement runs (SET jit = off in its session, or ALTER ROLE … SET jit = off for an OLTP role), or raise jit_above_cost %s", raise),
-				SQL:     []string{"SET jit = off"},
-			},
+			Fix:      jitFix(s, raise),
 		}))
 	}
 	return nil
+}
+
+// jitFix turns JIT off for the role that runs the statement (a plain SET
+// would change only the session that runs it), or says how when the role is
+// not known.
+func jitFix(s *Statement, raise string) *Fix {
+	summary := fmt.Sprintf("Turn JIT off for the role this statement runs as (OLTP statements rarely gain from it), or raise jit_above_cost %s", raise)
+	if s.User == "" {
+		return &Fix{Summary: summary + "; in one session: SET jit = off", Advisory: true}
+	}
+	return &Fix{Summary: summary, SQL: []string{"ALTER ROLE " + pgstat.QuoteIdent(s.User) + " SET jit = off"}}
 }

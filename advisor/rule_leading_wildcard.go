@@ -240,7 +240,7 @@ func hasTrigramIndex(p *Pass, t *pgstat.Table, expr string) bool {
 // named as the index advisor names it, after the CREATE EXTENSION it needs.
 func trigramIndexSQL(t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, elem string) []string {
 	if t == nil {
-		return []string{"CREATE EXTENSION IF NOT EXISTS pg_trgm", fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s USING gin (%s)", obj, elem)}
+		return nil // the table is not in the snapshot: no name to give the index
 	}
 	key := whatif.Key{Column: pr.Column.Column, Opclass: "gin_trgm_ops"}
 	if pr.Function != "" || pr.Cast != "" {

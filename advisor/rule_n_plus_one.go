@@ -280,7 +280,7 @@ func wlReads(p *Pass, f *sqlfacts.Facts, table *pgstat.Table) bool {
 	return false
 }
 
-func wlName(t *pgstat.Table) string { return t.Schema + "." + t.Name }
+func wlName(t *pgstat.Table) string { return t.QualifiedName() }
 
 func wlObjects(tables ...*pgstat.Table) []string {
 	seen := map[string]bool{}
@@ -317,8 +317,9 @@ func nPlusOneFix(childSQL, parentSQL string, link wlLink, param int) *Fix {
 		parent, link.child.QualifiedName(), pgstat.QuoteIdent(col), pgstat.QuoteIdent(link.parentKey))
 	sqls = append(sqls, join)
 	return &Fix{
-		Summary: fmt.Sprintf("Fetch the %s rows of all %s rows at once (= ANY($%d) with an array of %s, or a join) instead of one query per row", link.child.Name, link.parent.Name, param, link.parentKey),
-		SQL:     sqls,
+		Advisory: true, // application code to change: the statements hold $n for the caller's values
+		Summary:  fmt.Sprintf("Fetch the %s rows of all %s rows at once (= ANY($%d) with an array of %s, or a join) instead of one query per row", link.child.Name, link.parent.Name, param, link.parentKey),
+		SQL:      sqls,
 	}
 }
 
@@ -423,7 +424,7 @@ func nPlusOneFromLog(p *Pass, log *pglog.Summary, seq pglog.Sequence) Finding {
 		}
 	}
 	if f.Fix == nil {
-		f.Fix = &Fix{Summary: "Fetch the repeated rows in one statement (= ANY($1) with an array of the parent's keys, or a join with the parent statement) instead of one query per row"}
+		f.Fix = &Fix{Advisory: true, Summary: "Fetch the repeated rows in one statement (= ANY($1) with an array of the parent's keys, or a join with the parent statement) instead of one query per row"}
 	}
 	if stmt != nil {
 		f = p.StatementFinding(stmt, f)

@@ -131,7 +131,7 @@ func poolConnections(p *Pass, samples []pgstat.ActivitySample) {
 	}
 	sqls := []string{poolerFix}
 	if idle := byState["idle"]; idle*2 >= peak && p.Snapshot.Server.VersionNum >= 140000 {
-		sqls = append(sqls, "-- most connections are idle: close idle sessions the pools forget\nALTER SYSTEM SET idle_session_timeout = '10min';\nSELECT pg_reload_conf();")
+		sqls = append(sqls, "-- most connections are idle: close idle sessions the pools forget\nALTER SYSTEM SET idle_session_timeout = '10min'", "SELECT pg_reload_conf()")
 	}
 	p.Report(Finding{
 		Severity: sev,
@@ -232,7 +232,7 @@ func poolIdleInTransaction(p *Pass, samples []pgstat.ActivitySample) {
 			ev["databases"] = sortedKeys(databases)
 		}
 		var sqls []string
-		sqls = append(sqls, fmt.Sprintf("ALTER SYSTEM SET idle_in_transaction_session_timeout = '%s';\nSELECT pg_reload_conf();", timeout))
+		sqls = append(sqls, fmt.Sprintf("ALTER SYSTEM SET idle_in_transaction_session_timeout = '%s'", timeout), "SELECT pg_reload_conf()")
 		if k[1] != "" {
 			sqls = append(sqls, fmt.Sprintf("-- or only for this application's role:\nALTER ROLE %s SET idle_in_transaction_session_timeout = '%s';", pgstat.QuoteIdent(k[1]), timeout))
 		}
@@ -335,7 +335,7 @@ func poolLockWaits(p *Pass, samples []pgstat.ActivitySample) {
 		}
 	}
 	if idleBlocker {
-		sqls = append(sqls, fmt.Sprintf("-- a blocker is idle in transaction: end abandoned transactions\nALTER SYSTEM SET idle_in_transaction_session_timeout = '%ds';\nSELECT pg_reload_conf();", int(p.Options.IdleInTxErrorSeconds)))
+		sqls = append(sqls, fmt.Sprintf("-- a blocker is idle in transaction: end abandoned transactions\nALTER SYSTEM SET idle_in_transaction_session_timeout = '%ds'", int(p.Options.IdleInTxErrorSeconds)), "SELECT pg_reload_conf()")
 	}
 	if u := waits[0].s.User; u != "" {
 		sqls = append(sqls, fmt.Sprintf("-- fail fast instead of queueing behind a lock (retry in the application):\nALTER ROLE %s SET lock_timeout = '5s';", pgstat.QuoteIdent(u)))
@@ -454,8 +454,9 @@ func poolPgBouncer(p *Pass, b *pgstat.PgBouncerStats) {
 			Objects:  []string{},
 			Evidence: ev,
 			Fix: &Fix{
-				Summary: "Clients queue in PgBouncer: use transaction pooling, size the pool from the server's cores, and keep transactions short",
-				SQL:     []string{strings.Join(lines, "\n") + "\nRELOAD;"},
+				Summary:  "Clients queue in PgBouncer: use transaction pooling, size the pool from the server's cores, and keep transactions short (pgbouncer.ini, then RELOAD on the admin console)",
+				SQL:      []string{strings.Join(lines, "\n") + "\nRELOAD;"},
+				Advisory: true,
 			},
 		})
 	}

@@ -51,6 +51,10 @@ func runRedundantIndex(p *Pass) error {
 		if cover == nil {
 			continue
 		}
+		drop, ok := dropIndexSQL(p, a)
+		if !ok {
+			continue
+		}
 		name := pgstat.QuoteQualified(a.Schema, a.Name)
 		coverName := pgstat.QuoteQualified(cover.Schema, cover.Name)
 		kind := "a leading-column prefix of"
@@ -68,7 +72,7 @@ func runRedundantIndex(p *Pass) error {
 				"size_bytes":            a.SizeBytes,
 				"idx_scan":              a.IdxScan,
 			},
-			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{"DROP INDEX CONCURRENTLY IF EXISTS " + name}},
+			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{drop}},
 		})
 	}
 	return nil

@@ -119,7 +119,7 @@ func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, row
 		how = "measured with EXPLAIN ANALYZE"
 	}
 	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %s discarded, %s)",
-		t.Schema+"."+t.Name, conditionText(s, t, n.Filter), humanCount(rows), percent(discard), how)
+		t.QualifiedName(), conditionText(s, t, n.Filter), humanCount(rows), percent(discard), how)
 	if loops > 1 && !n.ParallelAware {
 		msg += fmt.Sprintf(", %s times per call", humanCount(loops))
 	}
@@ -145,7 +145,7 @@ func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, row
 	f := Finding{
 		Severity: severityByShare(s.Share, 0.2, 0.01),
 		Message:  msg,
-		Objects:  []string{t.Schema + "." + t.Name},
+		Objects:  []string{t.QualifiedName()},
 		Evidence: ev,
 	}
 	if c := scanCandidate(p, s, t); c != nil {

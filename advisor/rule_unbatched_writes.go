@@ -120,10 +120,10 @@ func unbatchedFix(p *Pass, s *Statement, table *pgstat.Table) *Fix {
 	}
 	summary := "Batch the rows: one statement with an array per column (unnest) or a multi-row VALUES list, COPY for bulk loads, and one transaction per batch"
 	if len(sqls) == 0 {
-		return &Fix{Summary: summary, SQL: []string{batchNote}}
+		return &Fix{Summary: summary, SQL: []string{batchNote}, Advisory: true}
 	}
 	sqls[len(sqls)-1] += "\n" + batchNote
-	return &Fix{Summary: summary, SQL: sqls}
+	return &Fix{Summary: summary, SQL: sqls, Advisory: true}
 }
 
 // insertBatches rewrites INSERT INTO t (a, b) VALUES ($1, $2) [suffix] as an

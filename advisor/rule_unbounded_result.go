@@ -98,7 +98,7 @@ func unboundedFinding(p *Pass, s *Statement, rowsPerCall float64) Finding {
 
 // keysetFix writes the statement as keyset pagination on the table's primary key.
 func keysetFix(p *Pass, s *Statement, tables []*pgstat.Table) *Fix {
-	fix := &Fix{Summary: fmt.Sprintf("Paginate with a keyset (WHERE key > $last ORDER BY key LIMIT %d), fetching the next page only when the caller needs it; stream with a cursor when every row is really needed", keysetPageSize)}
+	fix := &Fix{Advisory: true, Summary: fmt.Sprintf("Paginate with a keyset (WHERE key > $last ORDER BY key LIMIT %d), fetching the next page only when the caller needs it; stream with a cursor when every row is really needed", keysetPageSize)}
 	f := s.Facts
 	if len(tables) != 1 {
 		return fix
@@ -231,7 +231,7 @@ func wideRowFinding(p *Pass, s *Statement, rowsPerCall float64) (Finding, bool) 
 			keep = append(keep, pgstat.QuoteIdent(c.Name))
 		}
 	}
-	fix := &Fix{Summary: "Select only the columns the caller uses instead of *; leave the wide ones out of the hot path"}
+	fix := &Fix{Advisory: true, Summary: "Select only the columns the caller uses instead of *; leave the wide ones out of the hot path"}
 	q := strings.TrimSpace(s.Query)
 	star := -1
 	wlScan(q, func(i, depth int) bool {

@@ -43,6 +43,10 @@ func runUnusedIndex(p *Pass) error {
 		if onlyFKIndex(p.Snapshot, ix) {
 			continue
 		}
+		drop, ok := dropIndexSQL(p, ix)
+		if !ok {
+			continue
+		}
 		name := pgstat.QuoteQualified(ix.Schema, ix.Name)
 		ev := map[string]any{
 			"idx_scan":     0,
@@ -70,7 +74,7 @@ func runUnusedIndex(p *Pass) error {
 			Message:  fmt.Sprintf("index %s on %s has never been scanned since the statistics were reset%s; it costs %s and slows every write", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
 			Objects:  []string{name, t.QualifiedName()},
 			Evidence: ev,
-			Fix:      &Fix{Summary: "Drop the unused index (after checking replicas and a full business cycle of statistics)", SQL: []string{"DROP INDEX CONCURRENTLY IF EXISTS " + name}},
+			Fix:      &Fix{Summary: "Drop the unused index (after checking replicas and a full business cycle of statistics)", SQL: []string{drop}},
 		})
 	}
 	return nil

@@ -2,6 +2,7 @@ package advisor
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -183,6 +184,9 @@ func (p *Pass) StatementFinding(s *Statement, f Finding) Finding {
 }
 
 func round(v float64, digits int) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0 // JSON has no NaN or Inf; a ratio over nothing is reported as 0
+	}
 	p := 1.0
 	for i := 0; i < digits; i++ {
 		p *= 10

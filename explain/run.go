@@ -482,12 +482,9 @@ func (r *runner) analyzeWithParams(res *Result, readOnly bool) error {
 			if !isServerError(err) {
 				return err
 			}
-			var se *stepError
-			msg := err.Error()
-			if errors.As(err, &se) {
-				msg = se.err.Error()
-			}
-			res.Reason = "EXPLAIN ANALYZE with sampled parameters failed (" + oneLine(msg) + "): generic plan, not analysed"
+			// Only the SQLSTATE: the server's message may quote the sampled
+			// value (invalid input syntax for type …: "<value>").
+			res.Reason = "EXPLAIN ANALYZE with sampled parameters failed (SQLSTATE " + sqlstate(err) + "): generic plan, not analysed"
 			return r.explainGenericExecute(res, types)
 		}
 		res.Plan, res.Mode = plan, ModeAnalyze

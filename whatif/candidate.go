@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
@@ -141,7 +143,11 @@ func (c Candidate) Name() string {
 	if len(name) > 63 {
 		h := fnv.New32a()
 		h.Write([]byte(c.ID()))
-		name = strings.TrimRight(name[:54], "_") + fmt.Sprintf("_%08x", h.Sum32())
+		cut := 54
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut-- // never split a multi-byte character
+		}
+		name = strings.TrimRight(name[:cut], "_") + fmt.Sprintf("_%08x", h.Sum32())
 	}
 	return name
 }
@@ -151,7 +157,7 @@ func sanitizeName(s string) string {
 	var b strings.Builder
 	under := false
 	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(r)
 			under = false
 		} else if !under && b.Len() > 0 {

@@ -3,6 +3,7 @@ package whatif
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -244,5 +245,20 @@ func TestCoveredByBackwardScanAndEqualityOrder(t *testing.T) {
 	ix3 := &pgstat.Index{Method: "btree", Valid: true, Columns: []string{"lower((email)::text)"}, Expressions: []bool{true}}
 	if !expr.coveredBy(ix3) {
 		t.Error("an index on lower((email)::text) should cover lower(email)")
+	}
+}
+
+func TestNameNonASCII(t *testing.T) {
+	a := Candidate{Schema: "public", Table: "заказы", Method: "btree", Keys: []Key{{Column: "клиент"}}}
+	b := Candidate{Schema: "public", Table: "заказы", Method: "btree", Keys: []Key{{Column: "статус"}}}
+	if a.Name() == b.Name() {
+		t.Errorf("two indexes on different columns share the name %q", a.Name())
+	}
+	long := Candidate{Schema: "public", Table: strings.Repeat("таблица", 10), Method: "btree", Keys: []Key{{Column: "колонка"}}}
+	if n := long.Name(); len(n) > 63 || !utf8.ValidString(n) {
+		t.Errorf("long name %q: %d bytes, valid UTF-8 %v", n, len(n), utf8.ValidString(n))
+	}
+	if sql := a.CreateSQL(); !strings.Contains(sql, `"заказы_клиент_idx"`) {
+		t.Errorf("non-ASCII name not quoted: %s", sql)
 	}
 }

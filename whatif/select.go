@@ -1,6 +1,7 @@
 package whatif
 
 import (
+	"math"
 	"sort"
 	"strings"
 
@@ -484,6 +485,9 @@ func round2(v float64) float64 { return roundTo(v, 100) }
 func round4(v float64) float64 { return roundTo(v, 10000) }
 
 func roundTo(v, p float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0 // JSON has no NaN or Inf
+	}
 	if v < 0 {
 		return -float64(int64(-v*p+0.5)) / p
 	}
