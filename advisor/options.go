@@ -127,7 +127,7 @@ func DefaultOptions() Options {
 		HeapFetchFraction:   0.1,
 		JITShare:            0.5,
 
-		NPlusOneMinCalls:       1000,
+		NPlusOneMinCalls:       300,
 		NPlusOneMaxRowsPerCall: 50,
 		NPlusOneMinRatio:       0.5,
 		NPlusOneMaxRatio:       2,
@@ -143,7 +143,7 @@ func DefaultOptions() Options {
 
 		PoolWarnFraction:     0.8,
 		PoolErrorFraction:    0.95,
-		IdleInTxWarnSeconds:  5,
+		IdleInTxWarnSeconds:  1,
 		IdleInTxErrorSeconds: 60,
 		IdleInTxErrorCount:   3,
 		LockWaitSeconds:      1,

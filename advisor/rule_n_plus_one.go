@@ -31,7 +31,7 @@ calls match the rows the parent returned; in a statement log
 session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
 with the parent's ids as an array, or join the child to the parent (the ORM's
 eager loading: includes, prefetch_related, JOIN FETCH).`,
-	Thresholds: `pg_stat_statements: child calls >= n_plus_one_min_calls (1000); child rows per call <=
+	Thresholds: `pg_stat_statements: child calls >= n_plus_one_min_calls (300); child rows per call <=
 n_plus_one_max_rows_per_call (50); child reads one table with one "column = $n" linked to the parent's
 table by a foreign key (or a <table>_id column name); parent returns >= 2 rows per call, outputs the linked column, and child calls /
 parent rows between n_plus_one_min_ratio (0.5) and n_plus_one_max_ratio (2). Statement log: a run of

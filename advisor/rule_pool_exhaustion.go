@@ -31,7 +31,7 @@ CPU core, idle_in_transaction_session_timeout, short transactions that never
 wait on the network, and lock_timeout for statements that can queue.`,
 	Thresholds: `peak client connections / (max_connections - superuser_reserved_connections - reserved_connections):
 >= pool_warn_fraction (0.8) warning, >= pool_error_fraction (0.95) error. Idle in transaction for >=
-idle_in_tx_warn_seconds (5 s) warning, error when >= idle_in_tx_error_seconds (60 s) or >= idle_in_tx_error_count
+idle_in_tx_warn_seconds (1 s) warning, error when >= idle_in_tx_error_seconds (60 s) or >= idle_in_tx_error_count
 (3) sessions of one application and user. Waiting on a lock for >= lock_wait_seconds (1 s) warning, error at >=
 idle_in_tx_error_seconds (60 s). Churn: >= churn_min_backends (5) backends younger than churn_backend_seconds
 (1 s) across samples and >= churn_min_fraction (25%) of the sessions seen. PgBouncer: cl_waiting > 0 or

@@ -46,7 +46,7 @@ func TestAuditShop(t *testing.T) {
 	if _, err := shop.RunWorkload(ctx, dsn, w); err != nil {
 		t.Fatalf("workload: %v", err)
 	}
-	time.Sleep(5 * time.Second) // the held transactions age past the idle threshold
+	time.Sleep(2 * time.Second) // the held transactions age past the idle threshold (1 s)
 
 	dir := t.TempDir()
 	snapPath := filepath.Join(dir, "snap.json")
