@@ -32,7 +32,7 @@ session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
 with the parent's ids as an array, or join the child to the parent (the ORM's
 eager loading: includes, prefetch_related, JOIN FETCH).`,
 	Thresholds: `pg_stat_statements: child calls >= n_plus_one_min_calls (300); child rows per call <=
-n_plus_one_max_rows_per_call (50); child reads one table with one "column = $n" linked to the parent's
+n_plus_one_max_rows_per_call (50); child looks up one table (other tables may be joined to it) with one "column = $n" linked to the parent's
 table by a foreign key (or a <table>_id column name); parent returns >= 2 rows per call, outputs the linked column, and child calls /
 parent rows between n_plus_one_min_ratio (0.5) and n_plus_one_max_ratio (2). Statement log: a run of
 >= n_plus_one_log_min_repeats (5) consecutive executions of one statement shape in one session right after
@@ -94,7 +94,7 @@ func runNPlusOne(p *Pass) error {
 // nPlusOneFromStats checks one statement as the child of an N+1 pair.
 func nPlusOneFromStats(p *Pass, child *Statement) (Finding, bool) {
 	f := child.Facts
-	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) != 1 || len(f.Joins) > 0 || f.Locking {
+	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) == 0 || f.Locking {
 		return Finding{}, false
 	}
 	if child.Calls < p.Options.NPlusOneMinCalls || child.Calls == 0 {
@@ -104,16 +104,16 @@ func nPlusOneFromStats(p *Pass, child *Statement) (Finding, bool) {
 	if rowsPerCall > p.Options.NPlusOneMaxRowsPerCall {
 		return Finding{}, false
 	}
-	table := wlTable(p, f.Relations[0])
-	if table == nil {
-		return Finding{}, false
-	}
 	var best *Statement
 	var bestLink wlLink
 	var bestParam int
 	bestScore := math.Inf(1)
 	for _, pred := range f.Predicates {
 		if pred.Operator != "=" || pred.Param == 0 || pred.Join || pred.InOr || pred.Function != "" {
+			continue
+		}
+		table := nPlusOneLookupTable(p, f, pred.Column)
+		if table == nil {
 			continue
 		}
 		for _, link := range wlLinks(p, table, pred.Column.Column) {
@@ -167,6 +167,31 @@ func nPlusOneFromStats(p *Pass, child *Statement) (Finding, bool) {
 		Fix:      nPlusOneFix(child.Query, best.Query, link, bestParam),
 	}
 	return p.StatementFinding(child, finding), true
+}
+
+// nPlusOneLookupTable returns the table whose column a child lookup compares
+// with $n: the only relation of a single-table lookup, or, when the child
+// joins other tables to the looked-up one (a post's tags through post_tags),
+// the relation the column belongs to. nil when it cannot be told.
+func nPlusOneLookupTable(p *Pass, f *sqlfacts.Facts, col sqlfacts.ColumnRef) *pgstat.Table {
+	if len(f.Relations) == 1 {
+		return wlTable(p, f.Relations[0])
+	}
+	if col.Table == "" {
+		return nil
+	}
+	var found *pgstat.Table
+	for _, r := range f.Relations {
+		if r.Name != col.Table || (col.Schema != "" && r.Schema != "" && r.Schema != col.Schema) {
+			continue
+		}
+		t := wlTable(p, r)
+		if t == nil || (found != nil && found != t) {
+			return nil
+		}
+		found = t
+	}
+	return found
 }
 
 // wlLinks lists the ways column of table can be fed by another table's rows:
