@@ -22,13 +22,18 @@ btree index (even with text_pattern_ops) only serves patterns with a fixed
 prefix, so the table is read in full. Found from the SQL text when the pattern
 is a constant; pg_stat_statements replaces constants with $n, so for workload
 statements the rule also reads the pattern from the filter of the recorded
-plan (EXPLAIN ANALYZE with a sampled value, or plain EXPLAIN).
+plan (EXPLAIN ANALYZE with a sampled value, or plain EXPLAIN). When the
+plan shows only a value sampled from the column (an inline '%x%' sent over
+the simple protocol is just $n to pg_stat_statements), an ILIKE $n (which no
+btree serves), or a LIKE $n still read by a Seq Scan with a concrete value, is
+reported as a hidden pattern.
 Fix: a trigram index (pg_trgm, GIN) on the column, which serves LIKE and ILIKE
 with any pattern of three or more characters; or full-text search when the
 search is for words.`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Table rows (max of reltuples, n_live_tup) >= large_table_rows (10000); no trigram index on the column (expression);
-with a plan, the table is read by a Seq Scan. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables (offline review).
+with a plan, the table is read by a Seq Scan. Hidden pattern (bare $n, the plan shows no wildcard): ILIKE read by a Seq Scan,
+or LIKE read by a Seq Scan in a non-generic plan. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables (offline review).
 Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share (0.1).`,
 	Run: runLeadingWildcard,
 }
@@ -83,7 +88,10 @@ func runLeadingWildcard(p *Pass) error {
 			case scan != nil:
 				pattern = wildcardInFilter(scan, pr.Column.Column)
 				if pattern == "" {
-					continue
+					if !hiddenPatternScan(s, pr, scan) {
+						continue
+					}
+					pattern, likely = fmt.Sprintf("$%d", pr.Param), true
 				}
 			default:
 				continue // a $n pattern without a plan that shows it
@@ -104,6 +112,23 @@ func runLeadingWildcard(p *Pass) error {
 		}
 	}
 	return nil
+}
+
+// hiddenPatternScan reports whether a LIKE/ILIKE against a bare $n, whose
+// pattern the recorded plan does not show (the audit sampled a value from
+// the column, and pg_stat_statements turned an inline '%x%' into $n), is read
+// by a sequential scan no btree index could avoid: always for ILIKE (a btree
+// cannot serve a case-insensitive match), and for LIKE when the plan was
+// made with a concrete value (not generic) and still scans the table.
+func hiddenPatternScan(s *Statement, pr sqlfacts.Predicate, scan *explain.Node) bool {
+	if pr.Param == 0 || pr.Function != "" || !strings.Contains(scan.NodeType, "Seq Scan") {
+		return false
+	}
+	switch strings.ToUpper(pr.Operator) {
+	case "ILIKE", "~~*":
+		return true
+	}
+	return planMode(s) != "generic"
 }
 
 // wildcardInFilter returns the leading-wildcard pattern a scan's filter
@@ -154,7 +179,10 @@ func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, p
 		short = "; patterns with fewer than three characters between wildcards gain little from it"
 	}
 	msg := fmt.Sprintf("%s %s '%s' on %s%s starts with a wildcard, so no btree index can serve it; %s", expr, op, pattern, obj, size, note)
-	if likely {
+	if likely && strings.HasPrefix(pattern, "$") && !strings.Contains(pattern, "|") {
+		ev["pattern_hidden"] = true
+		msg = fmt.Sprintf("%s %s %s on %s%s: pg_stat_statements hides the pattern (an inline '%%x%%' becomes $n) and no index serves the match, so every call reads the whole table; %s", expr, op, pattern, obj, size, note)
+	} else if likely {
 		ev["pattern_built"] = true
 		msg = fmt.Sprintf("%s %s %s on %s%s builds its pattern around a parameter (pg_stat_statements hides the constants; typically '%%' || $1 || '%%'), which no btree index can serve; %s", expr, op, pattern, obj, size, note)
 	} else {
