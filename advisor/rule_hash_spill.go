@@ -19,12 +19,17 @@ HashAggregate does the same ("HashAgg Batches" > 1, "Disk Usage"). Every batch
 is written and read back. With EXPLAIN ANALYZE the spill is measured. Without
 it, the rule reports a spill only when pg_stat_statements counts temporary blocks
 written by the statement and the plan has a hash estimated to exceed its memory.
+When the plan measured with pgadvisor's work_mem did not spill but
+pg_stat_statements counts temporary blocks, the application's sessions run
+with a smaller work_mem (a role or session setting): the largest hash of
+the plan is reported as the likely culprit.
 Fix: a larger work_mem for the statement (SET LOCAL, or for its role) sized from
 the batches, or hash fewer rows (filter earlier, join on a smaller input).`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Measured: Hash Batches > 1, or HashAgg Batches > 1 or Disk Usage > 0.
 Estimated: temp_blks_written > 0 in pg_stat_statements and a hash whose Plan Rows x (Plan Width + 24 bytes)
-exceeds work_mem x hash_mem_multiplier.
+exceeds work_mem x hash_mem_multiplier. Session work_mem: a measured plan without any spill while
+temp_blks_written > 0, and a hash is the largest sort/hash node of the plan (estimated >= 64 kB).
 Memory needed: Peak Memory Usage x Hash Batches (hash join), Peak Memory Usage + 2 x Disk Usage (aggregate);
 estimated: 1.2 x the temporary kB written per call, or the estimated hash size if larger;
 recommended work_mem: that divided by hash_mem_multiplier, at least 2 x the current work_mem, rounded up to a
@@ -54,7 +59,9 @@ func runHashSpill(p *Pass) error {
 			continue
 		}
 		if measured(s) {
-			reportMeasuredHashSpill(p, s, root, workMem, mult)
+			if !reportMeasuredHashSpill(p, s, root, workMem, mult) {
+				reportSessionHashSpill(p, s, root, workMem, mult)
+			}
 			continue
 		}
 		reportEstimatedHashSpill(p, s, root, workMem, mult)
@@ -62,7 +69,42 @@ func runHashSpill(p *Pass) error {
 	return nil
 }
 
-func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {
+// reportSessionHashSpill reports a hash that spilled in the application's
+// sessions only (sessionSpillCulprit).
+func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {
+	worst, worstKB := sessionSpillCulprit(s, root)
+	if worst == nil || isSortNode(worst) {
+		return
+	}
+	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
+	what := "hash join"
+	if isHashAgg(worst) {
+		what = "hash aggregate"
+	}
+	mb := workMemMB(math.Max(1.2*tempKB, worstKB)/mult, 0)
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             worst.NodeType,
+		"estimated_rows":        worst.PlanRows,
+		"estimated_hash_kb":     round(worstKB, 0),
+		"work_mem_kb":           workMem,
+		"session_work_mem":      "smaller than work_mem_kb",
+		"hash_mem_multiplier":   mult,
+		"suggested_work_mem_mb": mb,
+	}
+	addTempPerCall(ev, s)
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: severityFor(p, s, worstKB >= 64*1024),
+		Message: fmt.Sprintf("%s of ~%s rows (~%s) spills to disk in the application's sessions: %s of temporary files written per call (pg_stat_statements); %s",
+			worst.Title(), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), sessionSpillNote(s, workMem)),
+		Objects:  objectsUnder(p, worst),
+		Evidence: ev,
+		Fix:      setWorkMemFix(p, s, what, mb),
+	}))
+}
+
+// reportMeasuredHashSpill reports the worst measured hash spill and whether there was one.
+func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) bool {
 	var worst *hashSpill
 	spills := 0
 	eachNode(root, func(n *explain.Node, anc []*explain.Node) {
@@ -84,7 +126,7 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 		}
 	})
 	if worst == nil {
-		return
+		return false
 	}
 	n := worst.node
 	mb := workMemMB(worst.needKB/mult, workMem)
@@ -132,6 +174,7 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),
 	}))
+	return true
 }
 
 func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {

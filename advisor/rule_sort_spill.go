@@ -20,11 +20,16 @@ disk I/O that an in-memory quicksort avoids. With EXPLAIN ANALYZE the spill is
 measured ("Sort Space Type": "Disk"). Without it (a plain or generic plan) the
 rule reports a spill only when pg_stat_statements counts temporary blocks written
 by the statement and the plan has a sort estimated to be larger than work_mem.
+When the plan measured with pgadvisor's work_mem did not spill but
+pg_stat_statements counts temporary blocks, the application's sessions run
+with a smaller work_mem (a role or session setting): the largest sort of
+the plan is reported as the likely culprit.
 Fix: give the statement a larger work_mem (SET LOCAL, or for its role), sized
 from the spill; or sort fewer rows, or read them in order from an index.`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Measured: Sort Space Type = Disk. Estimated: temp_blks_written > 0 in pg_stat_statements and a
-Sort whose Plan Rows x (Plan Width + 24 bytes) exceeds work_mem.
+Sort whose Plan Rows x (Plan Width + 24 bytes) exceeds work_mem. Session work_mem: a measured plan without any spill
+while temp_blks_written > 0, and a Sort is the largest sort/hash node of the plan (estimated >= 64 kB).
 Recommended work_mem: 3 x the disk space of the spill (an in-memory sort takes 2-3 x its on-disk size), at least 2 x the current work_mem,
 rounded up to a power of two MB (estimated: 1.5 x the temporary kB written per call, which counts merge passes too,
 or the estimated sort size if larger); above max_work_mem_mb (1024) the fix is to sort fewer rows.
@@ -46,7 +51,9 @@ func runSortSpill(p *Pass) error {
 			continue
 		}
 		if measured(s) {
-			reportMeasuredSortSpill(p, s, root, workMem)
+			if !reportMeasuredSortSpill(p, s, root, workMem) {
+				reportSessionSortSpill(p, s, root, workMem)
+			}
 			continue
 		}
 		reportEstimatedSortSpill(p, s, root, workMem)
@@ -54,7 +61,40 @@ func runSortSpill(p *Pass) error {
 	return nil
 }
 
-func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) {
+// reportSessionSortSpill reports a sort that spilled in the application's
+// sessions only (sessionSpillCulprit).
+func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) {
+	worst, worstKB := sessionSpillCulprit(s, root)
+	if worst == nil || !isSortNode(worst) {
+		return
+	}
+	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
+	mb := workMemMB(math.Max(1.5*tempKB, worstKB), 0)
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             worst.NodeType,
+		"estimated_rows":        worst.PlanRows,
+		"estimated_sort_kb":     round(worstKB, 0),
+		"work_mem_kb":           workMem,
+		"session_work_mem":      "smaller than work_mem_kb",
+		"suggested_work_mem_mb": mb,
+	}
+	if len(worst.SortKey) > 0 {
+		ev["sort_key"] = worst.SortKey
+	}
+	addTempPerCall(ev, s)
+	p.Report(p.StatementFinding(s, Finding{
+		Severity: severityFor(p, s, tempKB >= 64*1024),
+		Message: fmt.Sprintf("%s%s of ~%s rows (~%s) spills to disk in the application's sessions: %s of temporary files written per call (pg_stat_statements); %s",
+			worst.NodeType, sortKeyNote(worst), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), sessionSpillNote(s, workMem)),
+		Objects:  objectsUnder(p, worst),
+		Evidence: ev,
+		Fix:      setWorkMemFix(p, s, "sort", mb),
+	}))
+}
+
+// reportMeasuredSortSpill reports the worst measured sort spill and whether there was one.
+func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) bool {
 	var worst *explain.Node
 	spills := 0
 	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
@@ -67,7 +107,7 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 		}
 	})
 	if worst == nil {
-		return
+		return false
 	}
 	spillKB := worst.SortSpaceUsed
 	if spillKB == 0 {
@@ -99,6 +139,7 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, "sort", mb),
 	}))
+	return true
 }
 
 // reportEstimatedSortSpill handles plans that were not executed: the spill is
@@ -166,4 +207,44 @@ func sortKeyNote(n *explain.Node) string {
 		keys = keys[:77] + "..."
 	}
 	return " by " + keys
+}
+
+// sessionSpillCulprit handles a statement whose measured plan did not spill
+// while pg_stat_statements counts temporary files written by its calls: the
+// application's sessions run with a smaller work_mem than pgadvisor's (a
+// role or session setting, e.g. ALTER ROLE app SET work_mem = '64kB', that
+// the server-wide setting in the snapshot does not show). It returns the
+// spill-capable node (sort, hash, hash aggregate) with the largest estimated
+// memory, and that estimate in kB; nil when pg_stat_statements saw no
+// temporary files, when the measured plan wrote temporary files itself (a
+// spill it reports, a CTE or a materialisation), or when no node is larger
+// than the smallest work_mem (64 kB).
+func sessionSpillCulprit(s *Statement, root *explain.Node) (*explain.Node, float64) {
+	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
+		return nil, 0
+	}
+	var worst *explain.Node
+	var worstKB float64
+	spilled := false
+	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
+		if n.TempWrittenBlocks > 0 || n.SortSpaceType == "Disk" || n.HashBatches > 1 || n.HashAggBatches > 1 || n.DiskUsage > 0 {
+			spilled = true
+		}
+		if !isSortNode(n) && n.NodeType != "Hash" && !isHashAgg(n) {
+			return
+		}
+		if kb := estimatedKB(n); kb > worstKB {
+			worst, worstKB = n, kb
+		}
+	})
+	if spilled || worstKB < 64 {
+		return nil, 0
+	}
+	return worst, worstKB
+}
+
+// sessionSpillNote explains a spill seen only in pg_stat_statements.
+func sessionSpillNote(s *Statement, workMem float64) string {
+	return fmt.Sprintf("the plan measured with pgadvisor's work_mem %s did not spill, so the application's sessions run with a smaller work_mem (a role or session setting); %s",
+		formatKB(workMem), modeNote(s))
 }
