@@ -28,7 +28,8 @@ design decision to weigh, not a statement to run as is.`,
 	Thresholds: `hot: calls >= denorm_min_calls (100) and either a share of total time >= denorm_min_share (5%)
 or a share of all calls >= denorm_min_call_share (5%); two or more joins (three or more tables), or an
 aggregate when hot by time; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
-idx_tup_fetch) <= denorm_max_write_ratio (1%). Severity: warning at >= denorm_hot_share (20%) of total time,
+max(idx_tup_fetch, idx_tup_read summed over the table's indexes, which counts index-only scans)) <=
+denorm_max_write_ratio (1%). Severity: warning at >= denorm_hot_share (20%) of total time,
 notice below. Always advisory.`,
 	Run: runDenormalization,
 }
@@ -88,7 +89,7 @@ func runDenormalization(p *Pass) error {
 		readMostly := true
 		maxRatio := 0.0
 		for _, t := range tables {
-			reads := t.SeqTupRead + t.IdxTupFetch
+			reads := denormRowsRead(p, t)
 			writes := t.NTupIns + t.NTupUpd + t.NTupDel
 			if reads <= 0 {
 				readMostly = false
@@ -412,4 +413,21 @@ func containsName(list []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// denormRowsRead is the number of rows read from t since the statistics
+// reset: sequentially read rows plus rows found through its indexes. Index
+// entries read (idx_tup_read, summed over the table's indexes) count rows
+// returned by index-only scans too, which idx_tup_fetch of the table misses:
+// a link table read only by index-only scans of its primary key would
+// otherwise look never read.
+func denormRowsRead(p *Pass, t *pgstat.Table) int64 {
+	var entries int64
+	for i := range p.Snapshot.Indexes {
+		ix := &p.Snapshot.Indexes[i]
+		if ix.Schema == t.Schema && ix.Table == t.Name {
+			entries += ix.IdxTupRead
+		}
+	}
+	return t.SeqTupRead + max(t.IdxTupFetch, entries)
 }
