@@ -36,6 +36,7 @@ const (
 const (
 	PhaseServer      = "server"
 	PhaseSettings    = "settings"
+	PhaseRoles       = "role_settings"
 	PhaseStatements  = "statements"
 	PhaseTables      = "tables"
 	PhaseColumns     = "columns"
@@ -67,6 +68,7 @@ type collector struct {
 }
 
 // Collect reads a snapshot of the connected database: server, settings,
+// the settings roles get in this database (ALTER ROLE … SET),
 // pg_stat_statements (by the installed extension version), tables with their
 // columns and statistics, indexes, foreign keys, sizes and pg_stat_activity
 // samples, in that order. A part that fails is recorded in Snapshot.Problems
@@ -89,6 +91,7 @@ func Collect(ctx context.Context, conn *pgx.Conn, opts CollectOptions) (*Snapsho
 	}{
 		{PhaseServer, c.collectServer},
 		{PhaseSettings, c.collectSettings},
+		{PhaseRoles, c.collectRoleSettings},
 		{PhaseStatements, c.collectStatements},
 		{PhaseTables, c.collectTables},
 		{PhaseColumns, c.collectColumns},

@@ -31,6 +31,11 @@ type Snapshot struct {
 	// pg_settings.setting, with unit in SettingUnits when it has one).
 	Settings     map[string]string `json:"settings"`
 	SettingUnits map[string]string `json:"setting_units,omitempty"`
+	// RoleSettings holds, by role name and setting name, the settings of
+	// RoleSettingNames that a role's sessions get in this database from
+	// ALTER ROLE … [IN DATABASE …] SET, as written there (e.g. "64kB"; a
+	// value without unit is in the unit of SettingUnits). Nil when none.
+	RoleSettings map[string]map[string]string `json:"role_settings,omitempty"`
 	// StatStatements describes pg_stat_statements; nil when it is not installed.
 	StatStatements *StatStatementsInfo `json:"pg_stat_statements,omitempty"`
 	Statements     []Statement         `json:"statements"`
