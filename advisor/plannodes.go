@@ -150,13 +150,16 @@ func settingKB(snap *pgstat.Snapshot, name string) (kb float64, ok bool) {
 	if !found {
 		return 0, false
 	}
-	unit := snap.SettingUnits[name]
+	return parseKB(v, snap.SettingUnits[name])
+}
+
+// parseKB returns a memory value in kB: a number with its own unit ("64kB",
+// "4MB", as ALTER ROLE … SET writes it) or a bare number in unit (pg_settings'
+// unit; kB when empty). ok is false when v is not a size.
+func parseKB(v, unit string) (kb float64, ok bool) {
 	num := strings.TrimSpace(v)
-	if unit == "" {
-		i := strings.IndexFunc(num, func(r rune) bool { return !(unicode.IsDigit(r) || r == '.' || r == '-') })
-		if i > 0 {
-			num, unit = num[:i], strings.TrimSpace(num[i:])
-		}
+	if i := strings.IndexFunc(num, func(r rune) bool { return !(unicode.IsDigit(r) || r == '.' || r == '-') }); i > 0 {
+		num, unit = num[:i], strings.TrimSpace(num[i:])
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
@@ -181,12 +184,16 @@ func settingKB(snap *pgstat.Snapshot, name string) (kb float64, ok bool) {
 
 // settingFloat returns a numeric setting, or def when it is absent.
 func settingFloat(snap *pgstat.Snapshot, name string, def float64) float64 {
-	if v, ok := snap.Settings[name]; ok {
-		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-			return f
-		}
+	if f, ok := parseFloat(snap.Settings[name]); ok {
+		return f
 	}
 	return def
+}
+
+// parseFloat parses a numeric setting value.
+func parseFloat(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return f, err == nil
 }
 
 // workMemKB is the snapshot's work_mem in kB (4MB, the default, when unknown).
@@ -247,8 +254,9 @@ func formatCount(v float64) string {
 }
 
 // setWorkMemFix is the fix of a spill: the work_mem that holds it in memory,
-// for the query's session or role, or, when that is more than MaxWorkMemMB,
-// the advice to process fewer rows.
+// for the query's role (ALTER ROLE, when the statement's user is known) or
+// transaction, or, when that is more than MaxWorkMemMB, the advice to
+// process fewer rows.
 func setWorkMemFix(p *Pass, s *Statement, what string, mb int64) *Fix {
 	if float64(mb) > p.Options.MaxWorkMemMB {
 		return &Fix{
@@ -256,13 +264,24 @@ func setWorkMemFix(p *Pass, s *Statement, what string, mb int64) *Fix {
 			Advisory: true,
 		}
 	}
-	role := "its role"
-	if s.User != "" {
-		role = "its role (ALTER ROLE " + pgstat.QuoteIdent(s.User) + " SET work_mem = '" + strconv.FormatInt(mb, 10) + "MB')"
+	if s.User == "" {
+		return &Fix{
+			Summary: fmt.Sprintf("Give this query work_mem = %dMB so the %s stays in memory: SET LOCAL in its transaction, or for its role; work_mem is per operation and per connection, so do not raise it server-wide", mb, what),
+			SQL:     []string{fmt.Sprintf("SET work_mem = '%dMB'", mb)},
+		}
+	}
+	role := pgstat.QuoteIdent(s.User)
+	summary := fmt.Sprintf("Give role %s work_mem = %dMB so the %s stays in memory (or SET LOCAL work_mem in the query's transaction); work_mem is per operation and per connection, so do not raise it server-wide", role, mb, what)
+	if v, fromRole := p.SettingFor(s.User, "work_mem"); fromRole {
+		db := "<database>"
+		if p.Snapshot.Database != "" {
+			db = pgstat.QuoteIdent(p.Snapshot.Database)
+		}
+		summary += fmt.Sprintf("; the role's current work_mem = '%s' may be set IN DATABASE, which wins over a role-wide value: then use ALTER ROLE %s IN DATABASE %s SET", v, role, db)
 	}
 	return &Fix{
-		Summary: fmt.Sprintf("Give this query work_mem = %dMB so the %s stays in memory: SET LOCAL in its transaction, or for %s; work_mem is per operation and per connection, so do not raise it server-wide", mb, what, role),
-		SQL:     []string{fmt.Sprintf("SET work_mem = '%dMB'", mb)},
+		Summary: summary,
+		SQL:     []string{fmt.Sprintf("ALTER ROLE %s SET work_mem = '%dMB'", role, mb)},
 	}
 }
 

@@ -23,6 +23,9 @@ When the plan measured with pgadvisor's work_mem did not spill but
 pg_stat_statements counts temporary blocks, the application's sessions run
 with a smaller work_mem (a role or session setting): the largest hash of
 the plan is reported as the likely culprit.
+The work_mem a statement runs with is its role's when ALTER ROLE … SET
+gives the role one in this database (the snapshot's role settings), else the
+server's; messages say which, and the fix sets it for the role.
 Fix: a larger work_mem for the statement (SET LOCAL, or for its role) sized from
 the batches, or hash fewer rows (filter earlier, join on a smaller input).`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
@@ -51,13 +54,13 @@ type hashSpill struct {
 }
 
 func runHashSpill(p *Pass) error {
-	workMem := workMemKB(p.Snapshot)
-	mult := hashMemMultiplier(p.Snapshot)
 	for _, s := range p.Statements {
 		root := planRoot(s)
 		if root == nil || !costsTime(p, s) {
 			continue
 		}
+		workMem := workMemFor(p, s)
+		mult := hashMemMultiplierFor(p, s)
 		if measured(s) {
 			if !reportMeasuredHashSpill(p, s, root, workMem, mult) {
 				reportSessionHashSpill(p, s, root, workMem, mult)
@@ -71,7 +74,7 @@ func runHashSpill(p *Pass) error {
 
 // reportSessionHashSpill reports a hash that spilled in the application's
 // sessions only (sessionSpillCulprit).
-func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {
+func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem, mult float64) {
 	worst, worstKB := sessionSpillCulprit(s, root)
 	if worst == nil || isSortNode(worst) {
 		return
@@ -81,17 +84,16 @@ func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, 
 	if isHashAgg(worst) {
 		what = "hash aggregate"
 	}
-	mb := workMemMB(math.Max(1.2*tempKB, worstKB)/mult, 0)
+	mb := workMemMB(math.Max(1.2*tempKB, worstKB)/mult, workMem.sessionKB())
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
 		"estimated_rows":        worst.PlanRows,
 		"estimated_hash_kb":     round(worstKB, 0),
-		"work_mem_kb":           workMem,
-		"session_work_mem":      "smaller than work_mem_kb",
 		"hash_mem_multiplier":   mult,
 		"suggested_work_mem_mb": mb,
 	}
+	workMem.sessionEvidence(ev)
 	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worstKB >= 64*1024),
@@ -104,7 +106,7 @@ func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, 
 }
 
 // reportMeasuredHashSpill reports the worst measured hash spill and whether there was one.
-func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) bool {
+func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem, mult float64) bool {
 	var worst *hashSpill
 	spills := 0
 	eachNode(root, func(n *explain.Node, anc []*explain.Node) {
@@ -129,16 +131,20 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 		return false
 	}
 	n := worst.node
-	mb := workMemMB(worst.needKB/mult, workMem)
+	if workMem.holdsMeasuredSpill(s, worst.needKB/mult) {
+		// The role's larger work_mem holds the hash: the spill is pgadvisor's only.
+		return true
+	}
+	mb := workMemMB(worst.needKB/mult, workMem.KB)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             n.NodeType,
 		"peak_memory_kb":        n.PeakMemoryUsage,
 		"memory_needed_kb":      round(worst.needKB, 0),
-		"work_mem_kb":           workMem,
 		"hash_mem_multiplier":   mult,
 		"suggested_work_mem_mb": mb,
 	}
+	workMem.evidence(ev)
 	var what, how string
 	title := n.Title()
 	temp := n.TempWrittenBlocks
@@ -168,8 +174,8 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worst.needKB >= 64*1024),
-		Message: fmt.Sprintf("%s over %s rows %s: it needs about %s, work_mem %s x hash_mem_multiplier %g; %s",
-			title, formatCount(n.TotalActualRows()), how, formatKB(worst.needKB), formatKB(workMem), mult, modeNote(s)),
+		Message: fmt.Sprintf("%s over %s rows %s: it needs about %s, %s x hash_mem_multiplier %g; %s",
+			title, formatCount(n.TotalActualRows()), how, formatKB(worst.needKB), workMem.measuredNote(), mult, modeNote(s)),
 		Objects:  objectsUnder(p, n),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),
@@ -177,7 +183,7 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem,
 	return true
 }
 
-func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem, mult float64) {
+func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem, mult float64) {
 	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
 		return
 	}
@@ -187,7 +193,7 @@ func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem
 		if n.NodeType != "Hash" && !isHashAgg(n) {
 			return
 		}
-		if kb := estimatedKB(n); kb > workMem*mult && kb > worstKB {
+		if kb := estimatedKB(n); kb > workMem.KB*mult && kb > worstKB {
 			worst, worstKB = n, kb
 		}
 	})
@@ -199,21 +205,21 @@ func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem
 	if isHashAgg(worst) {
 		what = "hash aggregate"
 	}
-	mb := workMemMB(math.Max(1.2*tempKB, worstKB)/mult, workMem)
+	mb := workMemMB(math.Max(1.2*tempKB, worstKB)/mult, workMem.KB)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
 		"estimated_rows":        worst.PlanRows,
 		"estimated_hash_kb":     round(worstKB, 0),
-		"work_mem_kb":           workMem,
 		"hash_mem_multiplier":   mult,
 		"suggested_work_mem_mb": mb,
 	}
+	workMem.evidence(ev)
 	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worstKB >= 64*1024),
-		Message: fmt.Sprintf("%s of ~%s rows (~%s) likely spills to disk: %s of temporary files written per call (pg_stat_statements), work_mem %s x hash_mem_multiplier %g; %s",
-			worst.Title(), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), formatKB(workMem), mult, modeNote(s)),
+		Message: fmt.Sprintf("%s of ~%s rows (~%s) likely spills to disk: %s of temporary files written per call (pg_stat_statements), %s x hash_mem_multiplier %g; %s",
+			worst.Title(), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), workMem.note(), mult, modeNote(s)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
@@ -22,7 +23,9 @@ costs from large tables or misestimates trigger it on OLTP queries. Measured by
 EXPLAIN ANALYZE ("JIT" → "Timing" → "Total" against "Execution Time"), or from
 pg_stat_statements' JIT time (1.10+) against the statement's execution time.
 Fix: turn JIT off for the OLTP role or session, or raise jit_above_cost (and
-jit_inline_above_cost, jit_optimize_above_cost) above the cost of such plans.`,
+jit_inline_above_cost, jit_optimize_above_cost) above the cost of such plans.
+A plan measured with JIT is not reported when the statement's role runs with
+jit = off (ALTER ROLE … SET) and pg_stat_statements counts no JIT time.`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 JIT total time >= jit_share (0.5) x execution time, from the measured plan or else from pg_stat_statements.
 Severity: error when JIT takes >= 80% of execution and share >= plan_error_share (0.1); notice when share < 10 x min_share.`,
@@ -39,10 +42,11 @@ func runJITDominates(p *Pass) error {
 		ev := map[string]any{"plan_mode": planMode(s)}
 		var jitMS, execMS float64
 		var source string
+		fromPlan := false
 		if measured(s) && s.Plan.Plan.JIT != nil && s.Plan.Plan.JIT.Timing != nil && s.Plan.Plan.ExecutionTime > 0 {
 			pl := s.Plan.Plan
 			jitMS, execMS = pl.JIT.Timing.Total, pl.ExecutionTime
-			source = modeNote(s)
+			source, fromPlan = modeNote(s), true
 			ev["jit_functions"] = pl.JIT.Functions
 			ev["jit_generation_ms"] = round(pl.JIT.Timing.Generation, 3)
 			ev["jit_inlining_ms"] = round(pl.JIT.Timing.Inlining, 3)
@@ -52,6 +56,12 @@ func runJITDominates(p *Pass) error {
 			jitMS, execMS = s.JITTotalTime/float64(s.Calls), s.TotalExecTime/float64(s.Calls)
 			source = "per call on average, from pg_stat_statements"
 		} else {
+			continue
+		}
+		jit, roleJIT := p.SettingFor(s.User, "jit")
+		roleJITOff := roleJIT && !settingOn(jit)
+		if roleJITOff && fromPlan && s.JITTotalTime == 0 {
+			// pgadvisor's plan used JIT, but the statement's role runs with jit = off.
 			continue
 		}
 		share := jitMS / execMS
@@ -81,6 +91,13 @@ func runJITDominates(p *Pass) error {
 		case s.Share < 10*p.Options.MinShare:
 			sev = SeverityNotice
 		}
+		if roleJIT {
+			ev["role_jit"] = jit
+		}
+		if roleJITOff {
+			// pg_stat_statements counts JIT time although the role has jit = off now.
+			source += fmt.Sprintf("; role %s has jit = %s now, so that time predates the setting or comes from sessions that SET jit = on", pgstat.QuoteIdent(s.User), jit)
+		}
 		p.Report(p.StatementFinding(s, Finding{
 			Severity: sev,
 			Message: fmt.Sprintf("JIT compilation takes %.1f ms of %.1f ms execution (%.0f%%), %s",
@@ -102,4 +119,14 @@ func jitFix(s *Statement, raise string) *Fix {
 		return &Fix{Summary: summary + "; in one session: SET jit = off", Advisory: true}
 	}
 	return &Fix{Summary: summary, SQL: []string{"ALTER ROLE " + pgstat.QuoteIdent(s.User) + " SET jit = off"}}
+}
+
+// settingOn reports whether a boolean setting's value means on (on, true,
+// yes, 1 and their unambiguous prefixes, as PostgreSQL accepts them).
+func settingOn(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "tru", "tr", "t", "yes", "ye", "y", "1":
+		return true
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
 // SortSpill reports sorts that went to disk because they did not fit in work_mem.
@@ -24,6 +25,9 @@ When the plan measured with pgadvisor's work_mem did not spill but
 pg_stat_statements counts temporary blocks, the application's sessions run
 with a smaller work_mem (a role or session setting): the largest sort of
 the plan is reported as the likely culprit.
+The work_mem a statement runs with is its role's when ALTER ROLE … SET
+gives the role one in this database (the snapshot's role settings), else the
+server's; messages say which, and the fix sets it for the role.
 Fix: give the statement a larger work_mem (SET LOCAL, or for its role), sized
 from the spill; or sort fewer rows, or read them in order from an index.`,
 	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
@@ -44,12 +48,12 @@ func isSortNode(n *explain.Node) bool {
 }
 
 func runSortSpill(p *Pass) error {
-	workMem := workMemKB(p.Snapshot)
 	for _, s := range p.Statements {
 		root := planRoot(s)
 		if root == nil || !costsTime(p, s) {
 			continue
 		}
+		workMem := workMemFor(p, s)
 		if measured(s) {
 			if !reportMeasuredSortSpill(p, s, root, workMem) {
 				reportSessionSortSpill(p, s, root, workMem)
@@ -63,22 +67,21 @@ func runSortSpill(p *Pass) error {
 
 // reportSessionSortSpill reports a sort that spilled in the application's
 // sessions only (sessionSpillCulprit).
-func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) {
+func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem) {
 	worst, worstKB := sessionSpillCulprit(s, root)
 	if worst == nil || !isSortNode(worst) {
 		return
 	}
 	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
-	mb := workMemMB(math.Max(1.5*tempKB, worstKB), 0)
+	mb := workMemMB(math.Max(1.5*tempKB, worstKB), workMem.sessionKB())
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
 		"estimated_rows":        worst.PlanRows,
 		"estimated_sort_kb":     round(worstKB, 0),
-		"work_mem_kb":           workMem,
-		"session_work_mem":      "smaller than work_mem_kb",
 		"suggested_work_mem_mb": mb,
 	}
+	workMem.sessionEvidence(ev)
 	if len(worst.SortKey) > 0 {
 		ev["sort_key"] = worst.SortKey
 	}
@@ -94,7 +97,7 @@ func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem f
 }
 
 // reportMeasuredSortSpill reports the worst measured sort spill and whether there was one.
-func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) bool {
+func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem) bool {
 	var worst *explain.Node
 	spills := 0
 	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
@@ -113,7 +116,11 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 	if spillKB == 0 {
 		spillKB = worst.TempWrittenBlocks * 8
 	}
-	mb := workMemMB(3*spillKB, workMem)
+	if workMem.holdsMeasuredSpill(s, 3*spillKB) {
+		// The role's larger work_mem holds the sort: the spill is pgadvisor's only.
+		return true
+	}
+	mb := workMemMB(3*spillKB, workMem.KB)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
@@ -121,9 +128,9 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 		"sort_space_used_kb":    worst.SortSpaceUsed,
 		"temp_blocks_written":   worst.TempWrittenBlocks,
 		"actual_rows":           worst.TotalActualRows(),
-		"work_mem_kb":           workMem,
 		"suggested_work_mem_mb": mb,
 	}
+	workMem.evidence(ev)
 	if len(worst.SortKey) > 0 {
 		ev["sort_key"] = worst.SortKey
 	}
@@ -133,8 +140,8 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, spillKB >= 64*1024),
-		Message: fmt.Sprintf("%s%s spilled %s to disk (%s, work_mem %s), %s",
-			worst.NodeType, sortKeyNote(worst), formatKB(spillKB), worst.SortMethod, formatKB(workMem), modeNote(s)),
+		Message: fmt.Sprintf("%s%s spilled %s to disk (%s, %s), %s",
+			worst.NodeType, sortKeyNote(worst), formatKB(spillKB), worst.SortMethod, workMem.measuredNote(), modeNote(s)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, "sort", mb),
@@ -144,7 +151,7 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 
 // reportEstimatedSortSpill handles plans that were not executed: the spill is
 // known from pg_stat_statements' temporary blocks, the culprit from the plan.
-func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem float64) {
+func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem) {
 	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
 		return
 	}
@@ -154,7 +161,7 @@ func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem
 		if !isSortNode(n) {
 			return
 		}
-		if kb := estimatedKB(n); kb > workMem && kb > worstKB {
+		if kb := estimatedKB(n); kb > workMem.KB && kb > worstKB {
 			worst, worstKB = n, kb
 		}
 	})
@@ -162,23 +169,23 @@ func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem
 		return
 	}
 	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
-	mb := workMemMB(math.Max(1.5*tempKB, worstKB), workMem)
+	mb := workMemMB(math.Max(1.5*tempKB, worstKB), workMem.KB)
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,
 		"estimated_rows":        worst.PlanRows,
 		"estimated_sort_kb":     round(worstKB, 0),
-		"work_mem_kb":           workMem,
 		"suggested_work_mem_mb": mb,
 	}
+	workMem.evidence(ev)
 	if len(worst.SortKey) > 0 {
 		ev["sort_key"] = worst.SortKey
 	}
 	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, tempKB >= 64*1024),
-		Message: fmt.Sprintf("%s%s of ~%s rows likely spills to disk: %s of temporary files written per call (pg_stat_statements), work_mem %s; %s",
-			worst.NodeType, sortKeyNote(worst), formatCount(worst.PlanRows), formatKB(tempKB), formatKB(workMem), modeNote(s)),
+		Message: fmt.Sprintf("%s%s of ~%s rows likely spills to disk: %s of temporary files written per call (pg_stat_statements), %s; %s",
+			worst.NodeType, sortKeyNote(worst), formatCount(worst.PlanRows), formatKB(tempKB), workMem.note(), modeNote(s)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, "sort", mb),
@@ -243,8 +250,20 @@ func sessionSpillCulprit(s *Statement, root *explain.Node) (*explain.Node, float
 	return worst, worstKB
 }
 
-// sessionSpillNote explains a spill seen only in pg_stat_statements.
-func sessionSpillNote(s *Statement, workMem float64) string {
-	return fmt.Sprintf("the plan measured with pgadvisor's work_mem %s did not spill, so the application's sessions run with a smaller work_mem (a role or session setting); %s",
-		formatKB(workMem), modeNote(s))
+// sessionSpillNote explains a spill seen only in pg_stat_statements: by the
+// role's smaller work_mem when it has one, else by a session setting.
+func sessionSpillNote(s *Statement, workMem stmtWorkMem) string {
+	measured := fmt.Sprintf("the plan measured with pgadvisor's work_mem %s did not spill", formatKB(workMem.MeasuredKB))
+	switch {
+	case workMem.Role != "" && workMem.KB < workMem.MeasuredKB:
+		return fmt.Sprintf("%s, but role %s runs with work_mem %s (ALTER ROLE … SET work_mem = '%s'); %s",
+			measured, pgstat.QuoteIdent(workMem.Role), formatKB(workMem.KB), workMem.Value, modeNote(s))
+	case workMem.Role != "":
+		return fmt.Sprintf("%s, nor would it with role %s's work_mem %s, so the application's sessions SET a smaller work_mem themselves; %s",
+			measured, pgstat.QuoteIdent(workMem.Role), formatKB(workMem.KB), modeNote(s))
+	case workMem.NoRoleSetting:
+		return fmt.Sprintf("%s and role %s has no work_mem of its own, so the application's sessions SET a smaller work_mem themselves; %s",
+			measured, pgstat.QuoteIdent(s.User), modeNote(s))
+	}
+	return fmt.Sprintf("%s, so the application's sessions run with a smaller work_mem (a role or session setting); %s", measured, modeNote(s))
 }
