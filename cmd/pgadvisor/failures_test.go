@@ -125,7 +125,7 @@ func TestAuditWrongPassword(t *testing.T) {
 		t.Skip("PGADVISOR_TEST_DSN server: pg_hba.conf is not ours to change")
 	}
 	dsn := pgtest.DB(t)
-	execSQL(t, dsn, "DROP ROLE IF EXISTS pwuser", "CREATE ROLE pwuser LOGIN PASSWORD 'right-password'")
+	execSQL(t, dsn, "DROP ROLE IF EXISTS pwuser", "CREATE ROLE pwuser LOGIN PASSWORD 'right-password'", "GRANT pg_read_all_stats TO pwuser")
 	hba := filepath.Join(cluster.DataDir, "pg_hba.conf")
 	orig, err := os.ReadFile(hba)
 	if err != nil {
@@ -150,6 +150,43 @@ func TestAuditWrongPassword(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "password") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 		t.Errorf("want one line about the password, got %q", stderr)
+	}
+	// The right password from a .pgpass file (PGPASSFILE), no password in the DSN.
+	pgpass := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(pgpass, []byte("*:*:*:pwuser:right-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGPASSFILE", pgpass)
+	code, _, stderr = runCLI(t, "audit", "--dsn", withUser(dsn, "pwuser", ""), "--format", "json", "--sample-window", "0", "--no-what-if")
+	if code != exitClean {
+		t.Errorf("with the password from PGPASSFILE: exit %d: %s", code, stderr)
+	}
+}
+
+// TestAuditFromPGEnvironment: no --dsn, the connection comes from PG* variables.
+func TestAuditFromPGEnvironment(t *testing.T) {
+	dsn := pgtest.DB(t)
+	for _, kv := range strings.Fields(dsn) {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "host":
+			t.Setenv("PGHOST", v)
+		case "port":
+			t.Setenv("PGPORT", v)
+		case "user":
+			t.Setenv("PGUSER", v)
+		case "dbname":
+			t.Setenv("PGDATABASE", v)
+		}
+	}
+	t.Setenv("DATABASE_URL", "")
+	code, out, stderr := runCLI(t, "audit", "--format", "json", "--sample-window", "0")
+	if code != exitClean {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Database != strings.TrimPrefix(dsn[strings.Index(dsn, "dbname="):], "dbname=") {
+		t.Errorf("audited database %q (err %v), want the one of PGDATABASE", r.Database, err)
 	}
 }
 
