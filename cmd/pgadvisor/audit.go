@@ -34,6 +34,7 @@ func auditCommand() *cli.Command {
 	)
 	flags = append(flags, whatIfFlags()...)
 	flags = append(flags, sourceFlags()...)
+	flags = append(flags, ruleSelectionFlags()...)
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "audit a live database (or a saved snapshot) and report ranked findings",
@@ -52,6 +53,10 @@ and prints the findings, most expensive first.`,
 			if err != nil {
 				return err
 			}
+			rules, err := selectedRules(c)
+			if err != nil {
+				return err
+			}
 			logSummary, err := readLog(c, aopts)
 			if err != nil {
 				return err
@@ -67,7 +72,7 @@ and prints the findings, most expensive first.`,
 				if logSummary != nil {
 					snap.Log = logSummary
 				}
-				return emit(c, audit.Advise(snap, aopts, advisor.All(), path))
+				return emit(c, audit.Advise(snap, aopts, rules, path))
 			}
 			if c.Int("top") < 0 {
 				return usageErr("--top must be 0 or more")
@@ -80,7 +85,7 @@ and prints the findings, most expensive first.`,
 			opts.MinCalls = c.Int64("min-calls")
 			opts.SampleWindow = c.Duration("sample-window")
 			opts.Advisor = aopts
-			return auditLive(c, opts, func(snap *pgstat.Snapshot) {
+			return auditLive(c, opts, rules, func(snap *pgstat.Snapshot) {
 				readPgBouncer(c, snap)
 				if logSummary != nil {
 					snap.Log = logSummary
@@ -107,7 +112,7 @@ func liveOptions(c *cli.Context) (audit.Options, error) {
 
 // auditLive collects, saves the snapshot when asked, and reports; a failure
 // still reports what was collected before it, then exits 3 with the fix.
-func auditLive(c *cli.Context, opts audit.Options, extra func(*pgstat.Snapshot)) error {
+func auditLive(c *cli.Context, opts audit.Options, rules []*advisor.Rule, extra func(*pgstat.Snapshot)) error {
 	snap, err := audit.Collect(c.Context, opts)
 	if snap == nil {
 		return failure(describe(err))
@@ -127,7 +132,7 @@ func auditLive(c *cli.Context, opts audit.Options, extra func(*pgstat.Snapshot))
 	if err == nil {
 		err = incomplete(snap)
 	}
-	r := audit.Advise(snap, opts.Advisor, advisor.All(), "live")
+	r := audit.Advise(snap, opts.Advisor, rules, "live")
 	if eerr := emit(c, r); eerr != nil {
 		var ee *exitError
 		if !errors.As(eerr, &ee) || ee.code != exitFindings || err == nil {

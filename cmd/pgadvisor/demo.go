@@ -94,7 +94,7 @@ func runDemo(c *cli.Context) error {
 	opts.SampleWindow = 2 * time.Second
 	opts.Advisor = advisor.DefaultOptions()
 	t = time.Now()
-	err = auditLive(c, opts, nil)
+	err = auditLive(c, opts, advisor.All(), nil)
 	progress("audit took %.1fs; whole demo %.1fs", time.Since(t).Seconds(), time.Since(start).Seconds())
 	if c.Bool("keep") {
 		progress("server kept running: psql %q   (Ctrl-C to stop and remove it)", dsn)

@@ -90,6 +90,29 @@ func TestAuditShop(t *testing.T) {
 	if !strings.Contains(out, "CREATE INDEX CONCURRENTLY") {
 		t.Errorf("table view shows no fix SQL")
 	}
+
+	// --rules / --skip-rules narrow the catalog; an unknown id is a usage error.
+	code, out, _ = runCLI(t, "audit", "--snapshot", snapPath, "--format", "json", "--rules", "seq-scan,missing-index")
+	var only report.Report
+	if err := json.Unmarshal([]byte(out), &only); code != exitClean || err != nil || len(only.Findings) == 0 {
+		t.Fatalf("--rules: exit %d, err %v", code, err)
+	}
+	for _, f := range only.Findings {
+		if f.Rule != "seq-scan" && f.Rule != "missing-index" {
+			t.Errorf("--rules seq-scan,missing-index reported %s", f.Rule)
+		}
+	}
+	code, out, _ = runCLI(t, "audit", "--snapshot", snapPath, "--format", "json", "--skip-rules", "seq-scan")
+	var skipped report.Report
+	json.Unmarshal([]byte(out), &skipped)
+	for _, f := range skipped.Findings {
+		if f.Rule == "seq-scan" {
+			t.Errorf("--skip-rules seq-scan still reported it")
+		}
+	}
+	if code, _, stderr := runCLI(t, "audit", "--snapshot", snapPath, "--rules", "no-such-rule"); code != exitUsage || !strings.Contains(stderr, "no-such-rule") {
+		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)
+	}
 }
 
 func readReport(t *testing.T, path string) *report.Report {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/audit"
 )
 
@@ -18,6 +17,7 @@ func explainCommand() *cli.Command {
 		&cli.BoolFlag{Name: "no-what-if", Usage: "skip the hypothetical-index (HypoPG) evaluation"},
 	)
 	flags = append(flags, whatIfFlags()...)
+	flags = append(flags, ruleSelectionFlags()...)
 	return &cli.Command{
 		Name:      "explain",
 		Usage:     "advise on one statement against a live database: parse, plan, what-if indexes, findings",
@@ -35,6 +35,10 @@ in the same formats as audit. Example:
 			if err != nil {
 				return err
 			}
+			rules, err := selectedRules(c)
+			if err != nil {
+				return err
+			}
 			opts, err := liveOptions(c)
 			if err != nil {
 				return err
@@ -49,7 +53,7 @@ in the same formats as audit. Example:
 			if snap == nil {
 				return failure(describe(err))
 			}
-			r := audit.Advise(snap, opts.Advisor, advisor.All(), "statement")
+			r := audit.Advise(snap, opts.Advisor, rules, "statement")
 			if eerr := emit(c, r); eerr != nil && err == nil {
 				return eerr
 			}

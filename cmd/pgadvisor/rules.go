@@ -135,3 +135,47 @@ func wrapWords(text string, width int) string {
 }
 
 func oneLineText(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// ruleSelectionFlags choose which rules run.
+func ruleSelectionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "rules", Usage: "run only these rule ids (comma-separated or repeated)"},
+		&cli.StringSliceFlag{Name: "skip-rules", Usage: "do not run these rule ids"},
+	}
+}
+
+// selectedRules is the catalog narrowed by --rules and --skip-rules; an
+// unknown id is a usage error.
+func selectedRules(c *cli.Context) ([]*advisor.Rule, error) {
+	pick := func(flag string) (map[string]bool, error) {
+		set := map[string]bool{}
+		for _, v := range c.StringSlice(flag) {
+			for _, id := range strings.Split(v, ",") {
+				id = strings.TrimSpace(id)
+				if id == "" {
+					continue
+				}
+				if advisor.Lookup(id) == nil {
+					return nil, usageErr("--%s: unknown rule %q (pgadvisor rules lists them)", flag, id)
+				}
+				set[id] = true
+			}
+		}
+		return set, nil
+	}
+	only, err := pick("rules")
+	if err != nil {
+		return nil, err
+	}
+	skip, err := pick("skip-rules")
+	if err != nil {
+		return nil, err
+	}
+	var out []*advisor.Rule
+	for _, r := range advisor.All() {
+		if (len(only) == 0 || only[r.Name]) && !skip[r.Name] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
