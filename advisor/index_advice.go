@@ -25,7 +25,11 @@ func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result, error) {
 		a.result, a.err = whatIfResult(p.Snapshot)
 		if a.err == nil && len(a.inputs) > 0 {
 			if a.result != nil && a.result.HypoPG != "" {
+				// The recorded options replay the what-if choice; the caps
+				// are this run's, so an offline re-run can tighten them.
 				a.opts = a.result.Options
+				a.opts.MaxNewIndexes = p.Options.MaxNewIndexes
+				a.opts.StorageBudgetBytes = p.Options.StorageBudgetBytes
 			}
 			a.recs = whatif.Select(p.Snapshot, a.inputs, a.result, a.opts)
 		}

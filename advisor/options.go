@@ -16,6 +16,10 @@ type Options struct {
 	SeqScanDiscard float64 `json:"seq_scan_discard"`
 	// MinCostReduction: a candidate index must cut the planner's cost by this fraction.
 	MinCostReduction float64 `json:"min_cost_reduction"`
+	// MaxNewIndexes caps the indexes missing-index recommends (0: no cap).
+	MaxNewIndexes int `json:"max_new_indexes"`
+	// StorageBudgetBytes caps their summed estimated size, bytes (0: no cap).
+	StorageBudgetBytes int64 `json:"storage_budget_bytes"`
 
 	// PlanErrorShare: a plan or SQL finding about a large problem is an error
 	// when its statement costs at least this fraction of total time.
@@ -113,6 +117,7 @@ func DefaultOptions() Options {
 		LargeTableRows:   10000,
 		SeqScanDiscard:   0.9,
 		MinCostReduction: 0.5,
+		MaxNewIndexes:    10,
 
 		PlanErrorShare:      0.1,
 		MaxWorkMemMB:        1024,

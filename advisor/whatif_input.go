@@ -59,6 +59,8 @@ func WhatIfOptions(opts Options) whatif.Options {
 	if opts.LargeTableRows > 0 {
 		w.MinTableRows = opts.LargeTableRows
 	}
+	w.MaxNewIndexes = opts.MaxNewIndexes
+	w.StorageBudgetBytes = opts.StorageBudgetBytes
 	return w
 }
 

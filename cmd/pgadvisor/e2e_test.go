@@ -113,6 +113,27 @@ func TestAuditShop(t *testing.T) {
 	if code, _, stderr := runCLI(t, "audit", "--snapshot", snapPath, "--rules", "no-such-rule"); code != exitUsage || !strings.Contains(stderr, "no-such-rule") {
 		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)
 	}
+
+	// Index caps apply offline too: one index at most, then a budget that
+	// the smallest recommended index exceeds.
+	missing := func(args ...string) []advisor.Finding {
+		code, out, stderr := runCLI(t, append([]string{"audit", "--snapshot", snapPath, "--format", "json", "--rules", "missing-index"}, args...)...)
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); code != exitClean || err != nil {
+			t.Fatalf("%v: exit %d, %v: %s", args, code, err, stderr)
+		}
+		return r.Findings
+	}
+	all := missing()
+	if len(all) < 2 {
+		t.Fatalf("want several missing-index findings on the shop, got %d", len(all))
+	}
+	if got := missing("--max-new-indexes", "1"); len(got) != 1 {
+		t.Errorf("--max-new-indexes 1: %d findings", len(got))
+	}
+	if got := missing("--storage-budget", "1KB"); len(got) != 0 {
+		t.Errorf("--storage-budget 1KB: %d findings, want none", len(got))
+	}
 }
 
 func readReport(t *testing.T, path string) *report.Report {

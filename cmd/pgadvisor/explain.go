@@ -43,6 +43,9 @@ in the same formats as audit. Example:
 			if err != nil {
 				return err
 			}
+			if err := applyIndexCaps(c, &opts.Advisor); err != nil {
+				return err
+			}
 			// One statement is the whole workload: no time or call thresholds.
 			opts.Advisor.MinCalls, opts.Advisor.MinShare, opts.Advisor.MinTotalMS = 0, 0, 0
 			snap, err := audit.CollectOne(c.Context, sql, opts)

@@ -41,6 +41,9 @@ func advisorOptions(c *cli.Context) (advisor.Options, error) {
 			return opts, usageErr("--thresholds %s: %v (keys are listed by pgadvisor rules -v)", path, err)
 		}
 	}
+	if err := applyIndexCaps(c, &opts); err != nil {
+		return opts, err
+	}
 	if c.IsSet("min-calls") {
 		opts.MinCalls = c.Int64("min-calls")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
@@ -18,6 +19,26 @@ func whatIfFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "min-cost-reduction", Value: d.MinCostReduction, Usage: "an index must cut a statement's planner cost by this `FRACTION`"},
 		&cli.BoolFlag{Name: "verify", Usage: "STAGING ONLY: build the chosen indexes for real inside a transaction (blocks writes to those tables), EXPLAIN ANALYZE before and after, roll back"},
 	}
+}
+
+// applyIndexCaps copies the index caps of the flags into the advisor's
+// options, which the missing-index rule applies (live and offline alike).
+func applyIndexCaps(c *cli.Context, a *advisor.Options) error {
+	var w whatif.Options
+	if err := applyWhatIfFlags(c, &w); err != nil {
+		return err
+	}
+	// Only flags given on the command line override a --thresholds file.
+	if c.IsSet("max-new-indexes") {
+		a.MaxNewIndexes = w.MaxNewIndexes
+	}
+	if c.IsSet("storage-budget") {
+		a.StorageBudgetBytes = w.StorageBudgetBytes
+	}
+	if c.IsSet("min-cost-reduction") {
+		a.MinCostReduction = w.MinCostReduction
+	}
+	return nil
 }
 
 func applyWhatIfFlags(c *cli.Context, o *whatif.Options) error {
