@@ -26,7 +26,7 @@ table the statement starts from. Where a joined table is written often, keep
 the schema normalised: the copies would cost more than the joins. This is a
 design decision to weigh, not a statement to run as is.`,
 	Thresholds: `hot: calls >= denorm_min_calls (100) and either a share of total time >= denorm_min_share (5%)
-or a share of all calls >= denorm_min_call_share (5%); two or more joins (three or more tables), or an
+or a share of all read (SELECT) calls >= denorm_min_call_share (5%); two or more joins (three or more tables), or an
 aggregate when hot by time; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
 max(idx_tup_fetch, idx_tup_read summed over the table's indexes, which counts index-only scans)) <=
 denorm_max_write_ratio (1%). Severity: warning at >= denorm_hot_share (20%) of total time,
@@ -56,9 +56,13 @@ func runDenormalization(p *Pass) error {
 		signatures[sig]++
 		sigOf[s] = sig
 	}
+	// The share of calls is among reads: writes (one per row in an insert
+	// loop, say) say nothing about how hot a read path is.
 	var allCalls int64
 	for _, s := range p.Statements {
-		allCalls += s.Calls
+		if s.Facts != nil && s.Facts.Kind == sqlfacts.KindSelect {
+			allCalls += s.Calls
+		}
 	}
 	for _, s := range p.Statements {
 		f := s.Facts
@@ -127,7 +131,7 @@ func runDenormalization(p *Pass) error {
 		if joins < 2 {
 			what = "an aggregate"
 		}
-		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time, %s calls (%.1f%% of all calls, %.2f ms each); writes are at most %.2f%% of reads",
+		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time, %s calls (%.1f%% of all read calls, %.2f ms each); writes are at most %.2f%% of reads",
 			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, humanInt(s.Calls), callShare*100, s.MeanExecTime, maxRatio*100)
 		if n := ev["same_join_statements"]; n != nil {
 			msg += fmt.Sprintf("; %d statements repeat this join", n)
