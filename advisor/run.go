@@ -48,6 +48,14 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 		if total > 0 {
 			st.Share = s.TotalTime() / total
 		}
+		if strings.TrimSpace(s.Query) == "" {
+			// A saved plan without its text (pgadvisor explain --plan): the
+			// plan rules still apply, the SQL rules have nothing to read.
+			if st.Plan = plans[strconv.FormatInt(s.QueryID, 10)]; st.Plan != nil {
+				stmts = append(stmts, st)
+			}
+			continue
+		}
 		facts, err := sqlfacts.Analyze(s.Query)
 		if err != nil {
 			st.ParseError = err.Error()

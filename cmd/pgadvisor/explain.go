@@ -7,13 +7,17 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/audit"
+	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
 func explainCommand() *cli.Command {
 	flags := append(connectionFlags(), outputFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "file", Usage: "read the statement from `FILE` (- for standard input)"},
+		&cli.StringFlag{Name: "plan", Usage: "offline: advise on a saved plan `FILE` (EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output) instead of a database; the statement is optional"},
 		&cli.BoolFlag{Name: "no-what-if", Usage: "skip the hypothetical-index (HypoPG) evaluation"},
 	)
 	flags = append(flags, whatIfFlags()...)
@@ -31,11 +35,14 @@ in the same formats as audit. Example:
 			if err := checkOutputFlags(c); err != nil {
 				return err
 			}
-			sql, err := statementArg(c)
+			rules, err := selectedRules(c)
 			if err != nil {
 				return err
 			}
-			rules, err := selectedRules(c)
+			if path := c.String("plan"); path != "" {
+				return explainSavedPlan(c, path, rules)
+			}
+			sql, err := statementArg(c)
 			if err != nil {
 				return err
 			}
@@ -99,4 +106,41 @@ func checkStatement(s string) (string, error) {
 		return "", usageErr("the statement is empty")
 	}
 	return s, nil
+}
+
+// explainSavedPlan advises on a saved EXPLAIN (FORMAT JSON) plan, offline:
+// the plan rules run on it (and the SQL rules on the statement, when given);
+// rules that need the catalog stay silent, as there is none.
+func explainSavedPlan(c *cli.Context, path string, rules []*advisor.Rule) error {
+	if c.IsSet("dsn") {
+		return usageErr("--plan is advised offline: it excludes --dsn")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usageErr("read plan: %v", err)
+	}
+	plan, err := explain.Parse(data)
+	if err != nil {
+		return usageErr("%s: %v", path, err)
+	}
+	sql := ""
+	if c.NArg() > 0 || c.IsSet("file") {
+		if sql, err = statementArg(c); err != nil {
+			return err
+		}
+	}
+	ms := plan.ExecutionTime
+	if ms <= 0 {
+		ms = 1
+	}
+	mode := explain.ModePlain
+	if plan.Analyzed() {
+		mode = explain.ModeAnalyze
+	}
+	snap := pgstat.New()
+	snap.Statements = []pgstat.Statement{{Query: sql, Calls: 1, TotalExecTime: ms, MeanExecTime: ms, TopLevel: true}}
+	snap.Plans = []explain.Result{{QueryID: "0", Query: sql, Mode: mode, Plan: plan}}
+	opts := advisor.DefaultOptions()
+	opts.MinCalls, opts.MinShare, opts.MinTotalMS = 0, 0, 0
+	return emit(c, audit.Advise(snap, opts, rules, path))
 }

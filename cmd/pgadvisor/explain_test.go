@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -147,5 +148,43 @@ func TestExplainVerify(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("big has %d indexes after --verify, want only its primary key", n)
+	}
+}
+
+// TestExplainSavedPlan advises offline on plans recorded from PostgreSQL 15
+// (explain/testdata), with no database.
+func TestExplainSavedPlan(t *testing.T) {
+	for plan, rule := range map[string]string{
+		"sort_external_merge": "sort-spill",
+		"hash_join_batches":   "hash-spill",
+		"nested_loop_subplan": "correlated-subquery",
+		"gather_workers":      "workers-not-launched",
+		"bitmap_heap_lossy":   "lossy-bitmap",
+		"row_misestimate":     "row-misestimate",
+		"limit_offset":        "large-offset",
+		"index_scan":          "",
+	} {
+		path := "../../explain/testdata/" + plan + ".json"
+		code, out, stderr := runCLI(t, "explain", "--plan", path, "--format", "json")
+		if code != exitClean {
+			t.Fatalf("%s: exit %d: %s", plan, code, stderr)
+		}
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		var rules []string
+		for _, f := range r.Findings {
+			rules = append(rules, f.Rule)
+		}
+		got := strings.Join(rules, ",")
+		if rule == "" && got != "" || rule != "" && !strings.Contains(got, rule) {
+			t.Errorf("%s: findings %q, want %q", plan, got, rule)
+		}
+	}
+	bad := t.TempDir() + "/plan.txt"
+	os.WriteFile(bad, []byte("Seq Scan on t  (cost=0.00..1.01 rows=1 width=4)"), 0o644)
+	if code, _, stderr := runCLI(t, "explain", "--plan", bad); code != exitUsage || !strings.Contains(stderr, "FORMAT JSON") {
+		t.Errorf("text plan: exit %d, stderr %q", code, stderr)
 	}
 }
