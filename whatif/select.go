@@ -284,7 +284,10 @@ func (s *selector) benefit(set []string) float64 {
 }
 
 // eligible are the candidates that, alone, the planner uses for a statement
-// they cut by MinCostReduction.
+// and that save it at least MinCostSaved cost units. They need not reach
+// MinCostReduction alone: a join may need an index on each side, and only the
+// pair cuts the cost enough; the greedy choice counts a statement only when
+// the chosen set as a whole reaches MinCostReduction.
 func (s *selector) eligible() []string {
 	var out []string
 	for _, id := range s.order {
@@ -297,7 +300,7 @@ func (s *selector) eligible() []string {
 			if !ok || len(ev.Used) == 0 {
 				continue
 			}
-			if s.counts(q, ev.Cost) {
+			if before, ok := s.before[q]; ok && before-ev.Cost >= s.opts.MinCostSaved {
 				out = append(out, id)
 				break
 			}
