@@ -351,7 +351,19 @@ func (s *selector) run() []*CandidateCost {
 			}
 		}
 		if best == "" {
-			break
+			// No single index pays on its own: try pairs that serve a
+			// statement together (an index on each side of a join, or on
+			// both sides of an IN subquery).
+			pair := s.bestPair(chosen, elig, used, cur)
+			if pair == nil {
+				break
+			}
+			for _, id := range pair {
+				chosen = append(chosen, id)
+				used += s.cands[id].SizeBytes
+			}
+			cur = s.benefit(chosen)
+			continue
 		}
 		chosen = append(chosen, best)
 		used += s.cands[best].SizeBytes
@@ -370,6 +382,55 @@ func (s *selector) run() []*CandidateCost {
 		out[i] = s.cands[id]
 	}
 	return out
+}
+
+// maxPairCandidates bounds the pair search (n² planner calls at most).
+const maxPairCandidates = 12
+
+// bestPair returns the two eligible candidates, not yet chosen, that serve a
+// common statement and together gain the most per byte, or nil.
+func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []string {
+	var rest []string
+	for _, id := range elig {
+		if !contains(chosen, id) && len(rest) < maxPairCandidates {
+			rest = append(rest, id)
+		}
+	}
+	var best []string
+	bestScore := 0.0
+	for i := 0; i < len(rest); i++ {
+		for j := i + 1; j < len(rest); j++ {
+			a, b := s.cands[rest[i]], s.cands[rest[j]]
+			if !shareStatement(a.QueryIDs, b.QueryIDs) {
+				continue
+			}
+			size := a.SizeBytes + b.SizeBytes
+			if s.opts.StorageBudgetBytes > 0 && used+size > s.opts.StorageBudgetBytes {
+				continue
+			}
+			if s.opts.MaxNewIndexes > 0 && len(chosen)+2 > s.opts.MaxNewIndexes {
+				continue
+			}
+			set := append(append([]string(nil), chosen...), rest[i], rest[j])
+			gain := s.benefit(set) - cur - s.writePenalty(rest[i]) - s.writePenalty(rest[j])
+			if gain <= 0 {
+				continue
+			}
+			if score := gain / float64(max(size, 8192)); score > bestScore {
+				best, bestScore = []string{rest[i], rest[j]}, score
+			}
+		}
+	}
+	return best
+}
+
+func shareStatement(a, b []string) bool {
+	for _, x := range a {
+		if contains(b, x) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
