@@ -78,6 +78,7 @@ func TestExplainStatements(t *testing.T) {
 		{"delete with subquery, its filter", "DELETE FROM app.events WHERE user_id IN (SELECT id FROM app.users WHERE tenant_id = $1)", "(tenant_id)"},
 		{"exists subquery", "SELECT u.id FROM app.users u WHERE u.tenant_id = $1 AND EXISTS (SELECT 1 FROM app.events e WHERE e.user_id = u.id)", "(tenant_id)"},
 		{"aggregate by key", "SELECT kind, count(*) FROM app.events WHERE user_id = $1 GROUP BY kind", "(user_id"},
+		{"cast of timestamptz is not immutable", "SELECT id FROM app.users WHERE created_at::date = $1", ""},
 		{"primary key", "SELECT * FROM app.users WHERE id = $1", ""},
 		{"already indexed", "SELECT id FROM app.events WHERE kind = $1", ""},
 		{"tiny table", "SELECT * FROM app.tiny WHERE label = $1", ""},
