@@ -96,8 +96,14 @@ func runDenormalization(p *Pass) error {
 			reads := denormRowsRead(p, t)
 			writes := t.NTupIns + t.NTupUpd + t.NTupDel
 			if reads <= 0 {
-				readMostly = false
-				break
+				// No reads counted (statistics just reset, or not yet
+				// flushed by the backends): only writes can disqualify it.
+				if writes > 0 {
+					readMostly = false
+					break
+				}
+				ratios[wlName(t)] = 0
+				continue
 			}
 			r := float64(writes) / float64(reads)
 			ratios[wlName(t)] = round(r, 5)

@@ -58,6 +58,7 @@ func TestAuditShop(t *testing.T) {
 	if code != exitClean {
 		t.Fatalf("audit exit %d: %s", code, stderr)
 	}
+	defer keepOnFailure(t, snapPath)
 	live := readReport(t, reportPath)
 	checkContract(t, live)
 	checkPlanted(t, live)
@@ -176,9 +177,16 @@ func checkContract(t *testing.T, r *report.Report) {
 
 func checkPlanted(t *testing.T, r *report.Report) {
 	t.Helper()
+	missed := false
 	for _, p := range shop.Expected() {
 		if !foundPlanted(r.Findings, p) {
+			missed = true
 			t.Errorf("planted %s not found by %s (table %s, query %q, fix %q)", p.ID, p.Rule, p.Table, p.QueryContains, p.FixContains)
+		}
+	}
+	if missed {
+		for _, f := range r.Findings {
+			t.Logf("reported: %s %v %.60q", f.Rule, f.Objects, f.Query)
 		}
 	}
 	for _, c := range shop.Controls() {
@@ -226,4 +234,21 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// keepOnFailure copies a failing test's snapshot to $PGADVISOR_KEEP_DIR, so
+// that the rules can be debugged offline with audit --snapshot.
+func keepOnFailure(t *testing.T, snapPath string) {
+	dir := os.Getenv("PGADVISOR_KEEP_DIR")
+	if (!t.Failed() && os.Getenv("PGADVISOR_KEEP_ALWAYS") == "") || dir == "" {
+		return
+	}
+	data, err := os.ReadFile(snapPath)
+	if err != nil {
+		return
+	}
+	dst := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+time.Now().Format("150405")+".json")
+	if os.WriteFile(dst, data, 0o644) == nil {
+		t.Logf("snapshot kept: %s", dst)
+	}
 }
