@@ -146,12 +146,12 @@ func nonSargableFix(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate,
 	case pr.Function == "" && cast != "" && colType != "":
 		return &Fix{
 			Summary: fmt.Sprintf("Cast the other side, not the column: %s %s $1::%s keeps an index on %s usable; otherwise index the expression", col, pr.Operator, colType, col),
-			SQL:     exprIndexSQL(t, expr),
+			SQL:     exprIndexSQL(p, t, expr),
 		}
 	}
 	return &Fix{
 		Summary: fmt.Sprintf("Create an index on the expression %s (its function must be IMMUTABLE), or rewrite the condition to compare the bare column", expr),
-		SQL:     exprIndexSQL(t, expr),
+		SQL:     exprIndexSQL(p, t, expr),
 	}
 }
 
@@ -333,12 +333,18 @@ func columnIndex(t *pgstat.Table, column string) whatif.Candidate {
 	return whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p", Keys: []whatif.Key{{Column: column}}}
 }
 
-// exprIndexSQL is the fix SQL of the expression index, none for an unknown table.
-func exprIndexSQL(t *pgstat.Table, expr string) []string {
+// exprIndexSQL is the fix SQL of the expression index: none for an unknown
+// table, or for an expression the server would refuse to index (not
+// IMMUTABLE, as the what-if found), where only the rewrite helps.
+func exprIndexSQL(p *Pass, t *pgstat.Table, expr string) []string {
 	if t == nil {
 		return nil
 	}
-	return expressionIndex(t, expr).FixSQL()
+	c := expressionIndex(t, expr)
+	if _, res, _ := p.IndexAdvice(); res != nil && containsName(res.NotImmutable, c.ID()) {
+		return nil
+	}
+	return c.FixSQL()
 }
 
 // expressionIndex is the btree index on one expression, as the index advisor names it.

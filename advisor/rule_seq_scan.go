@@ -164,8 +164,9 @@ func scanCandidate(p *Pass, s *Statement, t *pgstat.Table) *whatif.Candidate {
 		return &r.Candidate
 	}
 	opts := WhatIfOptions(p.Options)
+	_, res, _ := p.IndexAdvice()
 	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{s.WhatIfInput()}, opts) {
-		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative {
+		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative && (res == nil || !containsName(res.NotImmutable, c.ID())) {
 			return &c
 		}
 	}

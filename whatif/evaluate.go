@@ -21,7 +21,10 @@ type Result struct {
 	HypoPG string `json:"hypopg,omitempty"`
 	// Unavailable says why the candidates could not be verified, and Install how to fix it.
 	Unavailable string `json:"unavailable,omitempty"`
-	Install     string `json:"install,omitempty"`
+	// NotImmutable are the candidates whose expression PostgreSQL would refuse
+	// to index (not IMMUTABLE); they are never recommended.
+	NotImmutable []string `json:"not_immutable,omitempty"`
+	Install      string   `json:"install,omitempty"`
 	// Options are the options Evaluate ran with.
 	Options     Options         `json:"options"`
 	Statements  []StatementCost `json:"statements"`
@@ -86,11 +89,15 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 	opts = opts.withDefaults()
 	res := &Result{Options: opts, Statements: []StatementCost{}, Candidates: []CandidateCost{}, Evaluations: []Evaluation{}}
 	defer func() { res.DurationMS = float64(time.Since(start).Microseconds()) / 1000 }()
+	var err error
 	versionNum := snap.Server.VersionNum
 	if versionNum == 0 {
 		if err := conn.QueryRow(ctx, ownMarker+"SELECT current_setting('server_version_num')::int").Scan(&versionNum); err != nil {
 			return res, fmt.Errorf("read server version: %w", err)
 		}
+	}
+	if res.NotImmutable, err = notImmutable(ctx, conn, snap, cands); err != nil {
+		return res, err
 	}
 	ver, err := hypopgVersion(ctx, conn)
 	if err != nil {

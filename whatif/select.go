@@ -70,7 +70,13 @@ type WriteCost struct {
 func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []Recommendation {
 	opts = opts.withDefaults()
 	if res == nil || res.HypoPG == "" {
-		return unverified(snap, inputs, Candidates(snap, inputs, opts), opts, 0, nil)
+		var cands []Candidate
+		for _, c := range Candidates(snap, inputs, opts) {
+			if res == nil || !contains(res.NotImmutable, c.ID()) {
+				cands = append(cands, c)
+			}
+		}
+		return unverified(snap, inputs, cands, opts, 0, nil)
 	}
 	s := newSelector(inputs, res, opts, nil)
 	s.snap = snap

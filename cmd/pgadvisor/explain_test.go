@@ -200,3 +200,51 @@ func TestExplainSavedPlan(t *testing.T) {
 		t.Errorf("text plan: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestExplainWithoutHypoPG: without HypoPG the advice is unverified, and an
+// expression PostgreSQL would refuse to index (not IMMUTABLE) is never proposed.
+func TestExplainWithoutHypoPG(t *testing.T) {
+	dsn := pgtest.DB(t)
+	execSQL(t, dsn, "DROP EXTENSION IF EXISTS hypopg", "CREATE SCHEMA app",
+		"CREATE TABLE app.users (id bigint PRIMARY KEY, email text NOT NULL, tenant_id int NOT NULL, created_at timestamptz NOT NULL, born timestamp NOT NULL)",
+		"INSERT INTO app.users SELECT g, 'u' || g || '@x.org', g % 500, now() - g * interval '1 minute', now() - g * interval '1 minute' FROM generate_series(1, 60000) g",
+		"ANALYZE")
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT id FROM app.users WHERE tenant_id = $1", "(tenant_id)"},
+		{"SELECT id FROM app.users WHERE lower(email) = $1", "((lower(email)))"},
+		{"SELECT id FROM app.users WHERE born::date = $1", "((born::date))"},
+		{"SELECT id FROM app.users WHERE created_at::date = $1", ""},
+		{"SELECT id FROM app.users WHERE date(created_at) = $1", ""},
+		{"SELECT id FROM app.users WHERE to_char(created_at, 'YYYY') = $1", ""},
+	} {
+		code, out, stderr := runCLI(t, "explain", "--dsn", dsn, "--format", "json", c.sql)
+		if code != exitClean {
+			t.Fatalf("%s: exit %d: %s", c.sql, code, stderr)
+		}
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		var fixes []string
+		for _, f := range r.Findings {
+			if f.Fix == nil {
+				continue
+			}
+			for _, sql := range f.Fix.SQL {
+				if strings.HasPrefix(sql, "CREATE INDEX") {
+					fixes = append(fixes, f.Rule+": "+sql)
+				}
+			}
+			if f.Rule == "missing-index" && f.Evidence["verified"] != false {
+				t.Errorf("%s: missing-index claims verified=%v without HypoPG", c.sql, f.Evidence["verified"])
+			}
+		}
+		all := strings.Join(fixes, "\n")
+		switch {
+		case c.want == "" && strings.Contains(all, "(("):
+			t.Errorf("%s: an expression index the server would refuse:\n%s", c.sql, all)
+		case c.want != "" && !strings.Contains(all, c.want):
+			t.Errorf("%s: want an index with %q, got:\n%s", c.sql, c.want, all)
+		}
+	}
+}
