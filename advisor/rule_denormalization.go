@@ -3,6 +3,7 @@ package advisor
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -308,7 +309,7 @@ func denormBody(p *Pass, s *Statement) (body string, filters, keys []string, ok 
 		}
 		for _, fl := range filters {
 			colName := strings.Fields(fl)[0]
-			if !containsName(keys, colName) {
+			if !slices.Contains(keys, colName) {
 				keys = append(keys, colName)
 			}
 		}
@@ -414,15 +415,6 @@ func exprFor(list []string, expr string) string {
 		}
 	}
 	return ""
-}
-
-func containsName(list []string, name string) bool {
-	for _, x := range list {
-		if x == name {
-			return true
-		}
-	}
-	return false
 }
 
 // denormRowsRead is the number of rows read from t since the statistics

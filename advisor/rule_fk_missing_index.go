@@ -46,7 +46,7 @@ func runFKMissingIndex(p *Pass) error {
 			continue
 		}
 		ref := p.Table(fk.RefSchema, fk.RefTable)
-		rows := tableRows(t)
+		rows := relRows(t)
 		var refWrites int64
 		if ref != nil {
 			refWrites = ref.NTupDel + ref.NTupUpd

@@ -3,6 +3,7 @@ package advisor
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
@@ -341,7 +342,7 @@ func exprIndexSQL(p *Pass, t *pgstat.Table, expr string) []string {
 		return nil
 	}
 	c := expressionIndex(t, expr)
-	if _, res, _ := p.IndexAdvice(); res != nil && containsName(res.NotImmutable, c.ID()) {
+	if _, res, _ := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
 		return nil
 	}
 	return c.FixSQL()

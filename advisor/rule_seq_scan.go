@@ -2,7 +2,7 @@ package advisor
 
 import (
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
@@ -49,7 +49,7 @@ func runSeqScan(p *Pass) error {
 			if t == nil {
 				return true
 			}
-			rows := tableRows(t)
+			rows := relRows(t)
 			if rows < p.Options.LargeTableRows {
 				return true
 			}
@@ -166,20 +166,11 @@ func scanCandidate(p *Pass, s *Statement, t *pgstat.Table) *whatif.Candidate {
 	opts := WhatIfOptions(p.Options)
 	_, res, _ := p.IndexAdvice()
 	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{s.WhatIfInput()}, opts) {
-		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative && (res == nil || !containsName(res.NotImmutable, c.ID())) {
+		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative && (res == nil || !slices.Contains(res.NotImmutable, c.ID())) {
 			return &c
 		}
 	}
 	return nil
-}
-
-// tableRows is the best row count the statistics give for a table.
-func tableRows(t *pgstat.Table) float64 {
-	rows := t.Rows
-	if float64(t.NLiveTup) > rows {
-		rows = float64(t.NLiveTup)
-	}
-	return rows
 }
 
 // severityByShare grades a finding by the share of total time it concerns.
@@ -209,7 +200,7 @@ func conditionText(s *Statement, t *pgstat.Table, filter string) string {
 			return shortFilter(strings.Join(parts, " AND "))
 		}
 	}
-	return shortFilter(maskLiterals(filter))
+	return shortFilter(pgstat.MaskLiterals(filter))
 }
 
 // predicateText renders a predicate as "column op $n" or "column op constant".
@@ -228,12 +219,6 @@ func predicateText(pr sqlfacts.Predicate) string {
 	}
 	return col + " " + pr.Operator + " …"
 }
-
-var quotedLiteral = regexp.MustCompile(`'(?:[^']|'')*'`)
-
-// maskLiterals hides the string literals of a plan condition: with sampled
-// parameters they are values from the table, which may be personal data.
-func maskLiterals(s string) string { return quotedLiteral.ReplaceAllString(s, "'…'") }
 
 // shortFilter turns an EXPLAIN filter into a short readable condition.
 func shortFilter(filter string) string {

@@ -74,18 +74,8 @@ func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem s
 	}
 	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
 	mb := workMemMB(math.Max(1.5*tempKB, worstKB), workMem.sessionKB())
-	ev := map[string]any{
-		"plan_mode":             planMode(s),
-		"node_type":             worst.NodeType,
-		"estimated_rows":        worst.PlanRows,
-		"estimated_sort_kb":     round(worstKB, 0),
-		"suggested_work_mem_mb": mb,
-	}
+	ev := estimatedSortEvidence(s, worst, worstKB, mb)
 	workMem.sessionEvidence(ev)
-	if len(worst.SortKey) > 0 {
-		ev["sort_key"] = worst.SortKey
-	}
-	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, tempKB >= 64*1024),
 		Message: fmt.Sprintf("%s%s of ~%s rows (~%s) spills to disk in the application's sessions: %s of temporary files written per call (pg_stat_statements); %s",
@@ -170,18 +160,8 @@ func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem
 	}
 	tempKB := float64(s.TempBlksWritten) * 8 / float64(s.Calls)
 	mb := workMemMB(math.Max(1.5*tempKB, worstKB), workMem.KB)
-	ev := map[string]any{
-		"plan_mode":             planMode(s),
-		"node_type":             worst.NodeType,
-		"estimated_rows":        worst.PlanRows,
-		"estimated_sort_kb":     round(worstKB, 0),
-		"suggested_work_mem_mb": mb,
-	}
+	ev := estimatedSortEvidence(s, worst, worstKB, mb)
 	workMem.evidence(ev)
-	if len(worst.SortKey) > 0 {
-		ev["sort_key"] = worst.SortKey
-	}
-	addTempPerCall(ev, s)
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, tempKB >= 64*1024),
 		Message: fmt.Sprintf("%s%s of ~%s rows likely spills to disk: %s of temporary files written per call (pg_stat_statements), %s; %s",
@@ -266,4 +246,21 @@ func sessionSpillNote(s *Statement, workMem stmtWorkMem) string {
 			measured, pgstat.QuoteIdent(s.User), modeNote(s))
 	}
 	return fmt.Sprintf("%s, so the application's sessions run with a smaller work_mem (a role or session setting); %s", measured, modeNote(s))
+}
+
+// estimatedSortEvidence is the evidence of a sort spill known from
+// pg_stat_statements' temporary blocks rather than from a measured plan.
+func estimatedSortEvidence(s *Statement, worst *explain.Node, worstKB float64, mb int64) map[string]any {
+	ev := map[string]any{
+		"plan_mode":             planMode(s),
+		"node_type":             worst.NodeType,
+		"estimated_rows":        worst.PlanRows,
+		"estimated_sort_kb":     round(worstKB, 0),
+		"suggested_work_mem_mb": mb,
+	}
+	if len(worst.SortKey) > 0 {
+		ev["sort_key"] = worst.SortKey
+	}
+	addTempPerCall(ev, s)
+	return ev
 }

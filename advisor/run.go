@@ -27,13 +27,7 @@ var fkCheck = regexp.MustCompile(`(?is)^\s*SELECT\s+1\s+FROM\s+ONLY\s+.*\bFOR\s+
 // statements) and orders them heaviest first. total is the time of all
 // statements except pgadvisor's own, milliseconds.
 func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
-	plans := map[string]*explain.Result{}
-	for i := range snap.Plans {
-		p := &snap.Plans[i]
-		if p.QueryID != "" {
-			plans[p.QueryID] = p
-		}
-	}
+	plans := planIndex(snap)
 	for _, s := range snap.Statements {
 		if strings.Contains(s.Query, OwnMarker) {
 			continue
@@ -70,6 +64,27 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 	}
 	sort.SliceStable(stmts, func(i, j int) bool { return stmts[i].TotalTime() > stmts[j].TotalTime() })
 	return stmts, total
+}
+
+// planIndex maps queryid to the snapshot's recorded plan.
+func planIndex(snap *pgstat.Snapshot) map[string]*explain.Result {
+	plans := map[string]*explain.Result{}
+	for i := range snap.Plans {
+		if p := &snap.Plans[i]; p.QueryID != "" {
+			plans[p.QueryID] = p
+		}
+	}
+	return plans
+}
+
+// AttachPlans points each statement at its recorded plan, as Statements does,
+// for statements built before the plans were recorded (so a live audit
+// parses its statements once for the explain and what-if phases).
+func AttachPlans(snap *pgstat.Snapshot, stmts []*Statement) {
+	plans := planIndex(snap)
+	for _, st := range stmts {
+		st.Plan = plans[strconv.FormatInt(st.QueryID, 10)]
+	}
 }
 
 // IsSystemSchema reports whether a schema holds system catalogs.

@@ -33,8 +33,12 @@ func (s *Statement) WhatIfInput() whatif.Input {
 // list offline.
 func WhatIfInputs(snap *pgstat.Snapshot, opts Options) []whatif.Input {
 	stmts, total := Statements(snap)
-	p := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
-	return whatIfInputs(p)
+	return WhatIfInputsOf(snap, stmts, total, opts)
+}
+
+// WhatIfInputsOf is WhatIfInputs over statements already built by Statements.
+func WhatIfInputsOf(snap *pgstat.Snapshot, stmts []*Statement, total float64, opts Options) []whatif.Input {
+	return whatIfInputs(&Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts})
 }
 
 func whatIfInputs(p *Pass) []whatif.Input {

@@ -105,12 +105,13 @@ func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
 	if err != nil {
 		return snap, fail("collect", err)
 	}
-	stmts, _ := advisor.Statements(snap)
+	stmts, total := advisor.Statements(snap)
 	if err := ExplainTop(ctx, conn, snap, stmts, opts); err != nil {
 		return snap, err
 	}
+	advisor.AttachPlans(snap, stmts)
 	if !opts.NoWhatIf {
-		if err := WhatIf(ctx, conn, snap, opts); err != nil {
+		if err := WhatIf(ctx, conn, snap, stmts, total, opts); err != nil {
 			return snap, err
 		}
 	}
@@ -167,10 +168,10 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 // with their recorded plans) and records its result in the snapshot. With
 // Verify set it then builds the chosen indexes for real inside a rolled-back
 // transaction and records the measured effect.
-func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, opts Options) error {
+func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, total float64, opts Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["what_if"] = ms(time.Since(start)) }()
-	inputs := advisor.WhatIfInputs(snap, opts.Advisor)
+	inputs := advisor.WhatIfInputsOf(snap, stmts, total, opts.Advisor)
 	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
 	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts.WhatIf)
 	if res != nil {

@@ -57,11 +57,10 @@ func CollectOne(ctx context.Context, sql string, opts Options) (*pgstat.Snapshot
 		}
 	}
 	if !opts.NoWhatIf {
-		stmt.Statement = snap.Statements[0]
-		if len(snap.Plans) == 1 {
-			stmt.Plan = &snap.Plans[0]
-		}
-		if err := WhatIf(ctx, conn, snap, opts); err != nil {
+		// Rebuilt from the snapshot: the statement's time now comes from its
+		// plan, and a catalog-only statement drops out as in an audit.
+		stmts, total := advisor.Statements(snap)
+		if err := WhatIf(ctx, conn, snap, stmts, total, opts); err != nil {
 			return snap, err
 		}
 	}

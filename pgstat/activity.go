@@ -63,7 +63,7 @@ func (c *collector) sampleActivity(ctx context.Context) (ActivitySample, error) 
 			return sample, fmt.Errorf("read pg_stat_activity: %w", err)
 		}
 		s.PID = int(pid)
-		s.Query = maskLiterals(s.Query)
+		s.Query = MaskLiterals(s.Query)
 		s.BackendStart, s.XactStart, s.QueryStart, s.StateChange = utc(backendStart), utc(xactStart), utc(queryStart), utc(stateChange)
 		for _, b := range blockers {
 			s.BlockedBy = append(s.BlockedBy, int(b))

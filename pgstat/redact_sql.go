@@ -15,10 +15,10 @@ func RedactSecrets(sql string) string {
 	return passwordLiteral.ReplaceAllString(sql, "$1'…'")
 }
 
-// maskLiterals hides every string literal of a statement (pg_stat_activity
+// MaskLiterals hides every string literal of a statement (pg_stat_activity
 // shows statements with their values, which may be personal data); a literal
 // cut off by truncation is hidden to the end.
-func maskLiterals(sql string) string {
+func MaskLiterals(sql string) string {
 	var b strings.Builder
 	for i := 0; i < len(sql); i++ {
 		if sql[i] != '\'' {

@@ -22,8 +22,8 @@ func TestMaskLiterals(t *testing.T) {
 		"SELECT * FROM t WHERE name = 'truncat":           "SELECT * FROM t WHERE name = '…",
 		"SELECT 1":                                        "SELECT 1",
 	} {
-		if got := maskLiterals(in); got != want {
-			t.Errorf("maskLiterals(%q) = %q, want %q", in, got, want)
+		if got := MaskLiterals(in); got != want {
+			t.Errorf("MaskLiterals(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

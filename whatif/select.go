@@ -2,6 +2,7 @@ package whatif
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,7 +73,7 @@ func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []
 	if res == nil || res.HypoPG == "" {
 		var cands []Candidate
 		for _, c := range Candidates(snap, inputs, opts) {
-			if res == nil || !contains(res.NotImmutable, c.ID()) {
+			if res == nil || !slices.Contains(res.NotImmutable, c.ID()) {
 				cands = append(cands, c)
 			}
 		}
@@ -340,7 +341,7 @@ func (s *selector) run() []*CandidateCost {
 	for s.opts.MaxNewIndexes <= 0 || len(chosen) < s.opts.MaxNewIndexes {
 		best, bestScore := "", 0.0
 		for _, id := range elig {
-			if contains(chosen, id) {
+			if slices.Contains(chosen, id) {
 				continue
 			}
 			size := s.cands[id].SizeBytes
@@ -398,7 +399,7 @@ const maxPairCandidates = 12
 func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []string {
 	var rest []string
 	for _, id := range elig {
-		if !contains(chosen, id) && len(rest) < maxPairCandidates {
+		if !slices.Contains(chosen, id) && len(rest) < maxPairCandidates {
 			rest = append(rest, id)
 		}
 	}
@@ -432,16 +433,7 @@ func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []st
 
 func shareStatement(a, b []string) bool {
 	for _, x := range a {
-		if contains(b, x) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
+		if slices.Contains(b, x) {
 			return true
 		}
 	}
@@ -477,7 +469,7 @@ func (s *selector) recommendations(snap *pgstat.Snapshot, chosen []*CandidateCos
 		}
 		in := s.inputs[q]
 		for i, c := range chosen {
-			if !contains(used, c.ID) {
+			if !slices.Contains(used, c.ID) {
 				continue
 			}
 			g := StatementGain{QueryID: q, CostBefore: round2(before), CostAfter: round2(after), Reduction: round4(red), Calls: in.Calls,
