@@ -31,6 +31,8 @@ type Cluster struct {
 	Port    int
 	Major   int    // major version of the binaries, e.g. 15
 	OSUser  string // OS user running the server ("" = current user)
+	// Primary is the cluster this one streams from (StartStandby); nil for a primary.
+	Primary *Cluster
 	log     string
 }
 
@@ -87,38 +89,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	reapOrphans(bin)
-	dir, err := os.MkdirTemp("", dirPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("create cluster directory: %w", err)
-	}
-	c.Dir = dir
-	// The owner file lets a later Start stop this cluster if our process dies
-	// without stopping it (a test binary killed by its timeout, say).
-	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("write owner file: %w", err)
-	}
-	c.DataDir = filepath.Join(dir, "data")
-	c.log = filepath.Join(dir, "server.log")
-	if os.Geteuid() == 0 {
-		// initdb refuses to run as root: run the cluster as the postgres OS user.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, errors.New("running as root and there is no 'postgres' OS user to run the throwaway cluster; create one (useradd postgres) or run as a non-root user")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("chown cluster directory: %w", err)
-		}
-		c.OSUser = "postgres"
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		os.RemoveAll(dir)
+	if err := c.makeDir(); err != nil {
 		return nil, err
 	}
+	dir := c.Dir
 	if out, err := c.command(ctx, "initdb", "-D", c.DataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, lastLines(string(out), 5))
@@ -150,39 +124,95 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	for k, v := range opts.Settings {
 		settings[k] = v
 	}
+	if err := c.appendConf("pgadvisor throwaway cluster", settings); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	if err := c.pgctlStart(ctx); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// appendConf appends settings (name → value as written in postgresql.conf)
+// to the cluster's postgresql.conf, in name order, under a comment.
+func (c *Cluster) appendConf(comment string, settings map[string]string) error {
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var conf strings.Builder
-	conf.WriteString("\n# pgadvisor throwaway cluster\n")
+	conf.WriteString("\n# " + comment + "\n")
 	for _, k := range keys {
 		fmt.Fprintf(&conf, "%s = %s\n", k, settings[k])
 	}
 	f, err := os.OpenFile(filepath.Join(c.DataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		c.Stop()
-		return nil, fmt.Errorf("write postgresql.conf: %w", err)
+		return fmt.Errorf("write postgresql.conf: %w", err)
 	}
 	_, werr := f.WriteString(conf.String())
-	f.Close()
-	if werr != nil {
-		c.Stop()
-		return nil, fmt.Errorf("write postgresql.conf: %w", werr)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
 	}
+	if werr != nil {
+		return fmt.Errorf("write postgresql.conf: %w", werr)
+	}
+	return nil
+}
+
+// pgctlStart starts the server with pg_ctl and waits until it accepts connections.
+func (c *Cluster) pgctlStart(ctx context.Context) error {
 	if out, err := c.command(ctx, "pg_ctl", "-D", c.DataDir, "-l", c.log, "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		logTail, _ := os.ReadFile(c.log)
-		c.Stop()
-		return nil, fmt.Errorf("start PostgreSQL: %v: %s %s", err, lastLines(string(out), 3), lastLines(string(logTail), 5))
+		return fmt.Errorf("start PostgreSQL: %v: %s %s", err, lastLines(string(out), 3), lastLines(string(logTail), 5))
 	}
-	return c, nil
+	return nil
 }
 
 const (
 	dirPrefix = "pgadvisor-pg-"
 	ownerFile = "owner.pid"
 )
+
+// makeDir creates the cluster's temporary directory with its owner file and
+// sets Dir, DataDir, the log path and OSUser (postgres when we are root:
+// initdb and the server refuse to run as root). On error nothing is left.
+func (c *Cluster) makeDir() error {
+	dir, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		return fmt.Errorf("create cluster directory: %w", err)
+	}
+	// The owner file lets a later Start stop this cluster if our process dies
+	// without stopping it (a test binary killed by its timeout, say).
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("write owner file: %w", err)
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			os.RemoveAll(dir)
+			return errors.New("running as root and there is no 'postgres' OS user to run the throwaway cluster; create one (useradd postgres) or run as a non-root user")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("chown cluster directory: %w", err)
+		}
+		c.OSUser = "postgres"
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("chmod cluster directory: %w", err)
+	}
+	c.Dir = dir
+	c.DataDir = filepath.Join(dir, "data")
+	c.log = filepath.Join(dir, "server.log")
+	return nil
+}
 
 // reapOrphans stops and removes throwaway clusters whose owning process is
 // gone. Only directories this package created (named by dirPrefix, holding an

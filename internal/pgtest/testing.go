@@ -79,7 +79,13 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)
 // the test ends.
 func DB(t testing.TB) string {
 	t.Helper()
-	admin := AdminDSN(t)
+	return dbOn(t, AdminDSN(t))
+}
+
+// dbOn creates a fresh database for the test on the server of admin and
+// drops it when the test ends.
+func dbOn(t testing.TB, admin string) string {
+	t.Helper()
 	dbMu.Lock()
 	dbCounter++
 	n := dbCounter
