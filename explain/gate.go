@@ -3,7 +3,6 @@ package explain
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -45,129 +44,17 @@ func CheckStatement(facts *sqlfacts.Facts) (ok bool, reason string) {
 	return true, ""
 }
 
-// Gate is the safety gate of DESIGN.md: it reports whether EXPLAIN ANALYZE may
-// execute query. ANALYZE is allowed only for a single plain SELECT (see
-// CheckStatement) whose called functions (facts.Functions) are all
-// non-volatile per pg_proc on the server of conn, except for a short allowlist
-// of harmless volatile pg_catalog functions (random, clock_timestamp,
-// timeofday, gen_random_uuid). A function that does not resolve, or whose name
-// has any volatile overload, counts as volatile. When analyzeOK is false,
-// reason is a short sentence such as "calls volatile function f(): plain
-// EXPLAIN only". err is set only when the catalog could not be read; analyzeOK
-// is then false.
-//
-// Functions reached through views (and the operators views use) are followed
-// in pg_rewrite/pg_depend and checked the same way, nested views included; a
-// table with row-level security (whose policies may call anything) or a
-// relation that does not resolve also means no ANALYZE. Run's BEGIN READ ONLY
-// is the backstop for what remains (an operator's function in the statement
-// itself): a read-only transaction refuses every write, nextval included.
-func Gate(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts) (analyzeOK bool, reason string, err error) {
-	if ok, why := CheckStatement(facts); !ok {
-		return false, why, nil
-	}
-	volatile, err := VolatileFunctions(ctx, conn, facts.Functions)
+// Gate reports whether EXPLAIN ANALYZE may execute query: Check's verdict
+// without the detail. reason says why not (or, when even planning is
+// refused, that it is). trusted are the names of user functions to trust
+// (--trust-functions). err is set only when the catalog could not be read;
+// analyzeOK is then false.
+func Gate(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts, trusted ...string) (analyzeOK bool, reason string, err error) {
+	v, err := Check(ctx, conn, query, facts, trusted)
 	if err != nil {
-		return false, "could not check function volatility: plain EXPLAIN only", err
+		return false, "could not check what the statement may run: plain EXPLAIN only", err
 	}
-	if len(volatile) > 0 {
-		word := "function"
-		if len(volatile) > 1 {
-			word = "functions"
-		}
-		return false, fmt.Sprintf("calls volatile %s %s(): plain EXPLAIN only", word, strings.Join(volatile, "(), ")), nil
-	}
-	if why, err := relationsGate(ctx, conn, facts.Relations); err != nil {
-		return false, "could not check the relations read: plain EXPLAIN only", err
-	} else if why != "" {
-		return false, why, nil
-	}
-	return true, "", nil
-}
-
-// relationsQuery describes each named relation: whether it resolves, its
-// kind, row-level security, and a view's definition.
-const relationsQuery = Marker + `SELECT n.name, c.oid IS NOT NULL, coalesce(c.relkind::text, ''), coalesce(c.relrowsecurity, false),
-  CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) END
-FROM unnest($1::text[]) AS n(name)
-LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)`
-
-// maxViewDepth bounds how deep views over views are followed.
-const maxViewDepth = 16
-
-// relationsGate returns why the relations a statement reads rule out ANALYZE,
-// or "" when they do not. Views are followed through their definitions
-// (parsed like any statement, so built-in functions count too), nested views
-// included; their functions go through the same volatility check.
-func relationsGate(ctx context.Context, conn *pgx.Conn, rels []sqlfacts.Relation) (string, error) {
-	seen := map[string]bool{}
-	for depth := 0; len(rels) > 0; depth++ {
-		if depth > maxViewDepth {
-			return "views nest too deep to check: plain EXPLAIN only", nil
-		}
-		var names []string
-		for _, r := range rels {
-			name := pgx.Identifier{r.Name}.Sanitize()
-			if r.Schema != "" {
-				name = pgx.Identifier{r.Schema, r.Name}.Sanitize()
-			}
-			if !seen[name] {
-				seen[name] = true
-				names = append(names, name)
-			}
-		}
-		if len(names) == 0 {
-			break
-		}
-		rows, err := conn.Query(ctx, relationsQuery, pgx.QueryExecModeExec, names)
-		if err != nil {
-			return "", fmt.Errorf("check relations: %w", err)
-		}
-		var next []sqlfacts.Relation
-		var funcs []string
-		var why string
-		for rows.Next() {
-			var name, kind string
-			var found, rls bool
-			var def *string
-			if err := rows.Scan(&name, &found, &kind, &rls, &def); err != nil {
-				rows.Close()
-				return "", fmt.Errorf("check relations: %w", err)
-			}
-			switch {
-			case !found && why == "":
-				why = "reads " + name + ", which does not resolve on this server: plain EXPLAIN only"
-			case rls && why == "":
-				why = "reads " + name + ", a table with row-level security (its policies are not checked): plain EXPLAIN only"
-			case def != nil:
-				facts, err := sqlfacts.Analyze(*def)
-				if err != nil {
-					if why == "" {
-						why = "reads view " + name + ", whose definition could not be checked: plain EXPLAIN only"
-					}
-					continue
-				}
-				funcs = append(funcs, facts.Functions...)
-				next = append(next, facts.Relations...)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return "", fmt.Errorf("check relations: %w", err)
-		}
-		if why != "" {
-			return why, nil
-		}
-		volatile, err := VolatileFunctions(ctx, conn, funcs)
-		if err != nil {
-			return "", err
-		}
-		if len(volatile) > 0 {
-			return fmt.Sprintf("reads a view that calls volatile function %s(): plain EXPLAIN only", strings.Join(volatile, "(), ")), nil
-		}
-		rels = next
-	}
-	return "", nil
+	return v.Analyze, v.Reason, nil
 }
 
 // splitFuncName splits a function name as sqlfacts writes it ("f",
@@ -219,63 +106,4 @@ func splitQualified(s string) []string {
 		flush()
 	}
 	return parts
-}
-
-// volatilityQuery returns one row per pg_proc entry matching each input name:
-// unqualified names are looked up in every schema of the effective search
-// path (pg_catalog and pg_temp included), qualified ones in their schema.
-const volatilityQuery = Marker + `
-SELECT f.i::int, n.nspname::text, p.provolatile::text
-FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS f(sch, name, i)
-JOIN pg_catalog.pg_namespace n
-  ON (f.sch = '' AND n.nspname = ANY (pg_catalog.current_schemas(true))) OR n.nspname = f.sch
-JOIN pg_catalog.pg_proc p ON p.pronamespace = n.oid AND p.proname = f.name`
-
-// VolatileFunctions returns, sorted and without duplicates, the names among
-// funcs that are volatile per pg_proc (any overload volatile) or that do not
-// resolve on the server, leaving out the harmless allowlisted pg_catalog ones.
-func VolatileFunctions(ctx context.Context, conn *pgx.Conn, funcs []string) ([]string, error) {
-	if len(funcs) == 0 {
-		return nil, nil
-	}
-	schemas := make([]string, len(funcs))
-	names := make([]string, len(funcs))
-	for i, f := range funcs {
-		schemas[i], names[i] = splitFuncName(f)
-	}
-	rows, err := conn.Query(ctx, volatilityQuery, pgx.QueryExecModeExec, schemas, names)
-	if err != nil {
-		return nil, fmt.Errorf("read function volatility from pg_proc: %w", err)
-	}
-	found := make([]bool, len(funcs))
-	bad := make([]bool, len(funcs))
-	for rows.Next() {
-		var i int
-		var nsp, vol string
-		if err := rows.Scan(&i, &nsp, &vol); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read function volatility from pg_proc: %w", err)
-		}
-		i-- // ordinality is 1-based
-		if i < 0 || i >= len(funcs) {
-			continue
-		}
-		found[i] = true
-		if vol == "v" && !(nsp == "pg_catalog" && harmlessVolatile[names[i]]) {
-			bad[i] = true
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read function volatility from pg_proc: %w", err)
-	}
-	seen := map[string]bool{}
-	var out []string
-	for i, f := range funcs {
-		if (bad[i] || !found[i]) && !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }

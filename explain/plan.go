@@ -195,6 +195,15 @@ type Result struct {
 	Plan       *Plan   `json:"plan,omitempty"`
 	Error      string  `json:"error,omitempty"` // EXPLAIN failed: the server's message
 	DurationMS float64 `json:"duration_ms"`     // wall time of the EXPLAIN, milliseconds
+	// ReleasedAdvisoryLocks counts the session-level advisory locks an
+	// analysed statement left held, which pgadvisor released.
+	ReleasedAdvisoryLocks int `json:"released_advisory_locks,omitempty"`
+
+	// SQLState is the SQLSTATE of the server error behind Error, when there was one.
+	SQLState string `json:"sqlstate,omitempty"`
+	// Skipped says why the statement was not sent at all (a relation it
+	// touches was found locked earlier in the audit); Error is empty then.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Marker starts every statement pgadvisor sends, so that its own statements

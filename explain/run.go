@@ -32,6 +32,10 @@ type Options struct {
 	LockTimeout time.Duration `json:"lock_timeout,omitempty"` // nanoseconds in JSON
 	// ServerVersionNum is server_version_num, e.g. 150018; 0: Run asks the server.
 	ServerVersionNum int `json:"server_version_num,omitempty"`
+	// TrustFunctions are user functions ("schema.name" or "name") the gate
+	// trusts (--trust-functions): statements reaching them may be planned
+	// and analysed.
+	TrustFunctions []string `json:"trust_functions,omitempty"`
 }
 
 // stmtCounter numbers the prepared statements Run creates (pgadvisor_<n>).
@@ -95,6 +99,12 @@ func runRaw(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.F
 			res.Error = fmt.Sprintf("internal error while explaining (please report it): %v", p)
 		}
 		r.cleanup()
+		if r.analyzed {
+			if n := r.releaseAdvisoryLocks(); n > 0 {
+				res.Reason = joinReason(res.Reason, fmt.Sprintf("the statement left %d advisory lock(s) held: released with pg_advisory_unlock_all()", n))
+				res.ReleasedAdvisoryLocks = n
+			}
+		}
 		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	}()
 	if err := r.run(&res); err != nil {
@@ -105,6 +115,7 @@ func runRaw(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.F
 			what = se.what
 		}
 		res.Error = describeError(ctx, conn, what, err, opts)
+		res.SQLState = sqlstate(err)
 	}
 	if res.Plan != nil {
 		raw = r.raw
@@ -124,6 +135,7 @@ type runner struct {
 	// transaction: Run then sends nothing, not even ROLLBACK.
 	callersTx bool
 	raw       []byte // the last EXPLAIN output
+	analyzed  bool   // an EXPLAIN ANALYZE was sent: the statement ran
 }
 
 func (r *runner) run(res *Result) error {
@@ -153,10 +165,15 @@ func (r *runner) run(res *Result) error {
 	if r.facts != nil && r.facts.Params > params {
 		params = r.facts.Params
 	}
-	analyze, readOnly, reason, err := r.decide()
+	verdict, err := r.check()
 	if err != nil {
 		return err
 	}
+	if !verdict.Plan {
+		res.Error = verdict.Reason
+		return nil
+	}
+	analyze, readOnly, reason := r.decide(verdict)
 	if params > 0 {
 		if analyze {
 			return r.analyzeWithParams(res, readOnly)
@@ -192,31 +209,58 @@ func (r *runner) run(res *Result) error {
 	return nil
 }
 
-// decide applies the gate: analyze says whether EXPLAIN ANALYZE is used,
-// readOnly whether the transaction is READ ONLY, reason why ANALYZE is not used.
-func (r *runner) decide() (analyze, readOnly bool, reason string, err error) {
-	if !r.opts.Analyze && !r.opts.AnalyzeWrites {
-		return false, true, "ANALYZE not enabled: plain EXPLAIN only", nil
+// releaseAdvisoryLocks is the second line of defence after an EXPLAIN
+// ANALYZE: session-level advisory locks survive ROLLBACK, so any the
+// statement took are released; it returns how many there were.
+func (r *runner) releaseAdvisoryLocks() int {
+	if r.conn == nil || r.conn.IsClosed() || r.conn.PgConn().TxStatus() != 'I' {
+		return 0
 	}
-	ok, why, err := Gate(r.ctx, r.conn, r.text, r.facts)
+	ctx, cancel := r.detached()
+	defer cancel()
+	var n int
+	err := r.conn.QueryRow(ctx, Marker+"SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid()",
+		pgx.QueryExecModeExec).Scan(&n)
+	if err != nil || n == 0 {
+		return 0
+	}
+	if _, err := r.conn.Exec(ctx, Marker+"SELECT pg_catalog.pg_advisory_unlock_all()", pgx.QueryExecModeExec); err != nil {
+		return 0
+	}
+	return n
+}
+
+// check runs the safety gate (Check) on the statement, which decides
+// whether it may be planned at all and whether it may be analysed.
+func (r *runner) check() (Verdict, error) {
+	if r.facts == nil {
+		ok, why := CheckStatement(nil)
+		return Verdict{Plan: true, Analyze: ok, Reason: why}, nil
+	}
+	v, err := Check(r.ctx, r.conn, r.text, r.facts, r.opts.TrustFunctions)
 	if err != nil {
-		if r.ctx.Err() != nil || r.conn.IsClosed() || !isServerError(err) {
-			return false, true, "", step("checking function volatility", err)
-		}
-		// A catalog read that failed for another reason aborts nothing (it
-		// ran outside a transaction): fall back to plain EXPLAIN.
-		return false, true, why, nil
+		return Verdict{}, step("checking what the statement may run", err)
 	}
-	if ok {
-		return true, true, "", nil
+	return v, nil
+}
+
+// decide applies the gate's verdict: analyze says whether EXPLAIN ANALYZE is
+// used, readOnly whether the transaction is READ ONLY, reason why ANALYZE is
+// not used.
+func (r *runner) decide(v Verdict) (analyze, readOnly bool, reason string) {
+	if !r.opts.Analyze && !r.opts.AnalyzeWrites {
+		return false, true, "ANALYZE not enabled: plain EXPLAIN only"
+	}
+	if v.Analyze {
+		return true, true, ""
 	}
 	if r.opts.AnalyzeWrites && r.facts != nil && r.facts.Statements == 1 {
 		switch r.facts.Kind {
 		case sqlfacts.KindSelect, sqlfacts.KindInsert, sqlfacts.KindUpdate, sqlfacts.KindDelete, sqlfacts.KindMerge:
-			return true, false, "", nil
+			return true, false, ""
 		}
 	}
-	return false, true, why, nil
+	return false, true, v.Reason
 }
 
 // options is the option list of EXPLAIN for this server.
@@ -304,6 +348,9 @@ func (r *runner) cleanup() {
 
 // explain sends one EXPLAIN through the extended protocol and parses its output.
 func (r *runner) explain(sql, what string) (*Plan, error) {
+	if strings.HasPrefix(sql, "EXPLAIN (ANALYZE") {
+		r.analyzed = true
+	}
 	rr := r.conn.PgConn().ExecParams(r.ctx, Marker+sql, nil, nil, nil, nil).Read()
 	if rr.Err != nil {
 		return nil, step(what, rr.Err)

@@ -122,35 +122,50 @@ func TestGateFunctions(t *testing.T) {
 	ctx, conn, _ := testDB(t)
 	mustExec(t, conn, `CREATE SCHEMA shop; CREATE FUNCTION shop.random() RETURNS float8 LANGUAGE sql VOLATILE AS $$ SELECT 4 $$`)
 	for _, c := range []struct {
-		funcs  []string
+		query  string
 		ok     bool
 		reason string
 	}{
-		{nil, true, ""},
-		{[]string{"item_count"}, true, ""},                     // user STABLE
-		{[]string{"twice", "lower", "count", "now"}, true, ""}, // IMMUTABLE and STABLE
-		{[]string{"pg_catalog.lower"}, true, ""},
-		{[]string{"random", "clock_timestamp", "gen_random_uuid", "timeofday"}, true, ""}, // allowlisted
-		{[]string{"log_call"}, false, "calls volatile function log_call(): plain EXPLAIN only"},
-		{[]string{"public.log_call"}, false, "public.log_call()"},
-		{[]string{"nextval"}, false, "nextval()"},
-		{[]string{"setseed"}, false, "setseed()"},
-		{[]string{"no_such_function"}, false, "no_such_function()"}, // unknown counts as volatile
-		{[]string{"shop.random"}, false, "shop.random()"},           // allowlist is for pg_catalog only
-		{[]string{"lower", "log_call", "nextval"}, false, "functions log_call(), nextval()"},
+		{"SELECT 1", true, ""},
+		{"SELECT lower(note), count(*), now() FROM items GROUP BY 1", true, ""}, // built-in IMMUTABLE and STABLE
+		{"SELECT pg_catalog.lower('A')", true, ""},
+		{"SELECT random(), clock_timestamp(), gen_random_uuid(), timeofday()", true, ""}, // allowlisted
+		// User code is never trusted for its volatility marking.
+		{"SELECT item_count()", false, "public.item_count (user code, declared STABLE)"},
+		{"SELECT twice(id) FROM items", false, "public.twice (user code, declared IMMUTABLE)"},
+		{"SELECT log_call()", false, "function public.log_call (user code, declared VOLATILE)"},
+		{"SELECT public.log_call()", false, "public.log_call"},
+		{"SELECT nextval('s')", false, "pg_catalog.nextval (a VOLATILE built-in)"},
+		{"SELECT setseed(0.5)", false, "setseed"},
+		{"SELECT no_such_function()", true, ""},                   // the server refuses it: nothing runs
+		{"SELECT shop.random()", false, "shop.random (user code"}, // allowlist is for pg_catalog only
+		{"SELECT table_to_xml('items', true, true, '')", false, "table_to_xml (reads a relation"},
+		{"SELECT lower(note), log_call(), nextval('s') FROM items", false, "log_call"},
 	} {
-		ok, reason, err := Gate(ctx, conn, "SELECT", selectFacts(c.funcs...))
+		facts, err := sqlfacts.Analyze(c.query)
 		if err != nil {
-			t.Fatalf("Gate(%v): %v", c.funcs, err)
+			t.Fatal(err)
+		}
+		ok, reason, err := Gate(ctx, conn, c.query, facts)
+		if err != nil {
+			t.Fatalf("Gate(%s): %v", c.query, err)
 		}
 		if ok != c.ok || !strings.Contains(reason, c.reason) {
-			t.Errorf("Gate(%v) = %v, %q; want %v, containing %q", c.funcs, ok, reason, c.ok, c.reason)
+			t.Errorf("Gate(%s) = %v, %q; want %v, containing %q", c.query, ok, reason, c.ok, c.reason)
 		}
 	}
-	// The overload rule: one volatile overload makes the name volatile.
-	mustExec(t, conn, `CREATE FUNCTION twice(text) RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT $1 || $1 $$`)
-	if ok, reason, _ := Gate(ctx, conn, "SELECT", selectFacts("twice")); ok {
-		t.Errorf("Gate allowed twice() with a volatile overload (%q)", reason)
+	// --trust-functions: a named user function is trusted, by schema.name or name.
+	for _, trust := range []string{"public.item_count", "item_count"} {
+		facts, _ := sqlfacts.Analyze("SELECT item_count()")
+		if ok, reason, err := Gate(ctx, conn, "SELECT item_count()", facts, trust); err != nil || !ok {
+			t.Errorf("Gate with --trust-functions %s = %v, %q, %v; want allowed", trust, ok, reason, err)
+		}
+	}
+	// The overload rule: every function of the name is checked.
+	mustExec(t, conn, `CREATE FUNCTION lower(int) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT $1 $$`)
+	facts, _ := sqlfacts.Analyze("SELECT lower(note) FROM items")
+	if ok, reason, _ := Gate(ctx, conn, "SELECT lower(note) FROM items", facts); ok {
+		t.Errorf("Gate allowed lower() with a user overload (%q)", reason)
 	}
 }
 
@@ -169,7 +184,7 @@ func TestRunGateRefusals(t *testing.T) {
 		{"modifying cte", "WITH d AS (DELETE FROM items WHERE id < 100 RETURNING id) SELECT count(*) FROM d",
 			&sqlfacts.Facts{Kind: sqlfacts.KindSelect, Statements: 1, ModifyingCTE: true, Functions: []string{"count"}}, "WITH clause modifies data"},
 		{"select into", "SELECT * INTO items_copy FROM items", &sqlfacts.Facts{Kind: sqlfacts.KindSelect, Statements: 1, SelectInto: true}, "SELECT INTO"},
-		{"volatile function", "SELECT log_call() FROM items WHERE id < 5", selectFacts("log_call"), "calls volatile function log_call()"},
+		{"volatile function", "SELECT log_call() FROM items WHERE id < 5", selectFacts("log_call"), "public.log_call (user code, declared VOLATILE)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := Run(ctx, conn, c.query, c.facts, opts)
@@ -206,13 +221,14 @@ func TestRunAnalyzeSelect(t *testing.T) {
 		query string
 		facts *sqlfacts.Facts
 		rows  float64
+		trust []string
 	}{
-		{"filter", "SELECT id FROM items WHERE v < 100", selectFacts(), 1000},
-		{"stable and immutable functions", "SELECT id, twice(v) FROM items WHERE category = 7 AND item_count() > 0", selectFacts("twice", "item_count"), 200},
-		{"allowlisted volatile", "SELECT id FROM items WHERE random() >= 0 AND id <= 42;", selectFacts("random"), 42},
+		{"filter", "SELECT id FROM items WHERE v < 100", selectFacts(), 1000, nil},
+		{"trusted user functions", "SELECT id, twice(v) FROM items WHERE category = 7 AND item_count() > 0", selectFacts("twice", "item_count"), 200, []string{"twice", "public.item_count"}},
+		{"allowlisted volatile", "SELECT id FROM items WHERE random() >= 0 AND id <= 42;", selectFacts("random"), 42, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := Run(ctx, conn, c.query, c.facts, Options{Analyze: true, StatementTimeout: 10 * time.Second})
+			res := Run(ctx, conn, c.query, c.facts, Options{Analyze: true, StatementTimeout: 10 * time.Second, TrustFunctions: c.trust})
 			assertIdle(t, conn)
 			if res.Error != "" {
 				t.Fatalf("Run: %s", res.Error)

@@ -67,10 +67,12 @@ func (c *collector) collectTables(ctx context.Context) error {
 
 // columnsQuery reads the columns of the tables $1 with their pg_stats row
 // (the inherited one for partitioned tables). pg_stats shows only columns the
-// user may read; the others keep nil statistics.
+// user may read; the others keep nil statistics. The most common value is
+// read only for built-in types: turning a value into text runs its type's
+// output function, which for a user type is user code.
 const columnsQuery = Marker + ` SELECT a.attrelid::int8, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
   st.null_frac::float8, st.n_distinct::float8, st.correlation::float8, st.avg_width,
-  (st.most_common_vals::text::text[])[1]
+  CASE WHEN a.atttypid < 16384 THEN (st.most_common_vals::text::text[])[1] END
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
