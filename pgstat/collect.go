@@ -173,8 +173,9 @@ func (c *collector) collectServer(ctx context.Context) error {
   current_user::text, current_database()::text, pg_postmaster_start_time(),
   (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
   (SELECT extversion FROM pg_extension WHERE extname = 'hypopg'),
-  EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')`).
-		Scan(&version, &s.VersionNum, &s.CurrentUser, &c.snap.Database, &started, &reset, &hypo, &s.HypoPGAvailable)
+  EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
+  pg_is_in_recovery()`).
+		Scan(&version, &s.VersionNum, &s.CurrentUser, &c.snap.Database, &started, &reset, &hypo, &s.HypoPGAvailable, &s.InRecovery)
 	if err != nil {
 		return fmt.Errorf("read server: %w", err)
 	}

@@ -79,6 +79,10 @@ type Server struct {
 	StartedAt       *time.Time `json:"started_at,omitempty"`       // pg_postmaster_start_time()
 	HypoPG          string     `json:"hypopg,omitempty"`           // installed HypoPG version in this database, if any
 	HypoPGAvailable bool       `json:"hypopg_available,omitempty"` // pg_available_extensions lists hypopg
+	// InRecovery is pg_is_in_recovery(): the server is a standby, its
+	// statistics (index scans, table reads, pg_stat_statements) are its own
+	// and it accepts no writes.
+	InRecovery bool `json:"in_recovery,omitempty"`
 }
 
 // StatStatementsInfo describes the installed pg_stat_statements.
