@@ -52,4 +52,14 @@ type Fix struct {
 	SQL     []string `json:"sql,omitempty"`
 	// Advisory is set when the fix is a design change to weigh, not a statement to run as is.
 	Advisory bool `json:"advisory,omitempty"`
+	// RunOn names the server the SQL must run on when the audited server is
+	// a standby: RunOnPrimary (it writes; the standby replicates it) or
+	// RunOnStandby (server settings, each server's own). Empty on a primary.
+	RunOn string `json:"run_on,omitempty"`
 }
+
+// Values of Fix.RunOn.
+const (
+	RunOnPrimary = "primary"
+	RunOnStandby = "standby"
+)

@@ -17,13 +17,16 @@ An index that no query has scanned still costs storage, makes every INSERT and
 most UPDATEs and DELETEs of its table slower, and takes room in memory. Check
 that the statistics cover a representative period (the age is in the
 evidence; replicas keep their own scan counts, so check them too), then drop
-it with DROP INDEX CONCURRENTLY. Primary keys, unique and constraint-backing
+it with DROP INDEX CONCURRENTLY. Audited on a standby, the counts are that
+standby's own: the finding only asks to check the primary and every replica,
+and proposes no DROP. Primary keys, unique and constraint-backing
 indexes are never reported: they enforce rules even when no query reads them.
 Nor is an index that is the only one leading with a foreign key's columns
 (dropping it would slow deletes on the referenced table).`,
 	Thresholds: `idx_scan = 0; valid index; not primary, unique or constraint-backing; its table has been read at least once
 (seq_scan + idx_scan > 0) since the reset; not on a partitioned parent (scans count on the partitions).
-Severity: warning; notice when the statistics are younger than 7 days.`,
+Severity: warning; notice when the statistics are younger than 7 days. On a standby (pg_is_in_recovery):
+notice, advisory, no DROP: the counters are the standby's own.`,
 	Run: runUnusedIndex,
 }
 
@@ -68,6 +71,22 @@ func runUnusedIndex(p *Pass) error {
 			if hours < 7*24 {
 				sev = SeverityNotice
 			}
+		}
+		if p.Snapshot.Server.InRecovery {
+			// A standby counts only its own scans: the primary and the other
+			// replicas may use the index every second. Nothing to drop from here.
+			ev["counters_from"] = "standby"
+			p.Report(Finding{
+				Severity: SeverityNotice,
+				Message:  fmt.Sprintf("index %s on %s has never been scanned on this standby since its statistics were reset%s; it costs %s, but a standby counts only its own scans", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
+				Objects:  []string{name, t.QualifiedName()},
+				Evidence: ev,
+				Fix: &Fix{
+					Summary:  fmt.Sprintf("Check idx_scan of %s in pg_stat_user_indexes on the primary and on every replica; drop it (on the primary) only if no server scans it", name),
+					Advisory: true,
+				},
+			})
+			continue
 		}
 		p.Report(Finding{
 			Severity: sev,

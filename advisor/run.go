@@ -142,6 +142,9 @@ func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 			res.RuleErrors = append(res.RuleErrors, fmt.Sprintf("%s: %v", r.Name, err))
 		}
 	}
+	if snap.Server.InRecovery {
+		MarkStandbyFixes(res.Findings)
+	}
 	Rank(res.Findings)
 	return res
 }
