@@ -13,8 +13,15 @@ import (
 func Markdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	ew.printf("# pgadvisor report\n\n")
-	ew.printf("PostgreSQL %s, database `%s`, %d statements, %s of statement time. ", orDash(r.Server.Version), orDash(r.Database), r.Summary.Statements, Duration(r.Summary.TotalMS))
+	server := "PostgreSQL " + orDash(r.Server.Version)
+	if r.Server.InRecovery {
+		server += " **hot standby** (in recovery)"
+	}
+	ew.printf("%s, database `%s`, %d statements, %s of statement time. ", server, orDash(r.Database), r.Summary.Statements, Duration(r.Summary.TotalMS))
 	ew.printf("%d findings (%d error, %d warning, %d notice).\n", len(r.Findings), r.Summary.FindingCount["error"], r.Summary.FindingCount["warning"], r.Summary.FindingCount["notice"])
+	if r.Server.InRecovery {
+		ew.printf("\n> %s\n", mdEscape(standbyNote))
+	}
 	if len(r.Problems) > 0 {
 		ew.printf("\n## Not collected\n\n")
 		for _, p := range r.Problems {

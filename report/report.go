@@ -42,14 +42,28 @@ type Tool struct {
 type Server struct {
 	Version    string `json:"version"`
 	VersionNum int    `json:"version_num"`
+	// InRecovery is pg_is_in_recovery() of the audited server: true for a
+	// hot standby, whose usage counters are its own and which runs no fix
+	// that writes (those fixes carry run_on "primary").
+	InRecovery bool `json:"in_recovery"`
+	// Role is RoleStandby when InRecovery, else empty.
+	Role string `json:"role,omitempty"`
 }
+
+// RoleStandby is Server.Role of a hot standby.
+const RoleStandby = "standby"
+
+// standbyNote is what the table and Markdown headers say about a standby.
+const standbyNote = "Audited a hot standby (pg_is_in_recovery): its index and table usage counters are its own, " +
+	"so no index is proposed for dropping from them (check the primary and every replica); " +
+	"fixes that write run on the primary, which replicates them here."
 
 // Summary says what was looked at.
 type Summary struct {
 	Statements   int                `json:"statements"`              // workload statements considered
 	TotalMS      float64            `json:"total_ms"`                // their total time, milliseconds
 	StatsSince   *time.Time         `json:"stats_since,omitempty"`   // statistics reset time, when known
-	PlansByMode  map[string]int     `json:"plans_by_mode,omitempty"` // analyze / generic / plain / error
+	PlansByMode  map[string]int     `json:"plans_by_mode,omitempty"` // analyze / generic / plain / error / skipped
 	TimingsMS    map[string]float64 `json:"timings_ms,omitempty"`    // collect, explain, what-if, advise
 	Source       string             `json:"source"`                  // "live" or the snapshot file
 	FindingCount map[string]int     `json:"finding_count"`           // by severity
@@ -60,7 +74,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Tool:          Tool{Name: "pgadvisor", Version: version},
-		Server:        Server{Version: snap.Server.Version, VersionNum: snap.Server.VersionNum},
+		Server:        Server{Version: snap.Server.Version, VersionNum: snap.Server.VersionNum, InRecovery: snap.Server.InRecovery},
 		Database:      snap.Database,
 		GeneratedAt:   time.Now().UTC().Truncate(time.Second),
 		Findings:      res.Findings,
@@ -75,6 +89,9 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 			FindingCount: map[string]int{"error": 0, "warning": 0, "notice": 0},
 		},
 	}
+	if r.Server.InRecovery {
+		r.Server.Role = RoleStandby
+	}
 	if r.Findings == nil {
 		r.Findings = []advisor.Finding{}
 	}
@@ -85,8 +102,11 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	}
 	for _, p := range snap.Plans {
 		mode := string(p.Mode)
-		if p.Error != "" {
+		switch {
+		case p.Error != "":
 			mode = "error"
+		case p.Skipped != "":
+			mode = "skipped"
 		}
 		r.Summary.PlansByMode[mode]++
 	}

@@ -24,7 +24,14 @@ const findingWidth = Width - 4 - 12 - 10
 // of their heaviest finding), each with its rank, impact, evidence and fix.
 func Table(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
-	ew.printf("pgadvisor %s — PostgreSQL %s, database %s\n", r.Tool.Version, orDash(r.Server.Version), orDash(r.Database))
+	server := "PostgreSQL " + orDash(r.Server.Version)
+	if r.Server.InRecovery {
+		server += " hot standby (in recovery)"
+	}
+	ew.printf("pgadvisor %s — %s, database %s\n", r.Tool.Version, server, orDash(r.Database))
+	if r.Server.InRecovery {
+		ew.printf("%s\n", wrap(standbyNote, Width))
+	}
 	s := r.Summary
 	line := fmt.Sprintf("%d statements, %s of statement time", s.Statements, Duration(s.TotalMS))
 	if s.StatsSince != nil {
@@ -32,7 +39,7 @@ func Table(w io.Writer, r *Report) error {
 	}
 	if len(s.PlansByMode) > 0 {
 		var parts []string
-		for _, m := range []string{"analyze", "generic", "plain", "error"} {
+		for _, m := range []string{"analyze", "generic", "plain", "error", "skipped"} {
 			if n := s.PlansByMode[m]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", n, m))
 			}
