@@ -267,6 +267,11 @@ func innermost(err error) string {
 
 func classifyServer(e *pgconn.PgError, user string) (message, fix string) {
 	msg := e.Message
+	// A hot standby refuses writes: "cannot set transaction read-write mode
+	// during recovery" (0A000), "cannot execute ANALYZE during recovery" (25006).
+	if (e.Code == "0A000" || e.Code == "25006") && strings.Contains(msg, "during recovery") {
+		return msg, "the server is a hot standby, which takes no writes: run --verify against a staging primary, and install extensions on the primary"
+	}
 	switch e.Code {
 	case "28P01":
 		return msg, "check the password: PGPASSWORD, ~/.pgpass, or the password in --dsn / DATABASE_URL"
