@@ -42,6 +42,12 @@ type Options struct {
 	// rolled back and measures the statements before and after (staging only).
 	Verify  bool
 	Advisor advisor.Options
+	// Timeout bounds the whole audit; 0 means no bound. When it passes, what
+	// was collected is returned with an *Error naming --timeout.
+	Timeout time.Duration
+
+	// guard is shared by the phases of one Collect; nil: each phase has its own.
+	guard *explain.Guard
 }
 
 // DefaultOptions are the CLI's defaults.
@@ -52,6 +58,7 @@ func DefaultOptions() Options {
 		SampleWindow:     3 * time.Second,
 		StatementTimeout: 10 * time.Second,
 		LockTimeout:      time.Second,
+		Timeout:          5 * time.Minute,
 		WhatIf:           whatif.DefaultOptions(),
 		Advisor:          advisor.DefaultOptions(),
 	}
@@ -83,7 +90,14 @@ func fail(phase string, err error) *Error {
 // Collect connects and builds a complete snapshot: statistics, plans of the
 // heaviest statements and what-if results. On failure it returns what was
 // collected so far together with the error, so callers can still report it.
-func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
+// Statements that could not be planned are Problems of the snapshot, one per
+// cause (a locked or unreadable table names the table and the fix); a locked
+// table is skipped after its first lock timeout. opts.Timeout bounds the
+// whole of it.
+func Collect(ctx context.Context, opts Options) (snap *pgstat.Snapshot, err error) {
+	ctx, cancel := withAuditTimeout(ctx, opts.Timeout)
+	defer cancel()
+	defer func() { err = timedOut(ctx, snap, err, opts.Timeout) }()
 	conn, err := pgstat.Connect(ctx, opts.DSN, pgstat.ConnectOptions{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return nil, fail("connect", err)
@@ -94,7 +108,8 @@ func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
 		conn.Close(cctx)
 	}()
 	start := time.Now()
-	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: opts.SampleWindow, MinCalls: opts.MinCalls})
+	opts.guard = explain.NewGuard(0)
+	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: opts.SampleWindow, MinCalls: opts.MinCalls, Guard: opts.guard})
 	if snap == nil {
 		if err == nil {
 			err = errors.New("nothing collected")
@@ -105,6 +120,8 @@ func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
 	if err != nil {
 		return snap, fail("collect", err)
 	}
+	opts.guard.SetServerVersion(snap.Server.VersionNum)
+	defer recordPlanFailures(snap, opts.guard, opts)
 	stmts, total := advisor.Statements(snap)
 	if err := ExplainTop(ctx, conn, snap, stmts, opts); err != nil {
 		return snap, err
@@ -116,6 +133,15 @@ func Collect(ctx context.Context, opts Options) (*pgstat.Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// guardOf returns the guard of opts, or a new one that the caller owns
+// (and records the failures of) when there is none.
+func guardOf(snap *pgstat.Snapshot, opts Options) (g *explain.Guard, owned bool) {
+	if opts.guard != nil {
+		return opts.guard, false
+	}
+	return explain.NewGuard(snap.Server.VersionNum), true
 }
 
 // explainable returns the statements worth explaining, heaviest first.
@@ -137,11 +163,24 @@ func explainable(stmts []*advisor.Statement, top int) []*advisor.Statement {
 }
 
 // ExplainTop explains the Top heaviest statements and records the plans in
-// the snapshot. A statement that fails to explain is recorded with its error;
-// a cancelled context or a lost connection stops the phase.
+// the snapshot. A statement that fails to explain is recorded with its error
+// (and becomes a Problem); a statement on a table found locked earlier is
+// recorded as skipped, without being sent; a cancelled context or a lost
+// connection stops the phase. When none of the statements tried could be
+// planned, a Problem says the audit is incomplete.
 func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, opts Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["explain"] = ms(time.Since(start)) }()
+	guard, owned := guardOf(snap, opts)
+	if owned {
+		defer recordPlanFailures(snap, guard, opts)
+	}
+	tried, planned := 0, 0
+	defer func() {
+		if tried > 0 && planned == 0 && ctx.Err() == nil {
+			snap.Problems = append(snap.Problems, nonePlanned(tried, guard, snap.Server.VersionNum))
+		}
+	}()
 	eo := explain.Options{
 		Analyze:          !opts.NoAnalyze,
 		AnalyzeWrites:    opts.AnalyzeWrites,
@@ -153,9 +192,12 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 		if err := ctx.Err(); err != nil {
 			return fail("explain", err)
 		}
-		res := explain.Run(ctx, conn, s.Query, s.Facts, eo)
-		res.QueryID = strconv.FormatInt(s.QueryID, 10)
+		res := guard.Run(ctx, conn, "explain", strconv.FormatInt(s.QueryID, 10), s.Query, s.Facts, eo)
 		snap.Plans = append(snap.Plans, res)
+		tried++
+		if res.Plan != nil {
+			planned++
+		}
 		if conn.IsClosed() {
 			return fail("explain", errors.New("connection lost: "+res.Error))
 		}
@@ -171,9 +213,15 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, total float64, opts Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["what_if"] = ms(time.Since(start)) }()
+	guard, owned := guardOf(snap, opts)
+	if owned {
+		defer recordPlanFailures(snap, guard, opts)
+	}
 	inputs := advisor.WhatIfInputsOf(snap, stmts, total, opts.Advisor)
 	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
-	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts.WhatIf)
+	wopts := opts.WhatIf
+	wopts.Guard = guard
+	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, wopts)
 	if res != nil {
 		data, merr := json.Marshal(res)
 		if merr != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -14,7 +15,10 @@ import (
 // (tables, indexes, foreign keys), the statement as a one-call workload, its
 // plan and the what-if result. A statement that does not parse is an error
 // naming the line and column.
-func CollectOne(ctx context.Context, sql string, opts Options) (*pgstat.Snapshot, error) {
+func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Snapshot, err error) {
+	ctx, cancel := withAuditTimeout(ctx, opts.Timeout)
+	defer cancel()
+	defer func() { err = timedOut(ctx, snap, err, opts.Timeout) }()
 	facts, err := sqlfacts.Analyze(sql)
 	if err != nil {
 		var se *sqlfacts.SyntaxError
@@ -33,7 +37,7 @@ func CollectOne(ctx context.Context, sql string, opts Options) (*pgstat.Snapshot
 		conn.Close(cctx)
 	}()
 	start := time.Now()
-	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: 0, MaxStatements: 1})
+	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: 0, MaxStatements: 1})
 	if snap == nil {
 		return nil, fail("collect", err)
 	}
@@ -46,7 +50,9 @@ func CollectOne(ctx context.Context, sql string, opts Options) (*pgstat.Snapshot
 	snap.Activity = nil
 	stmt := &advisor.Statement{Statement: snap.Statements[0], Facts: facts, Share: 1}
 	stmts := []*advisor.Statement{stmt}
-	if err := ExplainTop(ctx, conn, snap, stmts, Options{Top: 1, NoAnalyze: opts.NoAnalyze, AnalyzeWrites: opts.AnalyzeWrites, StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout}); err != nil {
+	opts.guard = explain.NewGuard(snap.Server.VersionNum)
+	defer recordPlanFailures(snap, opts.guard, opts)
+	if err := ExplainTop(ctx, conn, snap, stmts, Options{Top: 1, NoAnalyze: opts.NoAnalyze, AnalyzeWrites: opts.AnalyzeWrites, StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout, guard: opts.guard}); err != nil {
 		return snap, err
 	}
 	if len(snap.Plans) == 1 {

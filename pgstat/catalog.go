@@ -376,6 +376,11 @@ const maxFallbackFailures = 3
 // missing: they are returned in failed with the first error. After
 // maxFallbackFailures failures the remaining oids count as failed too. An
 // error with no failed oids means the query itself does not work.
+//
+// A lock timeout costs one wait per locked table: the relations the guard
+// knows to be locked are not queried at all, and after a lock timeout the
+// tables found locked in pg_locks are marked in the guard and left out of
+// the retry.
 func (c *collector) queryWithFallback(ctx context.Context, query string, oids []int64, scan func(pgx.Rows) error) (failed []int64, err error) {
 	run := func(ids []int64) error {
 		rows, err := c.conn.Query(ctx, query, ids)
@@ -390,22 +395,78 @@ func (c *collector) queryWithFallback(ctx context.Context, query string, oids []
 		}
 		return rows.Err()
 	}
-	firstErr := run(oids)
+	guard := c.opts.Guard
+	var firstErr error
+	oids, failed, firstErr = c.leaveOutLocked(oids)
+	if len(oids) == 0 {
+		return failed, firstErr
+	}
+	err = run(oids)
+	if err == nil {
+		return failed, firstErr
+	}
 	if firstErr == nil {
-		return nil, nil
+		firstErr = err
 	}
-	if !retryable(firstErr) || ctx.Err() != nil || c.conn.IsClosed() {
-		return nil, firstErr
+	if !retryable(err) || ctx.Err() != nil || c.conn.IsClosed() {
+		return failed, firstErr
 	}
+	if sqlstateOf(err) == "55P03" && guard != nil {
+		ids := make([]uint32, len(oids))
+		for i, oid := range oids {
+			ids[i] = uint32(oid)
+		}
+		if marked, merr := guard.MarkLocked(ctx, c.conn, "collect", ids); merr == nil && len(marked) > 0 {
+			var rest []int64
+			var locked []int64
+			rest, locked, _ = c.leaveOutLocked(oids)
+			failed = append(failed, locked...)
+			if len(rest) == 0 || run(rest) == nil {
+				return failed, firstErr
+			}
+			oids = rest
+		}
+	}
+	n := 0
 	for i, oid := range oids {
-		if len(failed) >= maxFallbackFailures || ctx.Err() != nil || c.conn.IsClosed() {
+		if n >= maxFallbackFailures || ctx.Err() != nil || c.conn.IsClosed() {
 			return append(failed, oids[i:]...), firstErr
 		}
 		if err := run([]int64{oid}); err != nil {
 			failed = append(failed, oid)
+			n++
 		}
 	}
 	return failed, firstErr
+}
+
+// leaveOutLocked splits oids into those to query and those the guard knows
+// to be locked, with an error naming the first locked one.
+func (c *collector) leaveOutLocked(oids []int64) (rest, locked []int64, err error) {
+	if c.opts.Guard == nil {
+		return oids, nil, nil
+	}
+	for _, oid := range oids {
+		l, ok := c.opts.Guard.IsLocked(uint32(oid))
+		if !ok {
+			rest = append(rest, oid)
+			continue
+		}
+		locked = append(locked, oid)
+		if err == nil {
+			err = &pgconn.PgError{Code: "55P03", Severity: "ERROR",
+				Message: fmt.Sprintf("%s is locked (%s): not read again after the first lock timeout", l.Relation, l.Detail)}
+		}
+	}
+	return rest, locked, err
+}
+
+func sqlstateOf(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
 }
 
 // retryable reports whether err is a lock or statement timeout, which may

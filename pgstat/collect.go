@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/explain"
 )
 
 // CollectOptions tune Collect. Zero values mean the defaults.
@@ -20,6 +22,11 @@ type CollectOptions struct {
 	MinCalls int64
 	// MaxStatements keeps only the heaviest entries by total time (default 500).
 	MaxStatements int
+	// Guard, shared with the later phases of an audit, learns which tables
+	// are locked: after the first lock timeout on a table, its catalog reads
+	// (and then its statements) are skipped instead of waiting again. Nil:
+	// Collect uses its own.
+	Guard *explain.Guard
 
 	// afterSample, when set (tests), runs after each activity sample.
 	afterSample func()
@@ -84,6 +91,9 @@ func Collect(ctx context.Context, conn *pgx.Conn, opts CollectOptions) (*Snapsho
 		opts.MaxStatements = DefaultMaxStatements
 	}
 	c := &collector{conn: conn, opts: opts, snap: New(), indexTable: map[uint32]uint32{}}
+	if c.opts.Guard == nil {
+		c.opts.Guard = explain.NewGuard(0)
+	}
 	c.snap.CollectedAt = time.Now().UTC()
 	phases := []struct {
 		name string

@@ -68,7 +68,23 @@ type Problem struct {
 	Phase   string `json:"phase"`   // e.g. "statements", "activity", "explain"
 	Message string `json:"message"` // one line, never a password
 	Fix     string `json:"fix,omitempty"`
+	// Objects are the schema-qualified relations the problem is about.
+	Objects []string `json:"objects,omitempty"`
+	// QueryIDs are (the first ten of) the statements the problem kept from
+	// being planned, and Statements how many there were in all.
+	QueryIDs   []string `json:"queryids,omitempty"`
+	Statements int      `json:"statements,omitempty"`
+	// LockWaits is how many times the audit waited a whole --lock-timeout
+	// for the locked relation of the problem.
+	LockWaits int `json:"lock_waits,omitempty"`
+	// Severity is SeverityWarning for a problem that leaves the audit
+	// complete (some statements were not planned, others were); empty means
+	// what was collected is incomplete.
+	Severity string `json:"severity,omitempty"`
 }
+
+// SeverityWarning marks a Problem that does not make the audit incomplete.
+const SeverityWarning = "warning"
 
 // Server identifies the server.
 type Server struct {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -247,7 +248,16 @@ func (e *evaluator) reset() error {
 func (e *evaluator) create(c Candidate) (uint32, error) {
 	var oid uint32
 	var name string
+	if g := e.opts.Guard; g != nil {
+		if rel := g.SkipTable(e.ctx, e.conn, c.Schema, c.Table); rel != "" {
+			return 0, fmt.Errorf("skipped: %s is locked (found earlier in the audit)", rel)
+		}
+	}
 	if err := e.conn.QueryRow(e.ctx, ownMarker+"SELECT indexrelid, indexname FROM hypopg_create_index($1)", c.hypoSQL()).Scan(&oid, &name); err != nil {
+		var pgErr *pgconn.PgError
+		if g := e.opts.Guard; g != nil && errors.As(err, &pgErr) && pgErr.Code == "55P03" {
+			g.NoteLockTimeout(e.ctx, e.conn, "what-if", c.Schema, c.Table, "lock timeout while creating a hypothetical index on "+c.Schema+"."+c.Table)
+		}
 		return 0, fmt.Errorf("hypopg_create_index: %w", err)
 	}
 	e.ids[c.ID()] = oid
@@ -256,8 +266,16 @@ func (e *evaluator) create(c Candidate) (uint32, error) {
 
 // plan plans a statement: a generic plan when it has $n, else plain EXPLAIN.
 func (e *evaluator) plan(in Input) (*explain.Plan, explain.Mode, error) {
+	var r explain.Result
+	if g := e.opts.Guard; g != nil {
+		r = g.Run(e.ctx, e.conn, "what-if", in.QueryID, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum})
+		if r.Skipped != "" {
+			return nil, "", errors.New("skipped: " + r.Skipped)
+		}
+	} else {
+		r = explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum})
+	}
 	e.res.PlannerCalls++
-	r := explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum})
 	if r.Error != "" {
 		return nil, "", errors.New(r.Error)
 	}

@@ -102,6 +102,10 @@ type Options struct {
 	// rows written plus read is write-heavy, and a new index's write cost is
 	// subtracted from its benefit.
 	WriteHeavyShare float64 `json:"write_heavy_share"`
+	// Guard, when set, plans every statement through it and skips the
+	// statements and candidates on relations it found locked earlier in the
+	// audit; it records the failures. Not part of the recorded options.
+	Guard *explain.Guard `json:"-"`
 }
 
 // DefaultOptions returns the documented defaults.

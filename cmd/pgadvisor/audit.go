@@ -16,7 +16,8 @@ func connectionFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "dsn", Usage: "connection `URL` or keyword/value string; default: DATABASE_URL, then the PG* environment variables and ~/.pgpass"},
 		&cli.DurationFlag{Name: "statement-timeout", Value: 10 * time.Second, Usage: "statement_timeout of every statement pgadvisor runs"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: time.Second, Usage: "lock_timeout of every statement pgadvisor runs"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: time.Second, Usage: "lock_timeout of every statement pgadvisor runs (a table still locked after it is skipped for the rest of the run)"},
+		&cli.DurationFlag{Name: "timeout", Value: audit.DefaultOptions().Timeout, Usage: "bound the whole run; what was collected by then is reported (exit 3); 0: no bound"},
 		&cli.BoolFlag{Name: "no-analyze", Usage: "never run EXPLAIN ANALYZE, even for statements the safety gate allows"},
 		&cli.BoolFlag{Name: "analyze-writes", Usage: "EXPLAIN ANALYZE INSERT/UPDATE/DELETE too, inside a transaction that is rolled back (executes them!)"},
 	}
@@ -102,6 +103,9 @@ func liveOptions(c *cli.Context) (audit.Options, error) {
 	opts.DSN = c.String("dsn")
 	opts.StatementTimeout = c.Duration("statement-timeout")
 	opts.LockTimeout = c.Duration("lock-timeout")
+	if opts.Timeout = c.Duration("timeout"); opts.Timeout < 0 {
+		return opts, usageErr("--timeout must be 0 (no bound) or more")
+	}
 	opts.NoAnalyze = c.Bool("no-analyze")
 	opts.AnalyzeWrites = c.Bool("analyze-writes")
 	opts.NoWhatIf = c.Bool("no-what-if")
@@ -147,11 +151,19 @@ func auditLive(c *cli.Context, opts audit.Options, rules []*advisor.Rule, extra 
 
 // incomplete is the error of a collection that recorded problems: the report
 // is printed, but the exit code (3) and one line on stderr say it is partial.
+// Warnings (some statements not planned while others were) are reported but
+// leave the audit complete.
 func incomplete(snap *pgstat.Snapshot) error {
-	if len(snap.Problems) == 0 {
+	var serious []pgstat.Problem
+	for _, p := range snap.Problems {
+		if p.Severity != pgstat.SeverityWarning {
+			serious = append(serious, p)
+		}
+	}
+	if len(serious) == 0 {
 		return nil
 	}
-	p := snap.Problems[0]
+	p := serious[0]
 	msg := p.Phase + ": " + p.Message
 	if n := len(snap.Problems) - 1; n > 0 {
 		msg += fmt.Sprintf(" (and %d more problems, listed in the report)", n)
