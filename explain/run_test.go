@@ -550,3 +550,31 @@ func TestMaxParam(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeReleasesAdvisoryLocks: the second line of defence. A function
+// the user trusts (--trust-functions) that takes a session advisory lock is
+// analysed; the lock survives ROLLBACK, so Run releases it and says so.
+func TestAnalyzeReleasesAdvisoryLocks(t *testing.T) {
+	ctx, conn, _ := testDB(t)
+	mustExec(t, conn, `CREATE FUNCTION take_lock() RETURNS bool LANGUAGE sql STABLE AS $$ SELECT pg_advisory_lock(77) IS NOT NULL $$`)
+	q := "SELECT take_lock()"
+	facts, err := sqlfacts.Analyze(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(ctx, conn, q, facts, Options{Analyze: true, TrustFunctions: []string{"public.take_lock"}})
+	if res.Error != "" || res.Mode != ModeAnalyze {
+		t.Fatalf("mode %q error %q; want an analysed trusted statement", res.Mode, res.Error)
+	}
+	if res.ReleasedAdvisoryLocks != 1 || !strings.Contains(res.Reason, "released with pg_advisory_unlock_all()") {
+		t.Errorf("released %d, reason %q; want 1 released and said", res.ReleasedAdvisoryLocks, res.Reason)
+	}
+	if n := count(t, conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"); n != 0 {
+		t.Errorf("%d advisory locks still held", n)
+	}
+	// Untrusted, the same statement is not even planned (STABLE user code).
+	res = Run(ctx, conn, q, facts, Options{Analyze: true})
+	if res.Plan != nil || !strings.Contains(res.Error, "--trust-functions public.take_lock") {
+		t.Errorf("untrusted: plan %v error %q", res.Plan != nil, res.Error)
+	}
+}

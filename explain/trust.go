@@ -772,7 +772,9 @@ const functionsReachQuery = `SELECT p.oid, n.nspname, p.proname, p.provolatile::
       AND d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e' LIMIT 1), ''),
   coalesce((SELECT ARRAY[a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid, a.aggserialfn::oid,
       a.aggdeserialfn::oid, a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid]
-    FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid), '{}')
+    FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid), '{}'),
+  CASE WHEN l.lanname = 'internal' THEN (SELECT max(b.provolatile::text) FROM pg_catalog.pg_proc b
+    WHERE b.oid < 16384 AND b.prolang = p.prolang AND b.prosrc = p.prosrc) END
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -790,7 +792,8 @@ func (rc *reacher) functions(oids []uint32) error {
 		var oid uint32
 		var nsp, name, vol, kind, lang, ext string
 		var support []uint32
-		if err := rows.Scan(&oid, &nsp, &name, &vol, &kind, &lang, &ext, &support); err != nil {
+		var internalVol *string
+		if err := rows.Scan(&oid, &nsp, &name, &vol, &kind, &lang, &ext, &support, &internalVol); err != nil {
 			return fmt.Errorf("read the functions a statement may run from pg_proc: %w", err)
 		}
 		k := objKey{classFunction, oid}
@@ -800,6 +803,12 @@ func (rc *reacher) functions(oids []uint32) error {
 			what = "aggregate"
 		}
 		trusted, why := rc.trustFunction(oid, nsp, name, vol, lang, ext)
+		if !trusted && internalVol != nil && *internalVol != "v" && vol != "v" {
+			// LANGUAGE internal runs a built-in C function by name (range
+			// and multirange constructors are made so): trusted like that
+			// built-in, whose own marking is PostgreSQL's.
+			trusted = true
+		}
 		if kind == "a" {
 			for _, f := range support {
 				rc.push(classFunction, f, "aggregate "+qname, viaExec)
