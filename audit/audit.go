@@ -40,8 +40,10 @@ type Options struct {
 	NoWhatIf         bool
 	// Verify builds the chosen indexes for real inside a transaction that is
 	// rolled back and measures the statements before and after (staging only).
-	Verify  bool
-	Advisor advisor.Options
+	Verify bool
+	// TrustFunctions are user functions the safety gate trusts (--trust-functions).
+	TrustFunctions []string
+	Advisor        advisor.Options
 	// Timeout bounds the whole audit; 0 means no bound. When it passes, what
 	// was collected is returned with an *Error naming --timeout.
 	Timeout time.Duration
@@ -187,6 +189,7 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 		StatementTimeout: opts.StatementTimeout,
 		LockTimeout:      opts.LockTimeout,
 		ServerVersionNum: snap.Server.VersionNum,
+		TrustFunctions:   opts.TrustFunctions,
 	}
 	for _, s := range explainable(stmts, opts.Top) {
 		if err := ctx.Err(); err != nil {
@@ -217,6 +220,7 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 	if owned {
 		defer recordPlanFailures(snap, guard, opts)
 	}
+	opts.WhatIf.TrustFunctions = opts.TrustFunctions
 	inputs := advisor.WhatIfInputsOf(snap, stmts, total, opts.Advisor)
 	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
 	wopts := opts.WhatIf

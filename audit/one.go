@@ -52,7 +52,7 @@ func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Sna
 	stmts := []*advisor.Statement{stmt}
 	opts.guard = explain.NewGuard(snap.Server.VersionNum)
 	defer recordPlanFailures(snap, opts.guard, opts)
-	if err := ExplainTop(ctx, conn, snap, stmts, Options{Top: 1, NoAnalyze: opts.NoAnalyze, AnalyzeWrites: opts.AnalyzeWrites, StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout, guard: opts.guard}); err != nil {
+	if err := ExplainTop(ctx, conn, snap, stmts, Options{Top: 1, TrustFunctions: opts.TrustFunctions, NoAnalyze: opts.NoAnalyze, AnalyzeWrites: opts.AnalyzeWrites, StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout, guard: opts.guard}); err != nil {
 		return snap, err
 	}
 	if len(snap.Plans) == 1 {

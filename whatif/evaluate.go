@@ -268,12 +268,12 @@ func (e *evaluator) create(c Candidate) (uint32, error) {
 func (e *evaluator) plan(in Input) (*explain.Plan, explain.Mode, error) {
 	var r explain.Result
 	if g := e.opts.Guard; g != nil {
-		r = g.Run(e.ctx, e.conn, "what-if", in.QueryID, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum})
+		r = g.Run(e.ctx, e.conn, "what-if", in.QueryID, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum, TrustFunctions: e.opts.TrustFunctions})
 		if r.Skipped != "" {
 			return nil, "", errors.New("skipped: " + r.Skipped)
 		}
 	} else {
-		r = explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum})
+		r = explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum, TrustFunctions: e.opts.TrustFunctions})
 	}
 	e.res.PlannerCalls++
 	if r.Error != "" {

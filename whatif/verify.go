@@ -74,7 +74,7 @@ func Verify(ctx context.Context, conn *pgx.Conn, recs []Recommendation, inputs [
 			out[i].Skipped = "statement text not available or does not parse"
 			continue
 		}
-		ok, why, err := explain.Gate(ctx, conn, in.Query, in.Facts)
+		ok, why, err := explain.Gate(ctx, conn, in.Query, in.Facts, opts.TrustFunctions...)
 		if err != nil {
 			out[i].Skipped = "could not check the statement: " + err.Error()
 			continue

@@ -98,6 +98,9 @@ type Options struct {
 	MaxCandidates int `json:"max_candidates"`
 	// InstallHypoPG allows Evaluate to run CREATE EXTENSION hypopg.
 	InstallHypoPG bool `json:"install_hypopg"`
+	// TrustFunctions are the user functions the safety gate trusts
+	// (--trust-functions), for planning and for --verify's ANALYZE.
+	TrustFunctions []string `json:"trust_functions,omitempty"`
 	// WriteHeavyShare: a table whose written rows are at least this fraction of
 	// rows written plus read is write-heavy, and a new index's write cost is
 	// subtracted from its benefit.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,6 +21,7 @@ func connectionFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "timeout", Value: audit.DefaultOptions().Timeout, Usage: "bound the whole run; what was collected by then is reported (exit 3); 0: no bound"},
 		&cli.BoolFlag{Name: "no-analyze", Usage: "never run EXPLAIN ANALYZE, even for statements the safety gate allows"},
 		&cli.BoolFlag{Name: "analyze-writes", Usage: "EXPLAIN ANALYZE INSERT/UPDATE/DELETE too, inside a transaction that is rolled back (executes them!)"},
+		&cli.StringSliceFlag{Name: "trust-functions", Usage: "user functions (`NAME,...`, schema.name or name) the safety gate may let PostgreSQL run while planning and under EXPLAIN ANALYZE"},
 	}
 }
 
@@ -108,10 +110,24 @@ func liveOptions(c *cli.Context) (audit.Options, error) {
 	}
 	opts.NoAnalyze = c.Bool("no-analyze")
 	opts.AnalyzeWrites = c.Bool("analyze-writes")
+	opts.TrustFunctions = trustFunctions(c.StringSlice("trust-functions"))
 	opts.NoWhatIf = c.Bool("no-what-if")
 	opts.Verify = c.Bool("verify")
 	err := applyWhatIfFlags(c, &opts.WhatIf)
 	return opts, err
+}
+
+// trustFunctions splits the --trust-functions values (repeated or comma-separated).
+func trustFunctions(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }
 
 // auditLive collects, saves the snapshot when asked, and reports; a failure
