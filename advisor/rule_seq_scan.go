@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 	"github.com/pgadvisor/pgadvisor/whatif"
@@ -124,7 +125,7 @@ func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, row
 		msg += fmt.Sprintf(", %s times per call", humanCount(loops))
 	}
 	ev := map[string]any{
-		"table_rows":         int64(rows),
+		"table_rows":         num.Int64(rows),
 		"filter":             n.Filter,
 		"discarded_fraction": round(discard, 4),
 		"plan_mode":          string(s.Plan.Mode),
@@ -133,11 +134,11 @@ func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, row
 		"calls":              s.Calls,
 	}
 	if analyzed {
-		ev["rows_removed_by_filter"] = int64(removed)
-		ev["rows_returned"] = int64(kept)
-		ev["loops"] = int64(loops)
+		ev["rows_removed_by_filter"] = num.Int64(removed)
+		ev["rows_returned"] = num.Int64(kept)
+		ev["loops"] = num.Int64(loops)
 	} else {
-		ev["estimated_rows_returned"] = int64(kept)
+		ev["estimated_rows_returned"] = num.Int64(kept)
 		if s.Plan.Reason != "" {
 			ev["not_analyzed_because"] = s.Plan.Reason
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -73,7 +74,7 @@ func runUnbatchedWrites(p *Pass) error {
 			"kind":          string(f.Kind),
 		}
 		if s.WALBytes > 0 {
-			ev["wal_bytes"] = int64(s.WALBytes)
+			ev["wal_bytes"] = num.Int64(s.WALBytes)
 		}
 		p.Report(p.StatementFinding(s, Finding{
 			Severity: wlSeverity(s.Share),

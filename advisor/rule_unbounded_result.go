@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -78,15 +79,15 @@ func unboundedFinding(p *Pass, s *Statement, rowsPerCall float64) Finding {
 		width = wlRowWidth(tables[0])
 		if width > 0 {
 			ev["avg_row_bytes"] = width
-			ev["bytes_per_call"] = int64(float64(width) * rowsPerCall)
+			ev["bytes_per_call"] = num.Int64(float64(width) * rowsPerCall)
 		}
 		if t := tables[0]; t.Rows > 0 {
-			ev["table_rows"] = int64(t.Rows)
+			ev["table_rows"] = num.Int64(t.Rows)
 			ev["fraction_of_table"] = round(rowsPerCall/t.Rows, 4)
 		}
 	}
 	msg := fmt.Sprintf("a read of %s returns %s rows per call without LIMIT (%s calls, %s rows in all)",
-		where, humanInt(int64(rowsPerCall+0.5)), humanInt(s.Calls), humanInt(s.Rows))
+		where, humanInt(num.Int64(rowsPerCall+0.5)), humanInt(s.Calls), humanInt(s.Rows))
 	return Finding{
 		Severity: wlSeverity(s.Share),
 		Message:  msg,
@@ -216,7 +217,7 @@ func wideRowFinding(p *Pass, s *Statement, rowsPerCall float64) (Finding, bool) 
 		"calls":          s.Calls,
 		"rows_per_call":  round(rowsPerCall, 2),
 		"avg_row_bytes":  width,
-		"bytes_per_call": int64(float64(width) * rowsPerCall),
+		"bytes_per_call": num.Int64(float64(width) * rowsPerCall),
 		"total_ms":       round(s.TotalTime(), 1),
 	}
 	if len(wide) > 0 {
@@ -265,7 +266,7 @@ func wideRowFinding(p *Pass, s *Statement, rowsPerCall float64) (Finding, bool) 
 		fix.SQL = []string{q[:start] + list + q[star+1:]}
 	}
 	msg := fmt.Sprintf("SELECT * of %s ships %d-byte rows on a hot path (%s calls, %s bytes per call)",
-		wlName(t), width, humanInt(s.Calls), humanInt(int64(float64(width)*rowsPerCall)))
+		wlName(t), width, humanInt(s.Calls), humanInt(num.Int64(float64(width)*rowsPerCall)))
 	return Finding{
 		Severity: wlSeverity(s.Share),
 		Message:  msg,

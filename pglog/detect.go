@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
@@ -259,5 +260,5 @@ func truncate(s string, n int) string {
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 func round3(v float64) float64 {
-	return float64(int64(v*1000+0.5)) / 1000
+	return num.RoundTo(v, 1000)
 }

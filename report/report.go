@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -82,7 +83,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 		RuleErrors:    res.RuleErrors,
 		Summary: Summary{
 			Statements:   res.Statements,
-			TotalMS:      float64(int64(res.TotalMS*10+0.5)) / 10,
+			TotalMS:      num.RoundTo(res.TotalMS, 10),
 			PlansByMode:  map[string]int{},
 			TimingsMS:    map[string]float64{},
 			Source:       source,

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -218,10 +219,10 @@ func (c Candidate) EstimatedSize() int64 {
 		width = 8 * len(c.Keys)
 	}
 	if c.Method == "gin" {
-		return int64(rows * float64(3*width+16))
+		return num.Int64(rows * float64(3*width+16))
 	}
 	tuple := (8 + width + 7) / 8 * 8
-	return int64(rows * float64(tuple+4) / 0.9)
+	return num.Int64(rows * float64(tuple+4) / 0.9)
 }
 
 // hypoSupported reports whether HypoPG can build the candidate hypothetically.

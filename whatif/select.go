@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -550,8 +551,5 @@ func roundTo(v, p float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0 // JSON has no NaN or Inf
 	}
-	if v < 0 {
-		return -float64(int64(-v*p+0.5)) / p
-	}
-	return float64(int64(v*p+0.5)) / p
+	return num.RoundTo(v, p)
 }
