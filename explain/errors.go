@@ -36,13 +36,13 @@ func describeError(ctx context.Context, conn *pgx.Conn, what string, err error, 
 		msg := oneLine(pgErr.Message)
 		switch pgErr.Code {
 		case sqlstateQueryCanceled:
-			return fmt.Sprintf("statement timeout%s while %s: raise --statement-timeout, or leave this statement out of --analyze", durationNote(opts.StatementTimeout), what)
+			return fmt.Sprintf("statement timeout%s while %s: raise --statement-timeout, or use --no-analyze to plan without executing", durationNote(opts.StatementTimeout), what)
 		case sqlstateLockNotAvailable:
 			return fmt.Sprintf("lock timeout%s while %s: another session holds a conflicting lock on a table of this statement; retry later or raise --lock-timeout", durationNote(opts.LockTimeout), what)
 		case sqlstateInsufficientPrivs:
 			return fmt.Sprintf("permission denied while %s: %s; grant the role pgadvisor connects as SELECT on the tables concerned (or pg_read_all_data)", what, msg)
 		case sqlstateReadOnlyTransaction:
-			return fmt.Sprintf("the statement tried to write while %s inside a read-only transaction (%s); nothing was written: explain it without --analyze", what, msg)
+			return fmt.Sprintf("the statement tried to write while %s inside a read-only transaction (%s); nothing was written: explain it with --no-analyze", what, msg)
 		case sqlstateAdminShutdown, sqlstateCrashShutdown, sqlstateCannotConnectNow, sqlstateIdleSessionTimeout, sqlstateIdleInTransactionEnd:
 			return fmt.Sprintf("connection lost while %s: %s; check that the server is up and run again", what, msg)
 		}
