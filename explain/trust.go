@@ -278,11 +278,14 @@ JOIN pg_catalog.pg_namespace n
 JOIN pg_catalog.pg_proc p ON p.pronamespace = n.oid AND p.proname = f.name
 WHERE NOT f.attr OR (p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1)`
 
+// entryOperatorsQuery resolves operator names to the user-made operators of
+// that name (built-in operators run built-in, non-volatile functions).
 const entryOperatorsQuery = `SELECT o.oid
 FROM unnest($1::text[], $2::text[]) AS f(sch, name)
 JOIN pg_catalog.pg_namespace n
   ON (f.sch = '' AND n.nspname = ANY (pg_catalog.current_schemas(true))) OR n.nspname = f.sch
-JOIN pg_catalog.pg_operator o ON o.oprnamespace = n.oid AND o.oprname = f.name`
+JOIN pg_catalog.pg_operator o ON o.oprnamespace = n.oid AND o.oprname = f.name
+WHERE o.oid >= 16384`
 
 const entryObjectsQuery = `SELECT f.name, coalesce(CASE WHEN f.kind = 't' THEN pg_catalog.to_regtype(f.name)::oid
   ELSE pg_catalog.to_regclass(f.name)::oid END, 0)
@@ -758,6 +761,11 @@ func (rc *reacher) operators(oids []uint32) error {
 		if err := rows.Scan(&oid, &nsp, &name, &code, &rest, &join); err != nil {
 			return fmt.Errorf("follow the operators a statement uses: %w", err)
 		}
+		if oid < firstNormalObjectID {
+			// A built-in operator runs built-in functions, none volatile
+			// (checked by TestBuiltinOperatorsAreSafe).
+			continue
+		}
 		label := "operator " + displayIdent(nsp) + "." + name
 		for _, f := range []uint32{code, rest, join} {
 			rc.push(classFunction, f, label, viaPlan)
@@ -773,7 +781,7 @@ const functionsReachQuery = `SELECT p.oid, n.nspname, p.proname, p.provolatile::
   coalesce((SELECT ARRAY[a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid, a.aggserialfn::oid,
       a.aggdeserialfn::oid, a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid]
     FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid), '{}'),
-  CASE WHEN l.lanname = 'internal' THEN (SELECT max(b.provolatile::text) FROM pg_catalog.pg_proc b
+  CASE WHEN l.lanname = 'internal' AND p.oid >= 16384 THEN (SELECT max(b.provolatile::text) FROM pg_catalog.pg_proc b
     WHERE b.oid < 16384 AND b.prolang = p.prolang AND b.prosrc = p.prosrc) END
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
