@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/strictjson"
 	"github.com/pgadvisor/pgadvisor/pglog"
 )
 
@@ -266,11 +267,17 @@ type Session struct {
 	Query           string     `json:"query,omitempty"`      // truncated to 200 characters
 }
 
-// Read decodes a snapshot file's contents and checks that it is one.
+// Read decodes a snapshot file's contents and checks that it is one: a
+// single JSON value without duplicate keys (strictjson), of this kind and a
+// supported schema version, whose values pass Validate (the error is then
+// an *InvalidError).
 func Read(data []byte) (*Snapshot, error) {
 	var probe struct {
 		Kind          string `json:"kind"`
 		SchemaVersion int    `json:"schema_version"`
+	}
+	if err := strictjson.Check(data); err != nil {
+		return nil, fmt.Errorf("not a pgadvisor snapshot (%v); create one with: pgadvisor audit --save-snapshot FILE", err)
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("not a pgadvisor snapshot (invalid JSON: %v); create one with: pgadvisor audit --save-snapshot FILE", err)
@@ -282,8 +289,11 @@ func Read(data []byte) (*Snapshot, error) {
 		return nil, fmt.Errorf("snapshot schema_version %d is not supported by this pgadvisor (supports 1..%d)", probe.SchemaVersion, SchemaVersion)
 	}
 	var s Snapshot
-	if err := json.Unmarshal(data, &s); err != nil {
+	if err := strictjson.Unmarshal(data, &s, false); err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }

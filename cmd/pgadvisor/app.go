@@ -16,6 +16,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/audit"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/report"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // Exit codes.
@@ -167,8 +168,11 @@ func loadSnapshot(path string) (*pgstat.Snapshot, error) {
 		return nil, usageErr("read snapshot: %v", err)
 	}
 	snap, err := pgstat.Read(data)
+	if err == nil {
+		err = whatif.ValidateRecorded(snap)
+	}
 	if err != nil {
-		return nil, usageErr("%s: %v", path, err)
+		return nil, usageErr("snapshot %s: %v", path, err)
 	}
 	return snap, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/audit"
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/strictjson"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -119,9 +120,17 @@ func explainSavedPlan(c *cli.Context, path string, rules []*advisor.Rule) error 
 	if err != nil {
 		return usageErr("read plan: %v", err)
 	}
+	// Parse first: it explains what is not EXPLAIN JSON (text output, say);
+	// then the keys EXPLAIN never repeats, and the numbers.
 	plan, err := explain.Parse(data)
+	if err == nil {
+		err = strictjson.Check(data)
+	}
+	if err == nil {
+		err = pgstat.ValidatePlan(plan)
+	}
 	if err != nil {
-		return usageErr("%s: %v", path, err)
+		return usageErr("plan %s: %v", path, err)
 	}
 	sql := ""
 	if c.NArg() > 0 || c.IsSet("file") {

@@ -1,13 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/strictjson"
 	"github.com/pgadvisor/pgadvisor/pglog"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
@@ -35,10 +37,11 @@ func advisorOptions(c *cli.Context) (advisor.Options, error) {
 		if err != nil {
 			return opts, usageErr("read --thresholds: %v", err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&opts); err != nil {
+		if err := strictjson.Unmarshal(data, &opts, true); err != nil {
 			return opts, usageErr("--thresholds %s: %v (keys are listed by pgadvisor rules -v)", path, err)
+		}
+		if err := opts.Validate(); err != nil {
+			return opts, usageErr("--thresholds %s: %v", path, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
 	if err := applyIndexCaps(c, &opts); err != nil {
@@ -53,7 +56,53 @@ func advisorOptions(c *cli.Context) (advisor.Options, error) {
 	if c.IsSet("log-min-ms") {
 		opts.NPlusOneLogMinMS = c.Float64("log-min-ms")
 	}
+	if err := thresholdFlagsError(c, opts.Validate()); err != nil {
+		return opts, err
+	}
 	return opts, nil
+}
+
+// thresholdFlags are the flags that set a single threshold, by its key.
+var thresholdFlags = map[string]string{
+	"min_calls":                  "min-calls",
+	"n_plus_one_log_min_repeats": "log-min-repeats",
+	"n_plus_one_log_min_ms":      "log-min-ms",
+	"max_new_indexes":            "max-new-indexes",
+	"storage_budget_bytes":       "storage-budget",
+	"min_cost_reduction":         "min-cost-reduction",
+}
+
+// thresholdFlagsError turns the error of Options.Validate after the flags
+// were applied into a usage error naming the flag of each threshold out of
+// range, and its allowed range.
+func thresholdFlagsError(c *cli.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var msgs []string
+	for _, e := range unjoin(err) {
+		var te *advisor.ThresholdError
+		if errors.As(e, &te) {
+			if flag, ok := thresholdFlags[te.Key]; ok && c.IsSet(flag) {
+				value := c.Value(flag)
+				if flag == "storage-budget" {
+					value = c.String(flag)
+				}
+				msgs = append(msgs, fmt.Sprintf("--%s %v is out of range: %s", flag, value, te.Range))
+				continue
+			}
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return usageErr("%s", strings.Join(msgs, "; "))
+}
+
+// unjoin lists the errors of an errors.Join.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // readLog parses --log up front, so a log that cannot be read is a usage

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -44,12 +46,12 @@ func applyIndexCaps(c *cli.Context, a *advisor.Options) error {
 func applyWhatIfFlags(c *cli.Context, o *whatif.Options) error {
 	o.InstallHypoPG = c.Bool("install-hypopg")
 	o.MaxNewIndexes = c.Int("max-new-indexes")
-	if o.MaxNewIndexes < 0 {
-		return usageErr("--max-new-indexes must be 0 or more")
+	if r, _ := advisor.ThresholdRange("max_new_indexes"); o.MaxNewIndexes < 0 {
+		return usageErr("--max-new-indexes %d is out of range: %s", o.MaxNewIndexes, r)
 	}
 	o.MinCostReduction = c.Float64("min-cost-reduction")
-	if o.MinCostReduction <= 0 || o.MinCostReduction >= 1 {
-		return usageErr("--min-cost-reduction must be between 0 and 1, e.g. 0.5")
+	if r, _ := advisor.ThresholdRange("min_cost_reduction"); o.MinCostReduction <= 0 || o.MinCostReduction >= 1 {
+		return usageErr("--min-cost-reduction %v is out of range: %s, e.g. 0.5", o.MinCostReduction, r)
 	}
 	if s := c.String("storage-budget"); s != "" {
 		n, err := parseBytes(s)
@@ -75,10 +77,14 @@ func parseBytes(s string) (int64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 {
+	if err != nil || v < 0 || math.IsNaN(v) {
 		return 0, &sizeError{s}
 	}
-	return int64(v * float64(mult)), nil
+	n := v * float64(mult)
+	if n >= 1<<53 {
+		return 0, fmt.Errorf("%s is out of range (at most 8 PiB)", strconv.Quote(s))
+	}
+	return int64(n), nil
 }
 
 type sizeError struct{ s string }

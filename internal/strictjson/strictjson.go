@@ -1,0 +1,138 @@
+// Package strictjson decodes the JSON files pgadvisor reads (snapshots,
+// thresholds, saved plans) strictly: the document must be exactly one JSON
+// value, and no object may repeat a key. encoding/json accepts both silently
+// (a json.Decoder stops after the first value; the last of two equal keys
+// wins), which lets a hand-edited or hostile file say two things at once.
+// The package only checks and decodes; it does not validate values.
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Check reports whether data is a single JSON value without duplicate
+// object keys. The error names where the problem is, as a path like
+// statements[3].calls, and the byte offset.
+func Check(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	w := walker{dec: dec}
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return errors.New("empty input: expected a JSON value")
+	}
+	if err != nil {
+		return syntaxError(err)
+	}
+	if err := w.value(tok); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("unexpected data after the JSON value at offset %d", dec.InputOffset())
+	}
+	return nil
+}
+
+// Unmarshal is Check followed by json.Unmarshal into v; with
+// disallowUnknown, a key v has no field for is an error too.
+func Unmarshal(data []byte, v any, disallowUnknown bool) error {
+	if err := Check(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if disallowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("%s: a JSON %s cannot be a %s", te.Field, te.Value, te.Type)
+		}
+		return err
+	}
+	return nil
+}
+
+// walker walks the tokens of one value, keeping the path for messages.
+type walker struct {
+	dec  *json.Decoder
+	path []string
+}
+
+func (w *walker) where() string {
+	if len(w.path) == 0 {
+		return "the top level"
+	}
+	var b bytes.Buffer
+	for _, p := range w.path {
+		if p[0] != '[' && b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// value consumes the rest of the value that starts with tok.
+func (w *walker) value(tok json.Token) error {
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil // a scalar
+	}
+	switch d {
+	case '{':
+		seen := map[string]bool{}
+		for w.dec.More() {
+			kt, err := w.dec.Token()
+			if err != nil {
+				return syntaxError(err)
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return fmt.Errorf("duplicate key %q in %s (offset %d)", key, w.where(), w.dec.InputOffset())
+			}
+			seen[key] = true
+			w.path = append(w.path, key)
+			if err := w.next(); err != nil {
+				return err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+	case '[':
+		for i := 0; w.dec.More(); i++ {
+			w.path = append(w.path, "["+strconv.Itoa(i)+"]")
+			if err := w.next(); err != nil {
+				return err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+	}
+	if _, err := w.dec.Token(); err != nil { // the closing delimiter
+		return syntaxError(err)
+	}
+	return nil
+}
+
+func (w *walker) next() error {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return syntaxError(err)
+	}
+	return w.value(tok)
+}
+
+func syntaxError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at offset %d: %v", se.Offset, se)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("invalid JSON: the input ends in the middle of a value")
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
