@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/report"
 )
@@ -257,5 +261,63 @@ func TestLargeTotalsDoNotOverflow(t *testing.T) {
 		if f.Impact.TotalMS < 0 || f.Impact.Share < 0 || f.Impact.Share > 1 {
 			t.Errorf("%s: impact %+v out of range", f.Rule, f.Impact)
 		}
+	}
+}
+
+// TestLiveSnapshotWithVerifyReloads: everything a live audit saves (what-if
+// results and --verify measurements included) passes the validation of
+// --snapshot, and gives the same findings offline.
+func TestLiveSnapshotWithVerifyReloads(t *testing.T) {
+	dsn := pgtest.DB(t)
+	execSQL(t, dsn, "CREATE TABLE big (id bigint PRIMARY KEY, code int NOT NULL, note text)",
+		"INSERT INTO big SELECT g, g % 5000, 'n' || g FROM generate_series(1, 200000) g", "ANALYZE big")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		if _, err := conn.Exec(ctx, "SELECT note FROM big WHERE code = $1", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close(ctx)
+
+	snapPath := filepath.Join(t.TempDir(), "snap.json")
+	code, live, stderr := runCLI(t, "audit", "--dsn", dsn, "--format", "json", "--sample-window", "0", "--verify", "--save-snapshot", snapPath)
+	if code != exitClean {
+		t.Fatalf("live audit: exit %d: %s", code, stderr)
+	}
+	snap, err := os.ReadFile(snapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct {
+		WhatIf json.RawMessage `json:"what_if"`
+		Verify json.RawMessage `json:"verify"`
+	}
+	if err := json.Unmarshal(snap, &saved); err != nil {
+		t.Fatal(err)
+	}
+	if len(saved.WhatIf) < 10 || len(saved.Verify) < 10 {
+		t.Fatalf("the snapshot has no what-if results or measurements to check (what_if %d bytes, verify %d bytes)", len(saved.WhatIf), len(saved.Verify))
+	}
+	code, offline, stderr := runCLI(t, "audit", "--snapshot", snapPath, "--format", "json")
+	if code != exitClean {
+		t.Fatalf("--snapshot of a live audit's snapshot: exit %d: %s", code, stderr)
+	}
+	rules := func(out string) string {
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range r.Findings {
+			ids = append(ids, f.Rule+" "+f.Message)
+		}
+		return strings.Join(ids, "\n")
+	}
+	if l, o := rules(live), rules(offline); l != o || !strings.Contains(l, "missing-index") {
+		t.Errorf("findings live:\n%s\noffline:\n%s\n(want the same, with missing-index)", l, o)
 	}
 }
