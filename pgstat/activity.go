@@ -8,12 +8,14 @@ import (
 
 // activityQuery reads the client backends of all databases except
 // pgadvisor's own sessions; blocked_by is set for sessions waiting on a lock.
+// The query is read whole (the server keeps track_activity_query_size bytes)
+// so that it can be parsed and redacted; it is shortened afterwards.
 const activityQuery = Marker + ` SELECT pid, COALESCE(datname::text, ''), COALESCE(usename::text, ''),
   COALESCE(application_name, ''), COALESCE(host(client_addr), ''), COALESCE(backend_type, ''),
   backend_start, xact_start, query_start, state_change, COALESCE(state, ''),
   COALESCE(wait_event_type, ''), COALESCE(wait_event, ''),
   CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) END,
-  COALESCE(left(query, 200), '')
+  COALESCE(query, '')
 FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(application_name, '') <> '` + ApplicationName + `'
 ORDER BY pid`
@@ -23,8 +25,9 @@ ORDER BY pid`
 // sampling; the samples taken are kept.
 func (c *collector) collectActivity(ctx context.Context) error {
 	deadline := time.Now().Add(c.opts.SampleWindow)
+	redacted := map[string]string{} // an idle session shows the same text in every sample
 	for {
-		sample, err := c.sampleActivity(ctx)
+		sample, err := c.sampleActivity(ctx, redacted)
 		if err != nil {
 			return err
 		}
@@ -45,7 +48,12 @@ func (c *collector) collectActivity(ctx context.Context) error {
 	}
 }
 
-func (c *collector) sampleActivity(ctx context.Context) (ActivitySample, error) {
+// activityQueryLen is the longest session query kept in a sample, bytes.
+const activityQueryLen = 200
+
+// sampleActivity reads pg_stat_activity once; redacted caches the redacted
+// text of each query seen.
+func (c *collector) sampleActivity(ctx context.Context, redacted map[string]string) (ActivitySample, error) {
 	sample := ActivitySample{At: time.Now().UTC(), Sessions: []Session{}}
 	rows, err := c.conn.Query(ctx, activityQuery)
 	if err != nil {
@@ -63,7 +71,12 @@ func (c *collector) sampleActivity(ctx context.Context) (ActivitySample, error) 
 			return sample, fmt.Errorf("read pg_stat_activity: %w", err)
 		}
 		s.PID = int(pid)
-		s.Query = MaskLiterals(s.Query)
+		text, ok := redacted[s.Query]
+		if !ok {
+			text = truncateText(RedactStatement(s.Query), activityQueryLen)
+			redacted[s.Query] = text
+		}
+		s.Query = text
 		s.BackendStart, s.XactStart, s.QueryStart, s.StateChange = utc(backendStart), utc(xactStart), utc(queryStart), utc(stateChange)
 		for _, b := range blockers {
 			s.BlockedBy = append(s.BlockedBy, int(b))

@@ -1,16 +1,38 @@
 package pgstat
 
-import "testing"
+import (
+	"testing"
 
-func TestRedactSecrets(t *testing.T) {
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
+)
+
+func TestRedactStatement(t *testing.T) {
 	for in, want := range map[string]string{
-		"CREATE ROLE app LOGIN PASSWORD 'Secr3tPw'":                 "CREATE ROLE app LOGIN PASSWORD '…'",
-		"ALTER USER app WITH ENCRYPTED PASSWORD 'it''s'":            "ALTER USER app WITH ENCRYPTED PASSWORD '…'",
-		"CREATE USER MAPPING FOR u SERVER s OPTIONS (password 'x')": "CREATE USER MAPPING FOR u SERVER s OPTIONS (password '…')",
+		"CREATE ROLE app LOGIN PASSWORD 'Secr3tPw'":                 "CREATE ROLE app LOGIN PASSWORD $1",
+		"ALTER USER app WITH ENCRYPTED PASSWORD $q$it's$q$":         "ALTER USER app WITH ENCRYPTED PASSWORD $1",
+		"CREATE USER MAPPING FOR u SERVER s OPTIONS (password 'x')": "CREATE USER MAPPING FOR u SERVER s OPTIONS (password $1)",
 		"SELECT * FROM users WHERE password_hash = $1":              "SELECT * FROM users WHERE password_hash = $1",
+		"SELECT * FROM users WHERE email = 'a@b.exa":                sqlfacts.DroppedText,
+		insufficientPrivilege:                                       insufficientPrivilege,
 	} {
-		if got := RedactSecrets(in); got != want {
-			t.Errorf("RedactSecrets(%q) = %q, want %q", in, got, want)
+		if got := RedactStatement(in); got != want {
+			t.Errorf("RedactStatement(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTruncateText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"SELECT 1", 200, "SELECT 1"},
+		{"SELECT $1, $2", 9, "SELECT $1…"},
+		{"SELECT ééé", 9, "SELECT é…"}, // byte 9 is inside the second é
+	} {
+		if got := truncateText(c.in, c.n); got != c.want {
+			t.Errorf("truncateText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 const viewsQuery = Marker + ` SELECT n.nspname::text, c.relname::text, pg_get_viewdef(c.oid, true)
@@ -16,7 +18,9 @@ ORDER BY n.nspname, c.relname`
 
 // CollectViews reads the user views of the current database with their
 // definitions, for Snapshot.Views (views of extensions, such as
-// pg_stat_statements, are left out).
+// pg_stat_statements, are left out). The definition of a view that opens a
+// connection (dblink) is redacted; other definitions keep their literals,
+// which what-if needs (a partial index predicate).
 func CollectViews(ctx context.Context, conn *pgx.Conn) ([]View, error) {
 	rows, err := conn.Query(ctx, viewsQuery)
 	if err != nil {
@@ -28,6 +32,10 @@ func CollectViews(ctx context.Context, conn *pgx.Conn) ([]View, error) {
 		var v View
 		if err := rows.Scan(&v.Schema, &v.Name, &v.Definition); err != nil {
 			return nil, fmt.Errorf("read views: %w", err)
+		}
+		if sqlfacts.CallsConnectionFunction(v.Definition) {
+			// A view over dblink holds its connection string, password included.
+			v.Definition = RedactStatement(v.Definition)
 		}
 		views = append(views, v)
 	}
