@@ -150,7 +150,7 @@ func scanStatements(rows pgx.Rows) ([]Statement, error) {
 			s.QueryID = *queryID
 		}
 		if query != nil {
-			s.Query = RedactSecrets(*query)
+			s.Query = RedactStatement(*query)
 		}
 		s.UserID = uint32(userID)
 		s.StatsSince = utc(since)
