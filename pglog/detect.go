@@ -47,9 +47,9 @@ type Summary struct {
 // right after one parent statement shape, aggregated over the log.
 type Sequence struct {
 	ParentFingerprint string `json:"parent_fingerprint"`
-	ParentQuery       string `json:"parent_query"` // first example, as logged
+	ParentQuery       string `json:"parent_query"` // first example, normalised (literals as $n)
 	ChildFingerprint  string `json:"child_fingerprint"`
-	ChildQuery        string `json:"child_query"` // first example, as logged
+	ChildQuery        string `json:"child_query"` // first example, normalised (literals as $n)
 	// Runs is the number of runs that met the thresholds.
 	Runs         int        `json:"runs"`
 	Sessions     int        `json:"sessions"`      // distinct sessions with such a run
@@ -155,8 +155,8 @@ func (d *detector) close(session string, r *run) {
 	if seq == nil {
 		at := r.first.Time
 		seq = &Sequence{
-			ParentFingerprint: r.parentFP, ParentQuery: truncate(r.parentQuery, 2000),
-			ChildFingerprint: r.fp, ChildQuery: truncate(r.query, 2000),
+			ParentFingerprint: r.parentFP, ParentQuery: loggedText(r.parentQuery),
+			ChildFingerprint: r.fp, ChildQuery: loggedText(r.query),
 			User: r.first.User, Database: r.first.Database, Application: r.first.Application,
 		}
 		if !at.IsZero() {
@@ -245,6 +245,14 @@ func firstKeyword(q string) string {
 		end = len(q)
 	}
 	return strings.ToLower(q[:end])
+}
+
+// loggedText is a logged statement as a Sequence keeps it: normalised (every
+// literal to $n, as pg_stat_statements shows it; a logged statement carries
+// its values, e-mail addresses and passwords included), or a placeholder when
+// it does not parse; then shortened.
+func loggedText(q string) string {
+	return truncate(sqlfacts.RedactedText(q), 2000)
 }
 
 func truncate(s string, n int) string {
