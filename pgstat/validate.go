@@ -193,8 +193,21 @@ func (v *validator) snapshot(s *Snapshot) {
 			}
 		}
 	}
+	type entryKey struct {
+		queryID  int64
+		userID   uint32
+		topLevel bool
+	}
+	entries := map[entryKey]bool{}
 	for i, st := range s.Statements {
 		v.numbers(fmt.Sprintf("statements[%d]", i), st, MaxValue, "queryid")
+		// pg_stat_statements has one entry per (user, queryid, toplevel) in a
+		// database: a repeated one would be counted twice.
+		key := entryKey{st.QueryID, st.UserID, st.TopLevel}
+		if entries[key] && st.QueryID != 0 {
+			v.addf("statements[%d]: queryid %d of user %d appears twice", i, st.QueryID, st.UserID)
+		}
+		entries[key] = true
 	}
 
 	tables := map[[2]string]bool{}

@@ -86,6 +86,7 @@ func TestValidate(t *testing.T) {
 		{"negative dealloc", func(s *Snapshot) { s.StatStatements.Dealloc = -1 }, "pg_stat_statements.dealloc"},
 		{"timing", func(s *Snapshot) { s.Timings["explain"] = 1e300 }, "timings_ms.explain"},
 		{"version_num", func(s *Snapshot) { s.Server.VersionNum = -1 }, "server.version_num"},
+		{"duplicate statement", func(s *Snapshot) { s.Statements = append(s.Statements, s.Statements[1]) }, "statements[2]: queryid 42 of user 0 appears twice"},
 	} {
 		s := validSnapshot()
 		c.break_(s)
@@ -130,6 +131,8 @@ func TestReadStrict(t *testing.T) {
 		{"wrong type", strings.Replace(good, `"calls": 10,`, `"calls": "ten",`, 1), "statements.calls"},
 		{"counter beyond int64", strings.Replace(good, `"calls": 10,`, `"calls": 1e30,`, 1), "calls"},
 		{"absurd value", strings.Replace(good, `"total_exec_time": 12.5`, `"total_exec_time": 1e308`, 1), "statements[0].total_exec_time = 1e308 is out of range"},
+		{"NaN", strings.Replace(good, `"total_exec_time": 12.5`, `"total_exec_time": NaN`, 1), "invalid JSON"},
+		{"Infinity", strings.Replace(good, `"total_exec_time": 12.5`, `"total_exec_time": Infinity`, 1), "invalid JSON"},
 		{"empty index name", strings.Replace(good, `"name": "orders_pkey"`, `"name": ""`, 1), "indexes[0].name is empty"},
 	} {
 		_, err := Read([]byte(c.data))
