@@ -534,6 +534,7 @@ func (r *runner) analyzeWithParams(res *Result, readOnly bool) error {
 			res.Reason = "EXPLAIN ANALYZE with sampled parameters failed (SQLSTATE " + sqlstate(err) + "): generic plan, not analysed"
 			return r.explainGenericExecute(res, types)
 		}
+		plan.MaskValues() // the sampled values are rows of the user's tables
 		res.Plan, res.Mode = plan, ModeAnalyze
 		res.Reason = "analysed with sampled parameters: " + strings.Join(sources, ", ")
 		if !readOnly {

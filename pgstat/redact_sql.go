@@ -1,8 +1,7 @@
 package pgstat
 
 import (
-	"strings"
-
+	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
@@ -21,33 +20,10 @@ func RedactStatement(sql string) string {
 }
 
 // MaskLiterals hides every string literal of an expression the server
-// printed (a plan's Filter or Index Cond, which quotes values with '…'); a
-// literal cut off by truncation is hidden to the end. Statement texts go
-// through RedactStatement instead.
-func MaskLiterals(sql string) string {
-	var b strings.Builder
-	for i := 0; i < len(sql); i++ {
-		if sql[i] != '\'' {
-			b.WriteByte(sql[i])
-			continue
-		}
-		b.WriteString("'…")
-		j := i + 1
-		for ; j < len(sql); j++ {
-			if sql[j] == '\'' {
-				if j+1 < len(sql) && sql[j+1] == '\'' {
-					j++
-					continue
-				}
-				break
-			}
-		}
-		if j < len(sql) {
-			b.WriteByte('\'')
-		}
-		i = j
-	}
-	return b.String()
+// printed (explain.MaskLiterals). Statement texts go through RedactStatement
+// instead.
+func MaskLiterals(expr string) string {
+	return explain.MaskLiterals(expr)
 }
 
 // truncateText cuts s to at most n bytes on a UTF-8 boundary, marking the cut with "…".
