@@ -29,7 +29,9 @@ func (n *Node) maskValues() {
 
 // MaskLiterals hides every string literal of an expression the server
 // printed (it always quotes values as '…', doubling quotes inside); a literal
-// cut off by truncation is hidden to the end.
+// cut off by truncation is hidden to the end. The LIKE wildcards at either
+// end stay ('%…%'): they are the statement's shape, not a value, and
+// leading-wildcard reads them.
 func MaskLiterals(expr string) string {
 	if !strings.Contains(expr, "'") {
 		return expr
@@ -40,7 +42,6 @@ func MaskLiterals(expr string) string {
 			b.WriteByte(expr[i])
 			continue
 		}
-		b.WriteString("'…")
 		j := i + 1
 		for ; j < len(expr); j++ {
 			if expr[j] == '\'' {
@@ -51,10 +52,22 @@ func MaskLiterals(expr string) string {
 				break
 			}
 		}
+		b.WriteString(maskValue(expr[i+1 : j]))
 		if j < len(expr) {
 			b.WriteByte('\'')
 		}
 		i = j
 	}
 	return b.String()
+}
+
+// maskValue is the masked body of a literal: "'" + its leading % and _, an
+// ellipsis, and its trailing %.
+func maskValue(body string) string {
+	lead := len(body) - len(strings.TrimLeft(body, "%_"))
+	if lead == len(body) && lead > 0 {
+		return "'" + body // only wildcards: nothing to hide
+	}
+	trail := len(body) - len(strings.TrimRight(body, "%"))
+	return "'" + body[:lead] + "…" + body[len(body)-trail:]
 }

@@ -41,6 +41,10 @@ func TestMaskLiterals(t *testing.T) {
 		"('it''s', 'x')":                      "('…', '…')",
 		"(name = 'truncat":                    "(name = '…",
 		"(a = $1)":                            "(a = $1)",
+		"(name ~~ '%smith%'::text)":           "(name ~~ '%…%'::text)",
+		"(name ~~ '_a_b'::text)":              "(name ~~ '_…'::text)",
+		"(name ~~ '%'::text)":                 "(name ~~ '%'::text)",
+		"(code ~~ 'AB%'::text) OR (x = '')":   "(code ~~ '…%'::text) OR (x = '…')",
 	} {
 		if got := MaskLiterals(in); got != want {
 			t.Errorf("MaskLiterals(%q) = %q, want %q", in, got, want)
