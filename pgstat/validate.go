@@ -216,8 +216,9 @@ func (v *validator) snapshot(s *Snapshot) {
 		v.name(p+".schema", t.Schema)
 		v.name(p+".name", t.Name)
 		v.oneOf(p+".kind", t.Kind, "r", "p", "m", "f")
-		v.numbers(p, t, MaxValue, "rows", "columns")
-		v.inRange(p+".rows", t.Rows, -1, MaxValue) // -1: never analysed (14+)
+		v.numbers(p, t, MaxValue, "rows", "pages", "columns")
+		v.inRange(p+".rows", t.Rows, -1, MaxValue)            // -1: never analysed (14+)
+		v.inRange(p+".pages", float64(t.Pages), -1, MaxValue) // -1: a partitioned table (relpages of its own is -1)
 		key := [2]string{t.Schema, t.Name}
 		if tables[key] && t.Name != "" {
 			v.addf("%s: table %s appears twice", p, t.QualifiedName())
