@@ -26,7 +26,9 @@ var fkCheck = regexp.MustCompile(`(?is)^\s*SELECT\s+1\s+FROM\s+ONLY\s+.*\bFOR\s+
 // attaches recorded plans, drops what is never a finding (pgadvisor's own
 // statements, internal foreign-key checks, catalog-only statements, utility
 // statements) and orders them heaviest first. total is the time of all
-// statements except pgadvisor's own, milliseconds.
+// statements except pgadvisor's own, milliseconds: the total pg_stat_statements
+// had when the snapshot was taken (TotalTime, which counts the statements
+// left out too), else the sum of the kept statements.
 func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 	plans := planIndex(snap)
 	for _, s := range snap.Statements {
@@ -34,6 +36,9 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 			continue
 		}
 		total += s.TotalTime()
+	}
+	if ss := snap.StatStatements; ss != nil && ss.TotalTime != nil && *ss.TotalTime > total {
+		total = *ss.TotalTime
 	}
 	for _, s := range snap.Statements {
 		if strings.Contains(s.Query, OwnMarker) || fkCheck.MatchString(s.Query) {

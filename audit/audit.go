@@ -31,6 +31,7 @@ type Options struct {
 	DSN              string
 	Top              int           // statements to explain, heaviest first
 	MinCalls         int64         // ignore statements called fewer times
+	MaxStatements    int           // keep the heaviest N pg_stat_statements entries (0: pgstat.DefaultMaxStatements)
 	SampleWindow     time.Duration // pg_stat_activity sampling window
 	StatementTimeout time.Duration // per statement pgadvisor runs
 	LockTimeout      time.Duration
@@ -109,9 +110,14 @@ func Collect(ctx context.Context, opts Options) (snap *pgstat.Snapshot, err erro
 		defer cancel()
 		conn.Close(cctx)
 	}()
+	// What the audit does to pg_stat_statements is measured from here to
+	// the end (explain, what-if and verify included).
+	if probe, perr := pgstat.StartFootprint(ctx, conn); perr == nil {
+		defer func() { recordFootprint(ctx, conn, snap, probe) }()
+	}
 	start := time.Now()
 	opts.guard = explain.NewGuard(0)
-	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: opts.SampleWindow, MinCalls: opts.MinCalls, Guard: opts.guard})
+	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: opts.SampleWindow, MinCalls: opts.MinCalls, MaxStatements: opts.MaxStatements, Guard: opts.guard})
 	if snap == nil {
 		if err == nil {
 			err = errors.New("nothing collected")
@@ -135,6 +141,19 @@ func Collect(ctx context.Context, opts Options) (snap *pgstat.Snapshot, err erro
 		}
 	}
 	return snap, nil
+}
+
+// recordFootprint records in the snapshot what the audit did to
+// pg_stat_statements since probe was taken; nothing when that cannot be read.
+func recordFootprint(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, probe *pgstat.FootprintProbe) {
+	if snap == nil || snap.StatStatements == nil || conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if f, err := probe.Finish(fctx, conn, snap.StatStatements.Max); err == nil {
+		snap.StatStatements.Footprint = f
+	}
 }
 
 // guardOf returns the guard of opts, or a new one that the caller owns

@@ -47,6 +47,10 @@ func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Sna
 	}
 	// The statement is the whole workload: one call.
 	snap.Statements = []pgstat.Statement{{Query: sql, Calls: 1, TotalExecTime: 1, MeanExecTime: 1, TopLevel: true}}
+	if ss := snap.StatStatements; ss != nil {
+		// The server's totals are not this workload's.
+		ss.TotalTime, ss.Entries = nil, nil
+	}
 	snap.Activity = nil
 	stmt := &advisor.Statement{Statement: snap.Statements[0], Facts: facts, Share: 1}
 	stmts := []*advisor.Statement{stmt}

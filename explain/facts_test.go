@@ -33,7 +33,7 @@ func TestRunWithAnalyzedFacts(t *testing.T) {
 		{"SELECT * FROM items WHERE id = 1 FOR KEY SHARE", ModePlain, "FOR UPDATE/SHARE"},
 		{"WITH d AS (DELETE FROM items WHERE id < 100 RETURNING id) SELECT count(*) FROM d", ModePlain, "WITH clause modifies data"},
 		{"SELECT * INTO items_copy FROM items", ModePlain, "SELECT INTO"},
-		{"SELECT * FROM items WHERE id = $1", ModeAnalyze, "row of public.items.id"},
+		{"SELECT * FROM items WHERE id = $1", ModeAnalyze, "the histogram of public.items.id"},
 		{"SELECT v + $1::int FROM items WHERE id = 3", ModeGeneric, "no sample value for $1"},
 		{"SELECT log_call() FROM items WHERE id = $1", ModeGeneric, "public.log_call (user code, declared VOLATILE): generic plan only"},
 		{"SELECT * FROM items WHERE category = $1 ORDER BY id LIMIT $2", ModeAnalyze, "analysed with sampled parameters"},

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,9 +37,6 @@ type Options struct {
 	TrustFunctions []string `json:"trust_functions,omitempty"`
 }
 
-// stmtCounter numbers the prepared statements Run creates (pgadvisor_<n>).
-var stmtCounter atomic.Uint64
-
 // stepError records what Run was doing when an error happened.
 type stepError struct {
 	what string
@@ -65,14 +61,17 @@ func step(what string, err error) error {
 //
 //   - without $n parameters: EXPLAIN (ANALYZE, BUFFERS, VERBOSE, SETTINGS,
 //     FORMAT JSON) when opts allow it and the Gate agrees, else EXPLAIN
-//     (VERBOSE, SETTINGS, FORMAT JSON); both inside BEGIN READ ONLY … ROLLBACK
-//     with SET LOCAL statement_timeout and lock_timeout;
-//   - with $n parameters: a generic plan (EXPLAIN (GENERIC_PLAN) on 16+, else
-//     PREPARE under plan_cache_mode = force_generic_plan and EXPLAIN EXECUTE
-//     with NULLs); with ANALYZE allowed, a value is sampled for every $n from
-//     the column it is compared with (pg_stats, then a sampled row; LIMIT $n
-//     gets 100, OFFSET $n 0) and the prepared statement is analysed with those
-//     values, falling back to the generic plan when a value is missing;
+//     (VERBOSE, SETTINGS, FORMAT JSON), of EXECUTE pgadvisor after PREPARE
+//     pgadvisor AS the statement (of the statement itself when PREPARE does
+//     not take it); both inside BEGIN READ ONLY … ROLLBACK with
+//     statement_timeout and lock_timeout set locally;
+//   - with $n parameters: a generic plan (PREPARE under plan_cache_mode =
+//     force_generic_plan and EXPLAIN EXECUTE with NULLs); with ANALYZE
+//     allowed, a value is sampled for every $n from the column it is
+//     compared with (pg_stats, then a sampled row; LIMIT $n gets 100, OFFSET
+//     $n 0) and the prepared statement is analysed with those values (passed
+//     as settings, not in the text), falling back to the generic plan when a
+//     value is missing;
 //   - writes (and whatever else the gate refuses) are analysed only with
 //     opts.AnalyzeWrites, inside a read-write transaction that is rolled back.
 //
@@ -82,7 +81,9 @@ func step(what string, err error) error {
 // connection that is inside a transaction and always leaves the connection
 // outside any transaction, with no prepared statement of its own left behind.
 // The statement text is only ever sent through the extended protocol, which
-// refuses a text holding several statements.
+// refuses a text holding several statements. Every other text Run sends is
+// the same whatever the statement (see SetConfigSQL), so that explaining
+// adds few pg_stat_statements entries.
 func Run(ctx context.Context, conn *pgx.Conn, query string, facts *sqlfacts.Facts, opts Options) Result {
 	res, _ := runRaw(ctx, conn, query, facts, opts)
 	return res
@@ -183,7 +184,7 @@ func (r *runner) run(res *Result) error {
 	}
 	if analyze {
 		err := r.inTx(readOnly, func() error {
-			plan, err := r.explain("EXPLAIN ("+r.options(true)+") "+r.text, "running EXPLAIN ANALYZE")
+			plan, err := r.explainStatement(true, "running EXPLAIN ANALYZE")
 			res.Plan = plan
 			return err
 		})
@@ -198,7 +199,7 @@ func (r *runner) run(res *Result) error {
 	}
 	res.Reason = reason
 	err = r.inTx(true, func() error {
-		plan, err := r.explain("EXPLAIN ("+r.options(false)+") "+r.text, "running EXPLAIN")
+		plan, err := r.explainStatement(false, "running EXPLAIN")
 		res.Plan = plan
 		return err
 	})
@@ -288,17 +289,16 @@ func (r *runner) inTx(readOnly bool, fn func() error) error {
 		return step("starting the transaction", err)
 	}
 	defer r.rollback()
-	var set []string
+	// SET LOCAL through set_config: one fixed text for every value.
+	var names, values []string
 	if d := r.opts.StatementTimeout; d > 0 {
-		set = append(set, "SET LOCAL statement_timeout = "+strconv.FormatInt(max(d.Milliseconds(), 1), 10))
+		names, values = append(names, "statement_timeout"), append(values, strconv.FormatInt(max(d.Milliseconds(), 1), 10))
 	}
 	if d := r.opts.LockTimeout; d > 0 {
-		set = append(set, "SET LOCAL lock_timeout = "+strconv.FormatInt(max(d.Milliseconds(), 1), 10))
+		names, values = append(names, "lock_timeout"), append(values, strconv.FormatInt(max(d.Milliseconds(), 1), 10))
 	}
-	for _, stmt := range set {
-		if _, err := r.conn.Exec(r.ctx, Marker+stmt); err != nil {
-			return step("setting timeouts", err)
-		}
+	if err := r.setLocal(names, values, "setting timeouts"); err != nil {
+		return err
 	}
 	return fn()
 }
@@ -346,6 +346,23 @@ func (r *runner) cleanup() {
 	r.deallocate()
 }
 
+// explainStatement explains the statement itself (no $n parameters): a
+// statement PREPARE takes is prepared as pgadvisor and EXPLAIN EXECUTE
+// pgadvisor is sent, so that the EXPLAIN text is the same for every
+// statement (pg_stat_statements keys EXPLAIN by its text and does not track
+// PREPARE); anything else is explained as it is. Without parameters the
+// prepared statement's plan is the one EXPLAIN of the text would make.
+func (r *runner) explainStatement(analyze bool, what string) (*Plan, error) {
+	target := r.text
+	if r.preparable() {
+		if _, err := r.prepare(); err != nil {
+			return nil, err
+		}
+		target = "EXECUTE " + preparedName
+	}
+	return r.explain("EXPLAIN ("+r.options(analyze)+") "+target, what)
+}
+
 // explain sends one EXPLAIN through the extended protocol and parses its output.
 func (r *runner) explain(sql, what string) (*Plan, error) {
 	if strings.HasPrefix(sql, "EXPLAIN (ANALYZE") {
@@ -368,23 +385,10 @@ func (r *runner) explain(sql, what string) (*Plan, error) {
 
 // generic obtains the generic plan of a statement with $n parameters.
 func (r *runner) generic(res *Result) error {
-	if r.version >= 160000 {
-		var plan *Plan
-		err := r.inTx(true, func() error {
-			var err error
-			plan, err = r.explain("EXPLAIN (GENERIC_PLAN, "+r.options(false)+") "+r.text, "running EXPLAIN (GENERIC_PLAN)")
-			return err
-		})
-		if err == nil {
-			res.Plan, res.Mode = plan, ModeGeneric
-			return nil
-		}
-		if sqlstate(err) != sqlstateIndeterminateType {
-			return err
-		}
-		// A parameter's type is not fixed by its context: PREPARE below
-		// declares such parameters as text.
-	}
+	// PREPARE under force_generic_plan on every version, 16+ included:
+	// EXPLAIN (GENERIC_PLAN) would carry the statement in its text, one
+	// pg_stat_statements entry per statement, where EXPLAIN EXECUTE
+	// pgadvisor(NULL, …) is one text per number of parameters.
 	err := r.inTx(true, func() error {
 		types, err := r.prepare()
 		if err != nil {
@@ -400,15 +404,15 @@ func (r *runner) generic(res *Result) error {
 // under force_generic_plan: the plan is chosen before the values are looked at.
 func (r *runner) explainGenericExecute(res *Result, types []string) error {
 	if r.version >= 120000 {
-		if _, err := r.conn.Exec(r.ctx, Marker+"SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
-			return step("setting plan_cache_mode", err)
+		if err := r.setLocal([]string{"plan_cache_mode"}, []string{"force_generic_plan"}, "setting plan_cache_mode"); err != nil {
+			return err
 		}
 	}
 	nulls := make([]string, len(types))
 	for i := range nulls {
 		nulls[i] = "NULL"
 	}
-	plan, err := r.explain("EXPLAIN ("+r.options(false)+") EXECUTE "+r.prepared+args(nulls), "running EXPLAIN EXECUTE for a generic plan")
+	plan, err := r.explain("EXPLAIN ("+r.options(false)+") EXECUTE "+preparedName+args(nulls), "running EXPLAIN EXECUTE for a generic plan")
 	if err != nil {
 		return err
 	}
@@ -428,13 +432,16 @@ func args(values []string) string {
 
 var paramInMessage = regexp.MustCompile(`\$([0-9]+)`)
 
-// prepare creates the prepared statement pgadvisor_<n> for the statement
-// inside the current transaction and returns its parameter types as the
-// server resolved them. A parameter whose type the context does not fix is
-// declared text and PREPARE is tried again.
+// prepare creates the prepared statement pgadvisor (preparedName: one name
+// for every statement, so that the EXPLAIN EXECUTE texts do not vary) for
+// the statement inside the current transaction and returns its parameter
+// types as the server resolved them. A parameter whose type the context does
+// not fix is declared text and PREPARE is tried again; a pgadvisor statement
+// left behind by an earlier failure is deallocated first.
 func (r *runner) prepare() (types []string, err error) {
-	name := fmt.Sprintf("pgadvisor_%d", stmtCounter.Add(1))
+	name := preparedName
 	asText := map[int]bool{}
+	dropped := false
 	for attempt := 0; ; attempt++ {
 		sql := Marker + "PREPARE " + name + typeList(asText) + " AS " + r.text
 		err := r.savepoint(func() error {
@@ -443,6 +450,13 @@ func (r *runner) prepare() (types []string, err error) {
 		if err == nil {
 			r.prepared = name
 			break
+		}
+		if sqlstate(err) == sqlstateDuplicatePrepared && !dropped {
+			dropped = true
+			if _, derr := r.conn.Exec(r.ctx, Marker+"DEALLOCATE "+name); derr != nil {
+				return nil, step("deallocating a prepared statement left behind", derr)
+			}
+			continue
 		}
 		if sqlstate(err) == sqlstateIndeterminateType && attempt < 100 {
 			if m := paramInMessage.FindStringSubmatch(err.Error()); m != nil {
@@ -519,10 +533,21 @@ func (r *runner) analyzeWithParams(res *Result, readOnly bool) error {
 			res.Reason = "no sample value for " + missing + ": generic plan, not analysed"
 			return r.explainGenericExecute(res, types)
 		}
+		// The values go in as placeholder settings read by the EXECUTE
+		// arguments, not as literals: the EXPLAIN text is then the same for
+		// every statement with these parameter types, and sampled values
+		// (possibly personal data) never reach pg_stat_statements.
+		names := make([]string, len(values))
+		for i := range values {
+			names[i] = paramSetting(i + 1)
+		}
+		if err := r.setLocal(names, values, "passing the sampled parameters"); err != nil {
+			return err
+		}
 		var plan *Plan
 		err = r.savepoint(func() error {
 			var err error
-			plan, err = r.explain("EXPLAIN ("+r.options(true)+") EXECUTE "+r.prepared+args(values), "running EXPLAIN ANALYZE with sampled parameters")
+			plan, err = r.explain("EXPLAIN ("+r.options(true)+") EXECUTE "+preparedName+paramArgs(types), "running EXPLAIN ANALYZE with sampled parameters")
 			return err
 		})
 		if err != nil {

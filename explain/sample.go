@@ -16,7 +16,7 @@ const (
 )
 
 // sampleParams finds a value for each of the n parameters, inside the
-// current transaction. values are quoted literals; sources say where each
+// current transaction. values are the values as text; sources say where each
 // came from, without the value itself (sampled values may be personal data
 // and the reason ends up in reports). missing names the first parameter
 // without a value ("" when all have one).
@@ -25,11 +25,11 @@ func (r *runner) sampleParams(n int) (values, sources []string, missing string, 
 		f := r.facts
 		switch {
 		case f != nil && f.Limit != nil && f.Limit.Param == i:
-			values = append(values, quoteLiteral(sampleLimit))
+			values = append(values, sampleLimit)
 			sources = append(sources, fmt.Sprintf("$%d = %s (LIMIT)", i, sampleLimit))
 			continue
 		case f != nil && f.Offset != nil && f.Offset.Param == i:
-			values = append(values, quoteLiteral(sampleOffset))
+			values = append(values, sampleOffset)
 			sources = append(sources, fmt.Sprintf("$%d = %s (OFFSET)", i, sampleOffset))
 			continue
 		}
@@ -48,7 +48,7 @@ func (r *runner) sampleParams(n int) (values, sources []string, missing string, 
 		if src == "" {
 			return nil, nil, fmt.Sprintf("$%d (no non-null value in %s)", i, columnName(col)), nil
 		}
-		values = append(values, quoteLiteral(v))
+		values = append(values, v)
 		sources = append(sources, fmt.Sprintf("$%d from %s", i, src))
 	}
 	return values, sources, "", nil
@@ -62,7 +62,11 @@ func columnName(c sqlfacts.ColumnRef) string {
 }
 
 // sampleColumn returns a value of col as text: the most common value from
-// pg_stats, else the value of a row from a 1% block sample, else of any row.
+// pg_stats, else the middle bound of its histogram (a value ANALYZE sampled:
+// a column of unique values has no most common value), else the value of a
+// row from a 1% block sample, else of any row. pg_stats is read with one
+// fixed text; the row samples name the table and column, so each sampled
+// column adds an entry to pg_stat_statements: they come last.
 // src is "" when none was found. Each attempt runs in a savepoint, so that a
 // failing one (a view cannot be sampled, a timeout) leaves the transaction
 // usable; err is set only for a cancelled context or a lost connection.
@@ -84,10 +88,12 @@ WHERE c.oid = pg_catalog.to_regclass($1)`, pgx.QueryExecModeExec, rel.Sanitize()
 		return "", "", nil
 	}
 	full := schema + "." + table + "." + col.Column
-	var mcv *string
+	var mcv, hist *string
 	e = r.savepoint(func() error {
-		err := r.conn.QueryRow(r.ctx, Marker+`SELECT (most_common_vals::text::text[])[1] FROM pg_catalog.pg_stats
-WHERE schemaname = $1 AND tablename = $2 AND attname = $3`, pgx.QueryExecModeExec, schema, table, col.Column).Scan(&mcv)
+		err := r.conn.QueryRow(r.ctx, Marker+`SELECT (most_common_vals::text::text[])[1],
+  (SELECT h[pg_catalog.array_length(h, 1) / 2 + 1] FROM (SELECT histogram_bounds::text::text[] AS h) b)
+FROM pg_catalog.pg_stats
+WHERE schemaname = $1 AND tablename = $2 AND attname = $3`, pgx.QueryExecModeExec, schema, table, col.Column).Scan(&mcv, &hist)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -98,6 +104,9 @@ WHERE schemaname = $1 AND tablename = $2 AND attname = $3`, pgx.QueryExecModeExe
 	}
 	if e == nil && mcv != nil {
 		return *mcv, "the most common value of " + full + " (pg_stats)", nil
+	}
+	if e == nil && hist != nil {
+		return *hist, "the middle of the histogram of " + full + " (pg_stats)", nil
 	}
 	qcol := pgx.Identifier{col.Column}.Sanitize()
 	from := pgx.Identifier{schema, table}.Sanitize()

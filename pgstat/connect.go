@@ -48,7 +48,9 @@ type ConnectOptions struct {
 // or URL); "" means DATABASE_URL when it is set, else the PG* environment
 // variables, service file and .pgpass, as libpq does. The session sets
 // application_name, statement_timeout, lock_timeout and
-// idle_in_transaction_session_timeout. Errors never contain the password; pass
+// idle_in_transaction_session_timeout, and turns pg_stat_statements tracking
+// off for itself where the role may (untrackSession), so that pgadvisor's own
+// statements do not evict the workload's entries. Errors never contain the password; pass
 // them to Describe for a message naming the fix.
 func Connect(ctx context.Context, dsn string, opts ConnectOptions) (*pgx.Conn, error) {
 	if dsn == "" {
@@ -62,16 +64,21 @@ func Connect(ctx context.Context, dsn string, opts ConnectOptions) (*pgx.Conn, e
 	// The timeouts are SET after connecting rather than sent as startup
 	// parameters, so that pg_settings.reset_val still shows the server's own
 	// values to the settings reader.
-	timeouts := []string{
-		"SET statement_timeout = " + timeoutSetting(opts.StatementTimeout, DefaultStatementTimeout),
-		"SET lock_timeout = " + timeoutSetting(opts.LockTimeout, DefaultLockTimeout),
-		"SET idle_in_transaction_session_timeout = " + timeoutSetting(0, DefaultIdleInTxTimeout),
+	// They go through one fixed set_config text, after the session has
+	// stopped pg_stat_statements from tracking it where the role may (see
+	// untrackSession), so that they add no entry, or one shared entry.
+	timeoutNames := []string{"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"}
+	timeoutValues := []string{
+		timeoutSetting(opts.StatementTimeout, DefaultStatementTimeout),
+		timeoutSetting(opts.LockTimeout, DefaultLockTimeout),
+		timeoutSetting(0, DefaultIdleInTxTimeout),
 	}
 	cfg.AfterConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
-		for _, set := range timeouts {
-			if _, err := pc.Exec(ctx, Marker+" "+set).ReadAll(); err != nil {
-				return fmt.Errorf("set session timeouts: %w", err)
-			}
+		if err := untrackSession(ctx, pc); err != nil {
+			return fmt.Errorf("stop tracking the session in pg_stat_statements: %w", err)
+		}
+		if err := setSession(ctx, pc, timeoutNames, timeoutValues, true); err != nil {
+			return fmt.Errorf("set session timeouts: %w", err)
 		}
 		return nil
 	}

@@ -115,6 +115,17 @@ type StatStatementsInfo struct {
 	// OmittedRows counts entries left out because only the heaviest
 	// CollectOptions.MaxStatements are kept.
 	OmittedRows int `json:"omitted_rows,omitempty"`
+	// TotalTime is the time (execution and planning, milliseconds) of every
+	// entry of the current database except pgadvisor's own, whether kept in
+	// Statements or left out (beyond MaxStatements, below MinCalls, hidden),
+	// and Entries is how many entries that is: shares are fractions of it.
+	// Both are nil in snapshots from before they were recorded; totals then
+	// come from the kept statements.
+	TotalTime *float64 `json:"total_time_ms,omitempty"`
+	Entries   *int     `json:"entries,omitempty"`
+	// Footprint is what the audit did to pg_stat_statements: entries its own
+	// statements added, evictions while it ran (live audits only).
+	Footprint *Footprint `json:"audit_footprint,omitempty"`
 }
 
 // Statement is one row of pg_stat_statements for the current database. Times

@@ -14,11 +14,15 @@ import (
 // users' statements to a role without pg_read_all_stats.
 const insufficientPrivilege = "<insufficient privilege>"
 
-// statementsWhere selects the rows of pg_stat_statements pgadvisor reads: the
-// current database, at least $1 calls, not pgadvisor's own statements.
-const statementsWhere = `dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND calls >= $1
+// workloadWhere selects the workload's rows of pg_stat_statements: the
+// current database, not pgadvisor's own statements.
+const workloadWhere = `dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND COALESCE(query, '') NOT LIKE '%` + Marker + `%'`
+
+// statementsWhere selects the rows of pg_stat_statements pgadvisor reads:
+// the workload's, with at least $1 calls.
+const statementsWhere = workloadWhere + `
+  AND calls >= $1`
 
 // extVersion is a parsed extension version such as "1.10".
 type extVersion struct{ major, minor int }
@@ -117,13 +121,19 @@ func statementsQuery(extVersion string) string {
 	} else {
 		add("NULL::timestamptz", "stats_since")
 	}
-	total := "total_exec_time + total_plan_time"
-	if !v.atLeast(1, 8) {
-		total = "total_time"
-	}
+	total := totalTimeExpr(v)
 	return Marker + " SELECT " + strings.Join(cols, ",\n  ") + "\nFROM pg_stat_statements\nWHERE " + statementsWhere +
 		"\n  AND COALESCE(query, '') <> '" + insufficientPrivilege + "'" +
 		"\nORDER BY " + total + " DESC, queryid\nLIMIT $2"
+}
+
+// totalTimeExpr is the total time of an entry (execution and planning) for an
+// extension version.
+func totalTimeExpr(v extVersion) string {
+	if !v.atLeast(1, 8) {
+		return "total_time"
+	}
+	return "total_exec_time + total_plan_time"
 }
 
 // latestKnown is the newest pg_stat_statements version whose columns statementsQuery knows.
@@ -189,14 +199,23 @@ func (c *collector) collectStatements(ctx context.Context) error {
 	c.snap.StatStatements = info
 	c.snap.Statements = stmts
 
-	var hidden, visible int
-	err = c.conn.QueryRow(ctx, Marker+` SELECT count(*) FILTER (WHERE query = '`+insufficientPrivilege+`'),
-  count(*) FILTER (WHERE COALESCE(query, '') <> '`+insufficientPrivilege+`')
-FROM pg_stat_statements WHERE `+statementsWhere, c.opts.MinCalls).Scan(&hidden, &visible)
+	// Totals come from every entry, not only the kept ones: shares of the
+	// kept statements are fractions of all the workload's time.
+	v, ok := parseExtVersion(*version)
+	if !ok {
+		v = latestKnown
+	}
+	var hidden, visible, entries int
+	var totalTime float64
+	err = c.conn.QueryRow(ctx, Marker+` SELECT count(*) FILTER (WHERE calls >= $1 AND query = '`+insufficientPrivilege+`'),
+  count(*) FILTER (WHERE calls >= $1 AND COALESCE(query, '') <> '`+insufficientPrivilege+`'),
+  count(*), COALESCE(sum(`+totalTimeExpr(v)+`), 0)::float8
+FROM pg_stat_statements WHERE `+workloadWhere, c.opts.MinCalls).Scan(&hidden, &visible, &entries, &totalTime)
 	if err != nil {
 		return fmt.Errorf("count pg_stat_statements rows: %w", err)
 	}
 	info.HiddenRows = hidden
+	info.Entries, info.TotalTime = &entries, &totalTime
 	if visible > len(stmts) {
 		info.OmittedRows = visible - len(stmts)
 	}

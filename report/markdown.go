@@ -19,6 +19,12 @@ func Markdown(w io.Writer, r *Report) error {
 	}
 	ew.printf("%s, database `%s`, %d statements, %s of statement time. ", server, orDash(r.Database), r.Summary.Statements, Duration(r.Summary.TotalMS))
 	ew.printf("%d findings (%d error, %d warning, %d notice).\n", len(r.Findings), r.Summary.FindingCount["error"], r.Summary.FindingCount["warning"], r.Summary.FindingCount["notice"])
+	if notes := collectionNotes(r.Summary); len(notes) > 0 {
+		ew.printf("\n")
+		for _, note := range notes {
+			ew.printf("- %s\n", mdEscape(note))
+		}
+	}
 	if r.Server.InRecovery {
 		ew.printf("\n> %s\n", mdEscape(standbyNote))
 	}

@@ -68,6 +68,13 @@ type Summary struct {
 	TimingsMS    map[string]float64 `json:"timings_ms,omitempty"`    // collect, explain, what-if, advise
 	Source       string             `json:"source"`                  // "live" or the snapshot file
 	FindingCount map[string]int     `json:"finding_count"`           // by severity
+	// StatementsLeftOut counts the pg_stat_statements entries not collected
+	// (beyond the heaviest kept, below --min-calls, or hidden); their time
+	// is in TotalMS.
+	StatementsLeftOut int `json:"statements_left_out,omitempty"`
+	// Footprint is what the audit did to pg_stat_statements: entries it
+	// added, and whether entries were evicted while it ran (live audits).
+	Footprint *pgstat.Footprint `json:"pg_stat_statements_footprint,omitempty"`
 }
 
 // New builds a report from a snapshot and the advisor's result.
@@ -101,6 +108,14 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	} else if snap.Server.StatsResetAt != nil {
 		r.Summary.StatsSince = snap.Server.StatsResetAt
 	}
+	if ss := snap.StatStatements; ss != nil {
+		if ss.Entries != nil {
+			r.Summary.StatementsLeftOut = max(*ss.Entries-len(snap.Statements), 0)
+		} else {
+			r.Summary.StatementsLeftOut = ss.OmittedRows + ss.HiddenRows
+		}
+		r.Summary.Footprint = ss.Footprint
+	}
 	for _, p := range snap.Plans {
 		mode := string(p.Mode)
 		switch {
@@ -118,6 +133,20 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 		r.Summary.FindingCount[string(f.Severity)]++
 	}
 	return r
+}
+
+// collectionNotes are the lines saying what was left out of the statements
+// and what the audit did to pg_stat_statements, for the table and Markdown
+// printers.
+func collectionNotes(s Summary) []string {
+	var out []string
+	if s.StatementsLeftOut > 0 {
+		out = append(out, fmt.Sprintf("%d statements left out (not among the heaviest kept, below --min-calls, or hidden); their time is in the total and in every share", s.StatementsLeftOut))
+	}
+	if s.Footprint != nil {
+		out = append(out, s.Footprint.Summary())
+	}
+	return out
 }
 
 // Printer writes a report in one format.

@@ -47,6 +47,11 @@ func Table(w io.Writer, r *Report) error {
 		line += "; plans: " + strings.Join(parts, ", ")
 	}
 	ew.printf("%s\n", line)
+	for _, note := range collectionNotes(s) {
+		// wrap, not indentWrap: a first word no longer than the indent
+		// would lose its space ("30statements").
+		ew.printf("%s\n", wrap(note, Width))
+	}
 	if len(r.Findings) == 0 {
 		ew.printf("\nNo findings.\n")
 	} else {
