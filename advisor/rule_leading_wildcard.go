@@ -117,11 +117,16 @@ func runLeadingWildcard(p *Pass) error {
 // hiddenPatternScan reports whether a LIKE/ILIKE against a bare $n, whose
 // pattern the recorded plan does not show (the audit sampled a value from
 // the column, and pg_stat_statements turned an inline '%x%' into $n), is read
-// by a sequential scan no btree index could avoid: always for ILIKE (a btree
+// by a sequential (or full index) scan no btree index could avoid: always for ILIKE (a btree
 // cannot serve a case-insensitive match), and for LIKE when the plan was
 // made with a concrete value (not generic) and still scans the table.
+//
+// A full index scan (an Index Scan with no Index Cond, chosen for ORDER BY …
+// LIMIT, the pattern only a Filter) reads the whole table as well.
 func hiddenPatternScan(s *Statement, pr sqlfacts.Predicate, scan *explain.Node) bool {
-	if pr.Param == 0 || pr.Function != "" || !strings.Contains(scan.NodeType, "Seq Scan") {
+	fullScan := strings.Contains(scan.NodeType, "Seq Scan") ||
+		(strings.Contains(scan.NodeType, "Index") && scan.IndexCond == "" && scan.Filter != "")
+	if pr.Param == 0 || pr.Function != "" || !fullScan {
 		return false
 	}
 	switch strings.ToUpper(pr.Operator) {
