@@ -116,7 +116,7 @@ func (g *Guard) Locked() []Lock {
 
 // Run is the package's Run for statement queryID in phase, through the
 // guard: a statement touching a relation found locked before is not sent
-// (Result.Skipped says why), and a failure is diagnosed and recorded.
+// (the Skipped field of the Result says why), and a failure is diagnosed and recorded.
 func (g *Guard) Run(ctx context.Context, conn *pgx.Conn, phase, queryID, query string, facts *sqlfacts.Facts, opts Options) Result {
 	if reason := g.SkipStatement(ctx, conn, facts); reason != "" {
 		g.record(Failure{Phase: phase, QueryID: queryID, Cause: CauseSkipped, Object: reason, Message: "not planned: " + g.lockDetail(reason)})
