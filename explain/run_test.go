@@ -589,3 +589,34 @@ WHERE o.oid < 16384 AND (p.provolatile = 'v' OR p.oid >= 16384)`)
 		t.Errorf("%d built-in operators run volatile or user functions", n)
 	}
 }
+
+// TestGateTrustedExtensions: the C code of allowlisted extensions (a trigram
+// operator and index, a citext column) is trusted; dblink's is not.
+func TestGateTrustedExtensions(t *testing.T) {
+	ctx, conn, _ := testDB(t)
+	mustExec(t, conn, `CREATE EXTENSION pg_trgm; CREATE EXTENSION citext; CREATE EXTENSION dblink;
+CREATE TABLE docs (id int PRIMARY KEY, name citext, body text);
+CREATE INDEX docs_body_trgm ON docs USING gin (body gin_trgm_ops)`)
+	for _, c := range []struct {
+		query         string
+		plan, analyze bool
+		reason        string
+	}{
+		{"SELECT id FROM docs WHERE body % 'needle'", true, true, ""},
+		{"SELECT id FROM docs WHERE name = 'Alice' AND body LIKE '%x%'", true, true, ""},
+		{"SELECT dblink_connect('x', 'dbname=postgres')", true, false, "of extension dblink, declared VOLATILE"},
+		{"SELECT dblink_get_connections()", true, false, "dblink"},
+	} {
+		facts, err := sqlfacts.Analyze(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := Check(ctx, conn, c.query, facts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Plan != c.plan || v.Analyze != c.analyze || !strings.Contains(v.Reason, c.reason) {
+			t.Errorf("%s: plan %v analyze %v reason %q; want %v %v containing %q", c.query, v.Plan, v.Analyze, v.Reason, c.plan, c.analyze, c.reason)
+		}
+	}
+}

@@ -24,7 +24,7 @@ var deniedBuiltins = map[string]bool{
 	"database_to_xml": true, "database_to_xmlschema": true, "database_to_xml_and_xmlschema": true,
 }
 
-// trustedExtensions are contrib extensions whose C functions compute values
+// trustedExtensions are extensions whose C functions compute values
 // and nothing else (operators, index support, type I/O): their non-volatile
 // functions are trusted like built-ins, so a trigram or citext column does
 // not cost every statement its plan. dblink, postgres_fdw, file_fdw and
@@ -32,7 +32,12 @@ var deniedBuiltins = map[string]bool{
 var trustedExtensions = map[string]bool{
 	"pg_trgm": true, "btree_gin": true, "btree_gist": true, "citext": true, "hstore": true,
 	"cube": true, "earthdistance": true, "ltree": true, "intarray": true, "isn": true,
-	"seg": true, "fuzzystrmatch": true, "unaccent": true,
+	"seg": true, "fuzzystrmatch": true, "unaccent": true, "pgcrypto": true, "uuid-ossp": true,
+	"bloom": true, "tsm_system_rows": true, "tsm_system_time": true,
+	// Not contrib, but the most common column-type extensions: without
+	// them every statement on a table with a geometry or vector column
+	// could not even be planned.
+	"postgis": true, "vector": true,
 }
 
 // Untrusted is one piece of code, or one relation, that a statement may
