@@ -11,7 +11,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/audit"
 	"github.com/pgadvisor/pgadvisor/fixtures/shop"
-	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/internal/cluster"
 )
 
 func demoCommand() *cli.Command {
@@ -53,17 +53,17 @@ func runDemo(c *cli.Context) error {
 	ctx := c.Context
 	progress := func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, "demo: "+format+"\n", args...) }
 	start := time.Now()
-	cluster, err := pgtest.Start(ctx, pgtest.Options{})
+	pg, err := cluster.Start(ctx, cluster.Options{})
 	if err != nil {
 		return failure(fmt.Errorf("start throwaway PostgreSQL: %w", err))
 	}
 	defer func() {
-		if err := cluster.Stop(); err != nil {
+		if err := pg.Stop(); err != nil {
 			progress("%v", err)
 		}
 	}()
-	progress("PostgreSQL %d started in %s (%.1fs)", cluster.Major, cluster.Dir, time.Since(start).Seconds())
-	dsn, err := cluster.CreateDatabase(ctx, "shop")
+	progress("PostgreSQL %d started in %s (%.1fs)", pg.Major, pg.Dir, time.Since(start).Seconds())
+	dsn, err := pg.CreateDatabase(ctx, "shop")
 	if err != nil {
 		return failure(err)
 	}

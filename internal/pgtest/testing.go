@@ -1,6 +1,8 @@
 package pgtest
 
 import (
+	"github.com/pgadvisor/pgadvisor/internal/cluster"
+
 	"context"
 	"fmt"
 	"os"
@@ -104,7 +106,7 @@ func dbOn(t testing.TB, admin string) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		dropDatabase(ctx, admin, name)
+		cluster.DropDatabase(ctx, admin, name)
 	})
 	return dsn
 }

@@ -1,4 +1,4 @@
-package pgtest
+package cluster
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// dropDatabase drops a test database, terminating its sessions first; errors
+// DropDatabase drops a test database, terminating its sessions first; errors
 // are ignored because the cluster is thrown away anyway.
-func dropDatabase(ctx context.Context, adminDSN, name string) {
+func DropDatabase(ctx context.Context, adminDSN, name string) {
 	conn, err := pgx.Connect(ctx, adminDSN)
 	if err != nil {
 		return
