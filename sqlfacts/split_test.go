@@ -2,6 +2,8 @@ package sqlfacts
 
 import (
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -44,15 +46,49 @@ func TestSplit(t *testing.T) {
 }
 
 func TestSplitSyntaxError(t *testing.T) {
-	file := "SELECT 1;\n\nSELECT 2;\nUPDATE t SET a = 1\n  WHERE b = = 2;\nSELECT 3;\n"
-	_, err := Split(file)
-	var se *SyntaxError
-	if !errors.As(err, &se) {
-		t.Fatalf("Split error %v (%T) is not a *SyntaxError", err, err)
+	file := "SELECT 1;\n\nSELECT 2;\nUPDATE t SET a = 1\n  WHERE b = = 2;\nSELECT 'x;y';\n"
+	got, err := Split(file)
+	if err != nil {
+		t.Fatalf("Split: %v", err)
 	}
-	want := SyntaxError{Message: `syntax error at or near "="`, Position: 53, Line: 5, Column: 13}
-	if *se != want {
-		t.Errorf("got %+v, want %+v", *se, want)
+	// One bad statement does not hide the others.
+	var sqls []string
+	for _, p := range got {
+		sqls = append(sqls, p.SQL)
+	}
+	want := []string{"SELECT 1", "SELECT 2", "UPDATE t SET a = 1\n  WHERE b = = 2", "SELECT 'x;y'"}
+	if !reflect.DeepEqual(sqls, want) {
+		t.Fatalf("pieces %q, want %q", sqls, want)
+	}
+	for i, p := range got {
+		if (p.Err != nil) != (i == 2) {
+			t.Errorf("piece %d: error %v", i, p.Err)
+		}
+	}
+	wantErr := SyntaxError{Message: `syntax error at or near "="`, Position: 53, Line: 5, Column: 13}
+	if se := got[2].Err; se == nil || *se != wantErr {
+		t.Errorf("got %+v, want %+v", se, wantErr)
+	}
+	var target *SyntaxError
+	if !errors.As(error(got[2].Err), &target) {
+		t.Error("Err is not usable as an error")
+	}
+}
+
+func TestSplitInvalidUTF8(t *testing.T) {
+	file := "SELECT 1;\nSELECT '\xff';\nSELECT 3;\n"
+	got, err := Split(file)
+	if err != nil {
+		t.Fatalf("Split: %v", err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d pieces: %+v", len(got), got)
+	}
+	if got[0].Err != nil || got[2].Err != nil {
+		t.Errorf("valid statements got errors: %v, %v", got[0].Err, got[2].Err)
+	}
+	if se := got[1].Err; se == nil || se.Line != 2 || !strings.Contains(se.Message, "UTF-8") {
+		t.Errorf("invalid statement: %+v, want a UTF-8 syntax error on line 2", se)
 	}
 }
 
