@@ -48,6 +48,11 @@ type Options struct {
 	// Timeout bounds the whole audit; 0 means no bound. When it passes, what
 	// was collected is returned with an *Error naming --timeout.
 	Timeout time.Duration
+	// Progress, when set, is told when each long phase starts and, for
+	// explain, after each statement: phase "collect", "explain" (done of
+	// total statements), "what-if" or "verify"; total is 0 when unknown.
+	// The audit package never prints; the caller decides what to show.
+	Progress func(phase string, done, total int)
 
 	// guard is shared by the phases of one Collect; nil: each phase has its own.
 	guard *explain.Guard
@@ -116,6 +121,7 @@ func Collect(ctx context.Context, opts Options) (snap *pgstat.Snapshot, err erro
 		defer func() { recordFootprint(ctx, conn, snap, probe) }()
 	}
 	start := time.Now()
+	opts.progress("collect", 0, 0)
 	opts.guard = explain.NewGuard(0)
 	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: opts.SampleWindow, MinCalls: opts.MinCalls, MaxStatements: opts.MaxStatements, Guard: opts.guard})
 	if snap == nil {
@@ -153,6 +159,13 @@ func recordFootprint(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot,
 	defer cancel()
 	if f, err := probe.Finish(fctx, conn, snap.StatStatements.Max); err == nil {
 		snap.StatStatements.Footprint = f
+	}
+}
+
+// progress reports a phase to opts.Progress, if any.
+func (opts Options) progress(phase string, done, total int) {
+	if opts.Progress != nil {
+		opts.Progress(phase, done, total)
 	}
 }
 
@@ -210,10 +223,12 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 		ServerVersionNum: snap.Server.VersionNum,
 		TrustFunctions:   opts.TrustFunctions,
 	}
-	for _, s := range explainable(stmts, opts.Top) {
+	todo := explainable(stmts, opts.Top)
+	for i, s := range todo {
 		if err := ctx.Err(); err != nil {
 			return fail("explain", err)
 		}
+		opts.progress("explain", i, len(todo))
 		res := guard.Run(ctx, conn, "explain", strconv.FormatInt(s.QueryID, 10), s.Query, s.Facts, eo)
 		snap.Plans = append(snap.Plans, res)
 		tried++
@@ -239,6 +254,7 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 	if owned {
 		defer recordPlanFailures(snap, guard, opts)
 	}
+	opts.progress("what-if", 0, 0)
 	opts.WhatIf.TrustFunctions = opts.TrustFunctions
 	inputs := advisor.WhatIfInputsOf(snap, stmts, total, opts.Advisor)
 	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
@@ -262,6 +278,7 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 	}
 	if opts.Verify {
 		recs := whatif.Select(snap, inputs, res, opts.WhatIf)
+		opts.progress("verify", 0, 0)
 		vstart := time.Now()
 		measured, err := whatif.Verify(ctx, conn, recs, inputs, opts.WhatIf)
 		snap.Timings["verify"] = ms(time.Since(vstart))

@@ -19,10 +19,42 @@ const Width = 100
 // rank and impact columns and the borders and padding.
 const findingWidth = Width - 4 - 12 - 10
 
+// TableOptions change how the table view is printed; the zero value is
+// plain text, what Table prints.
+type TableOptions struct {
+	// Colour marks severities with ANSI colours. The caller decides (a
+	// terminal, NO_COLOR unset); the printer never probes its writer.
+	Colour bool
+}
+
+// TableWith returns the table printer with opts.
+func TableWith(opts TableOptions) Printer {
+	return func(w io.Writer, r *Report) error { return table(w, r, opts) }
+}
+
 // Table prints the report for a person: a header saying what was audited,
 // collection problems, then the findings grouped by rule (groups in the order
 // of their heaviest finding), each with its rank, impact, evidence and fix.
-func Table(w io.Writer, r *Report) error {
+func Table(w io.Writer, r *Report) error { return table(w, r, TableOptions{}) }
+
+// ANSI SGR sequences of the severities.
+var severityColours = map[advisor.Severity]string{
+	advisor.SeverityError:   "\x1b[1;31m", // bold red
+	advisor.SeverityWarning: "\x1b[33m",   // yellow
+	advisor.SeverityNotice:  "\x1b[36m",   // cyan
+}
+
+// SeverityLabel is the severity as the table prints it, upper case, in its
+// colour when colour is on.
+func SeverityLabel(s advisor.Severity, colour bool) string {
+	label := strings.ToUpper(string(s))
+	if code, ok := severityColours[s]; ok && colour {
+		return code + label + "\x1b[0m"
+	}
+	return label
+}
+
+func table(w io.Writer, r *Report, opts TableOptions) error {
 	ew := &errWriter{w: w}
 	server := "PostgreSQL " + orDash(r.Server.Version)
 	if r.Server.InRecovery {
@@ -91,7 +123,7 @@ func Table(w io.Writer, r *Report) error {
 		)
 		t.Header("#", "IMPACT", "FINDING")
 		for _, it := range g.items {
-			if err := t.Append([]string{fmt.Sprint(it.rank), impactCell(it.f), findingCell(it.f)}); err != nil {
+			if err := t.Append([]string{fmt.Sprint(it.rank), impactCell(it.f), findingCell(it.f, opts.Colour)}); err != nil {
 				return fmt.Errorf("render table: %w", err)
 			}
 		}
@@ -146,9 +178,15 @@ func impactCell(f advisor.Finding) string {
 	return strings.Join(lines, "\n")
 }
 
-func findingCell(f advisor.Finding) string {
+func findingCell(f advisor.Finding, colour bool) string {
 	var b strings.Builder
-	b.WriteString(wrap(strings.ToUpper(string(f.Severity))+" "+f.Message, findingWidth))
+	// Wrapped as plain text, then coloured: escapes take no columns.
+	label := SeverityLabel(f.Severity, false)
+	head := wrap(label+" "+f.Message, findingWidth)
+	if colour && strings.HasPrefix(head, label) {
+		head = SeverityLabel(f.Severity, true) + head[len(label):]
+	}
+	b.WriteString(head)
 	if f.Query != "" {
 		b.WriteString("\n" + indentWrap("query: "+Shorten(oneLine(f.Query), 240), findingWidth, "  "))
 	}

@@ -29,8 +29,9 @@ const (
 
 // exitError carries an exit code through urfave/cli.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	usage string // a usage line printed after the message (flag errors)
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if ee.err != nil && ee.code != exitFindings {
 			fmt.Fprintf(stderr, "pgadvisor: %v\n", ee.err)
 		}
+		if ee.usage != "" {
+			fmt.Fprintln(stderr, ee.usage)
+		}
 		return ee.code
 	}
 	// Errors from urfave/cli itself are flag and argument errors.
@@ -62,7 +66,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "pgadvisor",
 		Usage:   "find why a PostgreSQL-backed API is slow, and what to change",
 		Version: audit.Version,
@@ -75,9 +79,7 @@ It never writes to the audited database unless a flag says so.`,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return usageErr("%v (see pgadvisor %s --help)", err, c.Command.Name)
-		},
+		OnUsageError:    onUsageError,
 		Commands: []*cli.Command{
 			auditCommand(),
 			explainCommand(),
@@ -93,6 +95,11 @@ It never writes to the audited database unless a flag says so.`,
 			},
 		},
 	}
+	// Without their own handler, commands print the whole help on a flag error.
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsageError
+	}
+	return app
 }
 
 // outputFlags are shared by the commands that print a report.
@@ -120,7 +127,11 @@ func checkOutputFlags(c *cli.Context) error {
 // --fail-on asks for.
 func emit(c *cli.Context, r *report.Report) error {
 	print := report.Printers[c.String("format")]
-	if path := c.String("output"); path != "" {
+	path := c.String("output")
+	if c.String("format") == "table" && path == "" && colourWanted(c.App.Writer) {
+		print = report.TableWith(report.TableOptions{Colour: true})
+	}
+	if path != "" {
 		if err := writeFileAtomic(path, func(w io.Writer) error { return print(w, r) }); err != nil {
 			return failure(fmt.Errorf("write report: %w", err))
 		}

@@ -133,7 +133,19 @@ func trustFunctions(values []string) []string {
 // auditLive collects, saves the snapshot when asked, and reports; a failure
 // still reports what was collected before it, then exits 3 with the fix.
 func auditLive(c *cli.Context, opts audit.Options, rules []*advisor.Rule, extra func(*pgstat.Snapshot)) error {
+	if isTerminal(c.App.ErrWriter) {
+		p := newProgress(c.App.ErrWriter, progressDelay)
+		opts.Progress = p.update
+		snap, err := audit.Collect(c.Context, opts)
+		p.clear()
+		return reportLive(c, opts, rules, extra, snap, err)
+	}
 	snap, err := audit.Collect(c.Context, opts)
+	return reportLive(c, opts, rules, extra, snap, err)
+}
+
+// reportLive is auditLive after the collection.
+func reportLive(c *cli.Context, opts audit.Options, rules []*advisor.Rule, extra func(*pgstat.Snapshot), snap *pgstat.Snapshot, err error) error {
 	if snap == nil {
 		return failure(describe(err))
 	}

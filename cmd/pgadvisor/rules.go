@@ -29,7 +29,7 @@ func rulesCommand() *cli.Command {
 				for _, id := range c.Args().Slice() {
 					r := advisor.Lookup(id)
 					if r == nil {
-						return usageErr("unknown rule %q (pgadvisor rules lists them)", id)
+						return usageErr("unknown rule %q%s (pgadvisor rules lists them)", id, didYouMean(id))
 					}
 					rules = append(rules, r)
 				}
@@ -156,7 +156,7 @@ func selectedRules(c *cli.Context) ([]*advisor.Rule, error) {
 					continue
 				}
 				if advisor.Lookup(id) == nil {
-					return nil, usageErr("--%s: unknown rule %q (pgadvisor rules lists them)", flag, id)
+					return nil, usageErr("--%s: unknown rule %q%s (pgadvisor rules lists them)", flag, id, didYouMean(id))
 				}
 				set[id] = true
 			}
@@ -178,4 +178,17 @@ func selectedRules(c *cli.Context) ([]*advisor.Rule, error) {
 		}
 	}
 	return out, nil
+}
+
+// didYouMean is "; did you mean <id>?" for the rule id nearest to an unknown
+// one, or "" when none is close.
+func didYouMean(id string) string {
+	var ids []string
+	for _, r := range advisor.All() {
+		ids = append(ids, r.Name)
+	}
+	if c := closest(id, ids); c != "" {
+		return "; did you mean " + c + "?"
+	}
+	return ""
 }
