@@ -59,8 +59,8 @@ func TestEveryHintNamesARealFlag(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, path)
 		if d.IsDir() {
-			// internal/pgtest starts PostgreSQL: its strings are initdb and pg_ctl options.
-			if rel != "." && strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || rel == filepath.Join("internal", "pgtest") {
+			// internal/cluster and internal/pgtest start PostgreSQL: their strings are initdb, pg_ctl and pg_basebackup options.
+			if rel != "." && strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || rel == filepath.Join("internal", "pgtest") || rel == filepath.Join("internal", "cluster") {
 				return filepath.SkipDir
 			}
 			return nil
