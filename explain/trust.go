@@ -292,7 +292,7 @@ JOIN pg_catalog.pg_namespace n
 JOIN pg_catalog.pg_operator o ON o.oprnamespace = n.oid AND o.oprname = f.name
 WHERE o.oid >= 16384`
 
-const entryObjectsQuery = `SELECT f.name, coalesce(CASE WHEN f.kind = 't' THEN pg_catalog.to_regtype(f.name)::oid
+const entryObjectsQuery = `SELECT f.kind, f.name, coalesce(CASE WHEN f.kind = 't' THEN pg_catalog.to_regtype(f.name)::oid
   ELSE pg_catalog.to_regclass(f.name)::oid END, 0)
 FROM unnest($1::text[], $2::text[]) AS f(kind, name)`
 
@@ -387,13 +387,12 @@ func (rc *reacher) objects(kinds, names []string, targetName, label string) erro
 		return fmt.Errorf("resolve the statement's types and relations: %w", err)
 	}
 	defer rows.Close()
-	for i := 0; rows.Next(); i++ {
-		var name string
+	for rows.Next() {
+		var kind, name string
 		var oid uint32
-		if err := rows.Scan(&name, &oid); err != nil {
+		if err := rows.Scan(&kind, &name, &oid); err != nil {
 			return fmt.Errorf("resolve the statement's types and relations: %w", err)
 		}
-		kind := kinds[min(i, len(kinds)-1)]
 		switch {
 		case oid == 0 && kind == "t":
 			rc.flag(Untrusted{Kind: "type", Name: name, Detail: "does not resolve on this server"})
