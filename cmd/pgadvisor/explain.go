@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/strictjson"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 func explainCommand() *cli.Command {
@@ -71,6 +73,16 @@ in the same formats as audit. Example:
 			if err != nil {
 				return failure(describe(err))
 			}
+			// The statement is the whole point: when it could not be planned
+			// (undefined table, permission, refused by the safety gate) the
+			// run failed, whatever else was reported.
+			if len(snap.Plans) == 1 && snap.Plans[0].Plan == nil {
+				if p := snap.Plans[0]; p.Error != "" {
+					return failure(fmt.Errorf("explain: %s", p.Error))
+				} else if p.Skipped != "" {
+					return failure(fmt.Errorf("explain: not planned: %s", p.Skipped))
+				}
+			}
 			return nil
 		},
 	}
@@ -105,6 +117,9 @@ func statementArg(c *cli.Context) (string, error) {
 func checkStatement(s string) (string, error) {
 	if strings.TrimSpace(s) == "" {
 		return "", usageErr("the statement is empty")
+	}
+	if facts, err := sqlfacts.Analyze(s); err == nil && facts.Statements > 1 {
+		return "", usageErr("the text holds %d statements: explain takes one (pgadvisor audit reads a whole workload)", facts.Statements)
 	}
 	return s, nil
 }
