@@ -17,7 +17,11 @@ func Markdown(w io.Writer, r *Report) error {
 	if r.Server.InRecovery {
 		server += " **hot standby** (in recovery)"
 	}
-	ew.printf("%s, database `%s`, %d statements, %s of statement time. ", server, orDash(r.Database), r.Summary.Statements, Duration(r.Summary.TotalMS))
+	if one, ok := singleStatementLine(r.Summary); ok {
+		ew.printf("%s, database `%s`, %s. ", server, orDash(r.Database), one)
+	} else {
+		ew.printf("%s, database `%s`, %d statements, %s of statement time. ", server, orDash(r.Database), r.Summary.Statements, Duration(r.Summary.TotalMS))
+	}
 	ew.printf("%d findings (%d error, %d warning, %d notice).\n", len(r.Findings), r.Summary.FindingCount["error"], r.Summary.FindingCount["warning"], r.Summary.FindingCount["notice"])
 	if notes := collectionNotes(r.Summary); len(notes) > 0 {
 		ew.printf("\n")

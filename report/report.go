@@ -172,3 +172,21 @@ func JSON(w io.Writer, r *Report) error {
 	}
 	return nil
 }
+
+// singleStatementLine describes what was done to the one statement of
+// `pgadvisor explain` (Source "statement"), instead of a workload's totals;
+// ok is false for any other report.
+func singleStatementLine(s Summary) (line string, ok bool) {
+	if s.Source != "statement" {
+		return "", false
+	}
+	switch {
+	case s.PlansByMode["analyze"] > 0:
+		return fmt.Sprintf("one statement, executed with EXPLAIN ANALYZE in %s (rolled back)", Duration(s.TotalMS)), true
+	case s.PlansByMode["generic"] > 0:
+		return "one statement, planned with a generic plan (not executed)", true
+	case s.PlansByMode["plain"] > 0:
+		return "one statement, planned with a plain EXPLAIN (not executed)", true
+	}
+	return "one statement, not planned", true
+}

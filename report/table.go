@@ -78,6 +78,9 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 		}
 		line += "; plans: " + strings.Join(parts, ", ")
 	}
+	if one, ok := singleStatementLine(s); ok {
+		line = one
+	}
 	ew.printf("%s\n", line)
 	for _, note := range collectionNotes(s) {
 		// wrap, not indentWrap: a first word no longer than the indent

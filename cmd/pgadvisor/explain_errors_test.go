@@ -36,7 +36,10 @@ func TestExplainServerErrors(t *testing.T) {
 			if c.stderr != "" && !strings.Contains(stderr, c.stderr) {
 				t.Errorf("stderr %q, want it to contain %q", stderr, c.stderr)
 			}
-			if c.code == exitFailure && !strings.Contains(stdout, "pgadvisor") {
+			if c.code == exitClean && !strings.Contains(stdout, "one statement, executed with EXPLAIN ANALYZE") {
+				t.Errorf("the header does not say what was done: %q", stdout)
+			}
+			if c.code == exitFailure && !strings.Contains(stdout, "one statement, not planned") {
 				t.Errorf("no report printed before the failure: %q", stdout)
 			}
 		})
