@@ -45,6 +45,9 @@ in the same formats as audit. Example:
 			if path := c.String("plan"); path != "" {
 				return explainSavedPlan(c, path, rules)
 			}
+			if !c.IsSet("rules") {
+				rules = statementRules(rules)
+			}
 			sql, err := statementArg(c)
 			if err != nil {
 				return err
@@ -167,4 +170,17 @@ func explainSavedPlan(c *cli.Context, path string, rules []*advisor.Rule) error 
 	opts := advisor.DefaultOptions()
 	opts.MinCalls, opts.MinShare, opts.MinTotalMS = 0, 0, 0
 	return emit(c, audit.Advise(snap, opts, rules, path))
+}
+
+// statementRules leaves out the database-wide rules (index hygiene, the
+// sessions' activity): explain is about its one statement. --rules names
+// them explicitly when they are wanted.
+func statementRules(rules []*advisor.Rule) []*advisor.Rule {
+	var out []*advisor.Rule
+	for _, r := range rules {
+		if r.Family != "catalog" && r.Family != "activity" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -45,3 +45,31 @@ func TestExplainServerErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainLeavesOutHygiene: explain is about its one statement: the
+// database's index hygiene (a duplicate index, a foreign key without an
+// index) is not reported unless --rules asks for it.
+func TestExplainLeavesOutHygiene(t *testing.T) {
+	dsn := pgtest.DB(t)
+	execSQL(t, dsn,
+		"CREATE TABLE parents (id int PRIMARY KEY)",
+		"CREATE TABLE kids (id int PRIMARY KEY, parent_id int REFERENCES parents, name text)",
+		"CREATE INDEX kids_name_a ON kids (name)", "CREATE INDEX kids_name_b ON kids (name)",
+		"INSERT INTO parents SELECT g FROM generate_series(1, 100) g",
+		"INSERT INTO kids SELECT g, g % 100 + 1, 'n' || g FROM generate_series(1, 20000) g",
+		"ANALYZE parents, kids",
+	)
+	q := "SELECT id FROM kids WHERE name = 'n5'"
+	_, stdout, stderr := runCLI(t, "explain", "--dsn", dsn, "--format", "json", q)
+	for _, rule := range []string{"redundant-index", "fk-missing-index", "unused-index"} {
+		if strings.Contains(stdout, `"rule": "`+rule+`"`) {
+			t.Errorf("explain reported database-wide %s (stderr %q)", rule, stderr)
+		}
+	}
+	_, stdout, _ = runCLI(t, "explain", "--dsn", dsn, "--format", "json", "--rules", "fk-missing-index,redundant-index", q)
+	for _, rule := range []string{"redundant-index", "fk-missing-index"} {
+		if !strings.Contains(stdout, `"rule": "`+rule+`"`) {
+			t.Errorf("--rules %s: not reported", rule)
+		}
+	}
+}
