@@ -32,6 +32,10 @@ func Markdown(w io.Writer, r *Report) error {
 	if r.Server.InRecovery {
 		ew.printf("\n> %s\n", mdEscape(standbyNote))
 	}
+	if len(r.Plan) > 0 {
+		// Relation and index names cannot hold a newline, so the fence holds.
+		ew.printf("\n## Plan\n\n```\n%s\n```\n", strings.Join(r.Plan, "\n"))
+	}
 	if len(r.Problems) > 0 {
 		ew.printf("\n## Not collected\n\n")
 		for _, p := range r.Problems {

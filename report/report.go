@@ -31,6 +31,9 @@ type Report struct {
 	// findings are those of what was collected.
 	Problems   []pgstat.Problem `json:"problems,omitempty"`
 	RuleErrors []string         `json:"rule_errors,omitempty"`
+	// Plan is the compact plan tree of the one statement of `pgadvisor
+	// explain` (explain.Plan.Tree); absent for audits.
+	Plan []string `json:"plan,omitempty"`
 }
 
 // Tool names the program.
@@ -126,6 +129,9 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 		}
 		r.Summary.PlansByMode[mode]++
 	}
+	if source == "statement" && len(snap.Plans) == 1 {
+		r.Plan = snap.Plans[0].Plan.Tree()
+	}
 	for k, v := range snap.Timings {
 		r.Summary.TimingsMS[k] = v
 	}
@@ -182,7 +188,11 @@ func singleStatementLine(s Summary) (line string, ok bool) {
 	}
 	switch {
 	case s.PlansByMode["analyze"] > 0:
-		return fmt.Sprintf("one statement, executed with EXPLAIN ANALYZE in %s (rolled back)", Duration(s.TotalMS)), true
+		took := Duration(s.TotalMS)
+		if s.TotalMS < 0.1 {
+			took = "under 0.1 ms"
+		}
+		return fmt.Sprintf("one statement, executed with EXPLAIN ANALYZE in %s (rolled back)", took), true
 	case s.PlansByMode["generic"] > 0:
 		return "one statement, planned with a generic plan (not executed)", true
 	case s.PlansByMode["plain"] > 0:

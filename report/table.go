@@ -87,6 +87,12 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 		// would lose its space ("30statements").
 		ew.printf("%s\n", wrap(note, Width))
 	}
+	if len(r.Plan) > 0 {
+		ew.printf("\nPlan:\n")
+		for _, l := range r.Plan {
+			ew.printf("  %s\n", l)
+		}
+	}
 	if len(r.Findings) == 0 {
 		ew.printf("\nNo findings.\n")
 	} else {

@@ -39,6 +39,9 @@ func TestExplainServerErrors(t *testing.T) {
 			if c.code == exitClean && !strings.Contains(stdout, "one statement, executed with EXPLAIN ANALYZE") {
 				t.Errorf("the header does not say what was done: %q", stdout)
 			}
+			if c.code == exitClean && !strings.Contains(stdout, "Plan:\n  Index Scan on public.private_notes using private_notes_pkey  est 1 rows") {
+				t.Errorf("the plan tree is not shown: %q", stdout)
+			}
 			if c.code == exitFailure && !strings.Contains(stdout, "one statement, not planned") {
 				t.Errorf("no report printed before the failure: %q", stdout)
 			}
