@@ -188,14 +188,20 @@ func (r *runner) run(res *Result) error {
 			res.Plan = plan
 			return err
 		})
-		if err != nil {
+		switch {
+		case err == nil:
+			res.Mode = ModeAnalyze
+			if !readOnly {
+				res.Reason = "analysed with --analyze-writes inside a transaction that was rolled back"
+			}
+			return nil
+		case !r.timedOut(err):
 			return err
 		}
-		res.Mode = ModeAnalyze
-		if !readOnly {
-			res.Reason = "analysed with --analyze-writes inside a transaction that was rolled back"
-		}
-		return nil
+		// The statement ran into statement_timeout (not a Ctrl-C): its
+		// plan is still worth having, without executing it.
+		res.Plan = nil
+		reason = "EXPLAIN ANALYZE ran into the statement timeout" + durationNote(r.opts.StatementTimeout) + ": planned without executing"
 	}
 	res.Reason = reason
 	err = r.inTx(true, func() error {
@@ -208,6 +214,12 @@ func (r *runner) run(res *Result) error {
 	}
 	res.Mode = ModePlain
 	return nil
+}
+
+// timedOut reports whether err is the statement timeout (SQLSTATE 57014
+// while the context is alive and the connection open), not a Ctrl-C.
+func (r *runner) timedOut(err error) bool {
+	return sqlstate(err) == sqlstateQueryCanceled && r.ctx.Err() == nil && !r.conn.IsClosed()
 }
 
 // releaseAdvisoryLocks is the second line of defence after an EXPLAIN
@@ -551,12 +563,16 @@ func (r *runner) analyzeWithParams(res *Result, readOnly bool) error {
 			return err
 		})
 		if err != nil {
-			if !isServerError(err) {
+			switch {
+			case r.timedOut(err):
+				res.Reason = "EXPLAIN ANALYZE with sampled parameters ran into the statement timeout" + durationNote(r.opts.StatementTimeout) + " (SQLSTATE 57014): generic plan, not analysed"
+			case isServerError(err):
+				// Only the SQLSTATE: the server's message may quote the sampled
+				// value (invalid input syntax for type …: "<value>").
+				res.Reason = "EXPLAIN ANALYZE with sampled parameters failed (SQLSTATE " + sqlstate(err) + "): generic plan, not analysed"
+			default:
 				return err
 			}
-			// Only the SQLSTATE: the server's message may quote the sampled
-			// value (invalid input syntax for type …: "<value>").
-			res.Reason = "EXPLAIN ANALYZE with sampled parameters failed (SQLSTATE " + sqlstate(err) + "): generic plan, not analysed"
 			return r.explainGenericExecute(res, types)
 		}
 		plan.MaskValues() // the sampled values are rows of the user's tables

@@ -409,19 +409,6 @@ func TestRunSampledParameters(t *testing.T) {
 	}
 }
 
-func TestRunTimeout(t *testing.T) {
-	ctx, conn, _ := testDB(t)
-	res := Run(ctx, conn, "SELECT count(*) FROM generate_series(1, 100000000) g", selectFacts("count", "generate_series"),
-		Options{Analyze: true, StatementTimeout: 50 * time.Millisecond})
-	assertIdle(t, conn)
-	if res.Plan != nil || !strings.Contains(res.Error, "--statement-timeout") {
-		t.Fatalf("error %q, want one naming --statement-timeout", res.Error)
-	}
-	if strings.Contains(res.Error, "\n") {
-		t.Errorf("error is not one line: %q", res.Error)
-	}
-}
-
 func TestRunLockTimeout(t *testing.T) {
 	ctx, conn, dsn := testDB(t)
 	other, err := pgx.Connect(ctx, dsn)
@@ -617,6 +604,31 @@ CREATE INDEX docs_body_trgm ON docs USING gin (body gin_trgm_ops)`)
 		}
 		if v.Plan != c.plan || v.Analyze != c.analyze || !strings.Contains(v.Reason, c.reason) {
 			t.Errorf("%s: plan %v analyze %v reason %q; want %v %v containing %q", c.query, v.Plan, v.Analyze, v.Reason, c.plan, c.analyze, c.reason)
+		}
+	}
+}
+
+// TestAnalyzeTimeoutFallsBack: a statement that runs into statement_timeout
+// under EXPLAIN ANALYZE is planned again without executing it.
+func TestAnalyzeTimeoutFallsBack(t *testing.T) {
+	ctx, conn, _ := testDB(t)
+	opts := Options{Analyze: true, StatementTimeout: 50 * time.Millisecond}
+	for _, c := range []struct {
+		query  string
+		mode   Mode
+		reason string
+	}{
+		{"SELECT count(*) FROM generate_series(1, 200000000) g", ModePlain, "ran into the statement timeout (50ms): planned without executing"},
+		{"SELECT count(*) FROM items a, items b, items c WHERE a.category = $1", ModeGeneric, "SQLSTATE 57014"},
+	} {
+		facts, err := sqlfacts.Analyze(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := Run(ctx, conn, c.query, facts, opts)
+		assertIdle(t, conn)
+		if res.Error != "" || res.Mode != c.mode || !strings.Contains(res.Reason, c.reason) || strings.Contains(res.Reason, "\n") {
+			t.Errorf("%s: mode %q reason %q error %q; want %q and one line containing %q", c.query, res.Mode, res.Reason, res.Error, c.mode, c.reason)
 		}
 	}
 }
