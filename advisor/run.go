@@ -56,7 +56,12 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 			}
 			continue
 		}
-		facts, err := sqlfacts.Analyze(s.Query)
+		// A normalised typed literal (interval $1) parses here but not on
+		// the server: it is planned, and shown, as a cast ($1::interval).
+		if cast := sqlfacts.CastTypedParams(s.Query); cast != s.Query {
+			st.Query = cast
+		}
+		facts, err := sqlfacts.Analyze(st.Query)
 		if err != nil {
 			st.ParseError = err.Error()
 		} else {

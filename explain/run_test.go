@@ -632,3 +632,24 @@ func TestAnalyzeTimeoutFallsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedParamsPlanned: pg_stat_statements' normalised typed literal
+// (interval $1) cannot be prepared by the server; as a cast it is planned.
+func TestTypedParamsPlanned(t *testing.T) {
+	ctx, conn, _ := testDB(t)
+	mustExec(t, conn, "CREATE TABLE ev (at timestamptz)")
+	q := "SELECT count(*) FROM ev WHERE at > now() - interval $1 AND at < timestamptz $2"
+	facts, err := sqlfacts.Analyze(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := Run(ctx, conn, q, facts, Options{}); res.Error == "" {
+		t.Fatalf("the server planned the normalised text (%s): the rewrite is not needed", res.Mode)
+	}
+	cast := sqlfacts.CastTypedParams(q)
+	res := Run(ctx, conn, cast, facts, Options{})
+	assertIdle(t, conn)
+	if res.Error != "" || res.Mode != ModeGeneric {
+		t.Errorf("%s: mode %q error %q, want a generic plan", cast, res.Mode, res.Error)
+	}
+}
