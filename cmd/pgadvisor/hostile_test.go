@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
-	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
 // hostileSchema builds objects that leave evidence when their code runs:
@@ -187,14 +185,7 @@ func TestAuditHostileSchema(t *testing.T) {
 		t.Errorf("stats_reset changed during the audit: %q → %q", resetBefore, after)
 	}
 
-	data, err := os.ReadFile(snapPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var snap pgstat.Snapshot
-	if err := json.Unmarshal(data, &snap); err != nil {
-		t.Fatal(err)
-	}
+	snap := readSnapshot(t, snapPath)
 	byQuery := map[string]string{}
 	for _, p := range snap.Plans {
 		byQuery[p.Query] = fmt.Sprintf("mode=%s reason=%s error=%s", p.Mode, p.Reason, p.Error)
