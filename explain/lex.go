@@ -103,13 +103,3 @@ func trimStatement(sql string) string {
 	}
 	return s
 }
-
-// quoteLiteral quotes s as an SQL string literal that reads the same whatever
-// standard_conforming_strings is.
-func quoteLiteral(s string) string {
-	s = strings.ReplaceAll(s, "'", "''")
-	if strings.Contains(s, `\`) {
-		return "E'" + strings.ReplaceAll(s, `\`, `\\`) + "'"
-	}
-	return "'" + s + "'"
-}

@@ -139,15 +139,21 @@ func TestAuditShop(t *testing.T) {
 
 func readReport(t *testing.T, path string) *report.Report {
 	t.Helper()
+	return readJSON[report.Report](t, path)
+}
+
+// readJSON decodes the JSON file at path into a T, failing the test otherwise.
+func readJSON[T any](t *testing.T, path string) *T {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report.Report
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatalf("report is not JSON: %v", err)
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%s is not a JSON %T: %v", path, v, err)
 	}
-	return &r
+	return &v
 }
 
 // checkContract checks the JSON contract of DESIGN.md on a raw decode.

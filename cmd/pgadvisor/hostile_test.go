@@ -155,19 +155,14 @@ func TestAuditHostileSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var rows []string
 	r, err := conn.Query(ctx, "SELECT what FROM evidence")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r.Next() {
-		var w string
-		if err := r.Scan(&w); err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, w)
+	rows, err := pgx.CollectRows(r, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
-	r.Close()
 	if len(rows) > 0 {
 		t.Errorf("the audit ran hostile code: evidence rows %v", rows)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,15 +77,7 @@ func holdLock(t *testing.T, dsn, table, mode string) int {
 // readSnapshot reads a saved snapshot.
 func readSnapshot(t *testing.T, path string) *pgstat.Snapshot {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var snap pgstat.Snapshot
-	if err := json.Unmarshal(data, &snap); err != nil {
-		t.Fatalf("read snapshot: %v", err)
-	}
-	return &snap
+	return readJSON[pgstat.Snapshot](t, path)
 }
 
 // lockWaits counts the lock timeouts a snapshot records, in the explain and
