@@ -106,6 +106,9 @@ type Options struct {
 	DenormHotShare float64 `json:"denorm_hot_share"`
 	// DenormMaxWriteRatio: rows written / rows read of a table, at most, for it to be read-mostly (denormalization).
 	DenormMaxWriteRatio float64 `json:"denorm_max_write_ratio"`
+
+	// Policy is applied to the findings after the rules (never read by a rule).
+	Policy Policy `json:"-"`
 }
 
 // DefaultOptions returns the default thresholds.
