@@ -37,6 +37,16 @@ type Finding struct {
 	Impact   Impact         `json:"impact"`
 	Evidence map[string]any `json:"evidence,omitempty"`
 	Fix      *Fix           `json:"fix,omitempty"`
+	// QueryIDs are the other statements the finding concerns beyond QueryID
+	// (an index that serves several statements), decimal int64s.
+	QueryIDs []string `json:"queryids,omitempty"`
+	// RelatedRules are the rules whose findings said the same (same statement,
+	// same fix) and were merged into this one; their message and evidence are
+	// under their rule's name in Evidence.
+	RelatedRules []string `json:"related_rules,omitempty"`
+	// FixID identifies the fix: findings that one fix serves share it, and
+	// the same fix has the same FixID in every run (a hash of its SQL).
+	FixID string `json:"fix_id,omitempty"`
 }
 
 // Impact is the time a finding costs.

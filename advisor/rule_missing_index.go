@@ -82,6 +82,9 @@ func runMissingIndex(p *Pass) error {
 		}
 		for _, g := range r.Statements {
 			f.Impact.Calls += g.Calls
+			if g.QueryID != f.QueryID {
+				f.QueryIDs = append(f.QueryIDs, g.QueryID)
+			}
 		}
 		f.Severity = SeverityWarning
 		if f.Impact.Share >= p.Options.PlanErrorShare && p.Options.PlanErrorShare > 0 {

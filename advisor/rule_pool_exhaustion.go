@@ -234,7 +234,7 @@ func poolIdleInTransaction(p *Pass, samples []pgstat.ActivitySample) {
 		var sqls []string
 		sqls = append(sqls, fmt.Sprintf("ALTER SYSTEM SET idle_in_transaction_session_timeout = '%s'", timeout), "SELECT pg_reload_conf()")
 		if k[1] != "" {
-			sqls = append(sqls, fmt.Sprintf("-- or only for this application's role:\nALTER ROLE %s SET idle_in_transaction_session_timeout = '%s';", pgstat.QuoteIdent(k[1]), timeout))
+			sqls = append(sqls, fmt.Sprintf("-- or, instead, only for this application's role:\n-- ALTER ROLE %s SET idle_in_transaction_session_timeout = '%s';", pgstat.QuoteIdent(k[1]), timeout))
 		}
 		sqls = append(sqls, fmt.Sprintf("-- immediate remedy (rolls back their open transactions):\n-- SELECT pg_terminate_backend(pid) FROM unnest(ARRAY[%s]) AS pid;", strings.Join(pids, ", ")))
 		plural := "session"

@@ -119,6 +119,10 @@ func catalogOnly(f *sqlfacts.Facts) bool {
 // Result is the outcome of a run.
 type Result struct {
 	Findings []Finding `json:"findings"`
+	// Suppressed are the findings an ignore entry took out, with its reason.
+	Suppressed []Suppressed `json:"suppressed,omitempty"`
+	// UnmatchedIgnores are the ignore entries that matched no finding.
+	UnmatchedIgnores []Ignore `json:"unmatched_ignores,omitempty"`
 	// RuleErrors are rules that failed; the other rules' findings are still reported.
 	RuleErrors []string `json:"rule_errors,omitempty"`
 	// Statements is the number of workload statements considered.
@@ -127,13 +131,15 @@ type Result struct {
 	TotalMS float64 `json:"total_ms"`
 }
 
-// Run runs rules over a snapshot and returns the findings, de-duplicated and
-// ranked: most time first, then severity, rule and message.
+// Run runs rules over a snapshot, then the findings pipeline (Process):
+// findings that say the same are merged, fixes linked, the policy's ignore
+// entries and severities applied, and the rest ranked: most time first, then
+// severity, rule and message.
 func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 	stmts, total := Statements(snap)
 	res := Result{Statements: len(stmts), TotalMS: total}
 	pass := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
-	seen := map[string]bool{}
+	var found []Finding
 	for _, r := range rules {
 		pass.report = func(f Finding) {
 			if f.Rule == "" {
@@ -142,21 +148,15 @@ func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 			if f.Severity == "" {
 				f.Severity = r.Severity
 			}
-			key := dedupKey(f)
-			if seen[key] {
-				return
-			}
-			seen[key] = true
-			res.Findings = append(res.Findings, f)
+			found = append(found, f)
 		}
 		if err := runRule(r, pass); err != nil {
 			res.RuleErrors = append(res.RuleErrors, fmt.Sprintf("%s: %v", r.Name, err))
 		}
 	}
-	if snap.Server.InRecovery {
-		MarkStandbyFixes(res.Findings)
-	}
-	Rank(res.Findings)
+	p := &Processing{Findings: found, Policy: opts.Policy, Standby: snap.Server.InRecovery}
+	Process(p)
+	res.Findings, res.Suppressed, res.UnmatchedIgnores = p.Findings, p.Suppressed, p.UnmatchedIgnores
 	return res
 }
 
@@ -169,18 +169,6 @@ func runRule(r *Rule, p *Pass) (err error) {
 		}
 	}()
 	return r.Run(p)
-}
-
-func dedupKey(f Finding) string {
-	var b strings.Builder
-	b.WriteString(f.Rule + "\x00" + f.QueryID + "\x00" + strings.Join(f.Objects, ",") + "\x00")
-	if f.Fix != nil {
-		b.WriteString(strings.Join(f.Fix.SQL, ";"))
-	}
-	if f.Fix == nil || len(f.Fix.SQL) == 0 {
-		b.WriteString(f.Message)
-	}
-	return b.String()
 }
 
 // Rank sorts findings: most time first, then severity, rule id and message.

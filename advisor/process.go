@@ -1,0 +1,75 @@
+package advisor
+
+// The findings pipeline: rules only report; these processors, one file each,
+// then merge, link, suppress, re-grade and rank the findings, in this order.
+// A processor never queries anything: its input is the findings, the policy
+// of the configuration and what the snapshot says about the server.
+
+// Processing is the state the processors share.
+type Processing struct {
+	Findings []Finding
+	// Suppressed are the findings an ignore entry (or, in review, an inline
+	// comment) took out of Findings; counted, never dropped silently.
+	Suppressed []Suppressed
+	// UnmatchedIgnores are the ignore entries that matched no finding (the
+	// problem they excused is gone, or the entry is misspelled).
+	UnmatchedIgnores []Ignore
+	Policy           Policy
+	// Standby is set when the audited server is a hot standby.
+	Standby bool
+	// Family returns a rule's family (plan, what-if, sql, …); nil uses the registry.
+	Family func(rule string) string
+}
+
+// Suppressed is a finding an ignore entry suppressed, with the entry's reason.
+type Suppressed struct {
+	Finding Finding `json:"finding"`
+	Reason  string  `json:"reason"`
+	// By is where the suppression came from: "config" (an ignore entry of
+	// the configuration file) or "inline" (a comment beside the statement).
+	By string `json:"by"`
+}
+
+// processor is one step of the pipeline.
+type processor struct {
+	name string
+	run  func(*Processing)
+}
+
+// pipeline is the fixed order: merge before link (linked findings are the
+// merged ones), suppress before severity (an override never revives a
+// suppressed finding), rank last.
+var pipeline = []processor{
+	{"merge", mergeFindings},
+	{"link", linkFixes},
+	{"suppress", suppressFindings},
+	{"severity", overrideSeverities},
+	{"standby", markStandby},
+	{"rank", rankFindings},
+}
+
+// Process runs the pipeline over p.Findings.
+func Process(p *Processing) {
+	if p.Family == nil {
+		p.Family = registeredFamily
+	}
+	for _, step := range pipeline {
+		step.run(p)
+	}
+}
+
+// registeredFamily is a rule's family from the registry, "" for unknown rules.
+func registeredFamily(rule string) string {
+	if r := Lookup(rule); r != nil {
+		return r.Family
+	}
+	return ""
+}
+
+func markStandby(p *Processing) {
+	if p.Standby {
+		MarkStandbyFixes(p.Findings)
+	}
+}
+
+func rankFindings(p *Processing) { Rank(p.Findings) }
