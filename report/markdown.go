@@ -29,6 +29,12 @@ func Markdown(w io.Writer, r *Report) error {
 			ew.printf("- %s\n", mdEscape(note))
 		}
 	}
+	if notes := suppressionNotes(r); len(notes) > 0 {
+		ew.printf("\n")
+		for _, note := range notes {
+			ew.printf("- %s\n", mdEscape(note))
+		}
+	}
 	if r.Server.InRecovery {
 		ew.printf("\n> %s\n", mdEscape(standbyNote))
 	}
@@ -46,6 +52,7 @@ func Markdown(w io.Writer, r *Report) error {
 			ew.printf("\n")
 		}
 	}
+	firstRank := map[string]int{} // fix id → rank of the first finding printing its SQL
 	for _, g := range groupByRule(r.Findings) {
 		title := "`" + g.rule + "`"
 		if rule := advisor.Lookup(g.rule); rule != nil {
@@ -69,6 +76,15 @@ func Markdown(w io.Writer, r *Report) error {
 			if len(f.Evidence) > 0 {
 				ew.printf("- evidence: %s\n", mdEvidence(f.Evidence))
 			}
+			for _, rule := range f.RelatedRules {
+				if ev, ok := f.Evidence[rule].(map[string]any); ok {
+					if m, ok := ev["message"].(string); ok {
+						ew.printf("- also `%s`: %s\n", rule, mdEscape(oneLine(m)))
+						continue
+					}
+				}
+				ew.printf("- also `%s`\n", rule)
+			}
 			if f.Query != "" {
 				ew.printf("\n```sql\n%s\n```\n", strings.TrimSpace(f.Query))
 			}
@@ -78,7 +94,11 @@ func Markdown(w io.Writer, r *Report) error {
 					adv = " (advisory)"
 				}
 				ew.printf("\n**Fix%s:** %s\n", adv, mdEscape(f.Fix.Summary))
-				if len(f.Fix.SQL) > 0 {
+				id := fixKeyOf(f)
+				if first, ok := firstRank[id]; ok && id != "" {
+					ew.printf("\nSame fix as finding %d (`%s`).\n", first, id)
+				} else if len(f.Fix.SQL) > 0 {
+					firstRank[id] = it.rank
 					ew.printf("\n```sql\n%s\n```\n", strings.Join(terminate(f.Fix.SQL), "\n"))
 				}
 			}
@@ -107,11 +127,7 @@ func mdEvidence(ev map[string]any) string {
 func terminate(sqls []string) []string {
 	out := make([]string, len(sqls))
 	for i, s := range sqls {
-		s = strings.TrimSpace(s)
-		if !strings.HasSuffix(s, ";") && !strings.HasPrefix(s, "--") {
-			s += ";"
-		}
-		out[i] = s
+		out[i] = terminateSQL(s)
 	}
 	return out
 }

@@ -27,6 +27,12 @@ type Report struct {
 	GeneratedAt   time.Time         `json:"generated_at"`
 	Summary       Summary           `json:"summary"`
 	Findings      []advisor.Finding `json:"findings"`
+	// Fixes lists each fix of the findings once, with the findings it serves.
+	Fixes []FixEntry `json:"fixes,omitempty"`
+	// Suppressed are the findings the configuration's ignore entries took
+	// out, each with its reason; UnmatchedIgnores the entries that matched none.
+	Suppressed       []advisor.Suppressed `json:"suppressed,omitempty"`
+	UnmatchedIgnores []advisor.Ignore     `json:"unmatched_ignores,omitempty"`
 	// Problems are parts of the collection that failed, each with its fix; the
 	// findings are those of what was collected.
 	Problems   []pgstat.Problem `json:"problems,omitempty"`
@@ -71,6 +77,8 @@ type Summary struct {
 	TimingsMS    map[string]float64 `json:"timings_ms,omitempty"`    // collect, explain, what-if, advise
 	Source       string             `json:"source"`                  // "live" or the snapshot file
 	FindingCount map[string]int     `json:"finding_count"`           // by severity
+	// Suppressed counts the findings the configuration's ignore entries took out.
+	Suppressed int `json:"suppressed,omitempty"`
 	// StatementsLeftOut counts the pg_stat_statements entries not collected
 	// (beyond the heaviest kept, below --min-calls, or hidden); their time
 	// is in TotalMS.
@@ -83,14 +91,16 @@ type Summary struct {
 // New builds a report from a snapshot and the advisor's result.
 func New(version string, snap *pgstat.Snapshot, res advisor.Result, source string) *Report {
 	r := &Report{
-		SchemaVersion: SchemaVersion,
-		Tool:          Tool{Name: "pgadvisor", Version: version},
-		Server:        Server{Version: snap.Server.Version, VersionNum: snap.Server.VersionNum, InRecovery: snap.Server.InRecovery},
-		Database:      snap.Database,
-		GeneratedAt:   time.Now().UTC().Truncate(time.Second),
-		Findings:      res.Findings,
-		Problems:      snap.Problems,
-		RuleErrors:    res.RuleErrors,
+		SchemaVersion:    SchemaVersion,
+		Tool:             Tool{Name: "pgadvisor", Version: version},
+		Server:           Server{Version: snap.Server.Version, VersionNum: snap.Server.VersionNum, InRecovery: snap.Server.InRecovery},
+		Database:         snap.Database,
+		GeneratedAt:      time.Now().UTC().Truncate(time.Second),
+		Findings:         res.Findings,
+		Suppressed:       res.Suppressed,
+		UnmatchedIgnores: res.UnmatchedIgnores,
+		Problems:         snap.Problems,
+		RuleErrors:       res.RuleErrors,
 		Summary: Summary{
 			Statements:   res.Statements,
 			TotalMS:      num.RoundTo(res.TotalMS, 10),
@@ -106,6 +116,8 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	if r.Findings == nil {
 		r.Findings = []advisor.Finding{}
 	}
+	r.Fixes = Fixes(r.Findings)
+	r.Summary.Suppressed = len(r.Suppressed)
 	if snap.StatStatements != nil && snap.StatStatements.StatsReset != nil {
 		r.Summary.StatsSince = snap.StatStatements.StatsReset
 	} else if snap.Server.StatsResetAt != nil {
@@ -163,10 +175,11 @@ var Printers = map[string]Printer{
 	"json":     JSON,
 	"table":    Table,
 	"markdown": Markdown,
+	"sql":      SQL,
 }
 
 // Formats lists the format names, for flag help.
-func Formats() []string { return []string{"table", "json", "markdown"} }
+func Formats() []string { return []string{"table", "json", "markdown", "sql"} }
 
 // JSON prints the report contract.
 func JSON(w io.Writer, r *Report) error {

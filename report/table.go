@@ -98,6 +98,9 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	} else {
 		ew.printf("%d findings: %d error, %d warning, %d notice\n", len(r.Findings), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
 	}
+	for _, l := range suppressionNotes(r) {
+		ew.printf("%s\n", wrap(l, Width))
+	}
 	if len(r.Problems) > 0 {
 		ew.printf("\nNot collected (findings below are from what was):\n")
 		for _, p := range r.Problems {
@@ -113,6 +116,14 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	}
 	if ew.err != nil {
 		return ew.err
+	}
+	fixes := r.Fixes
+	if fixes == nil {
+		fixes = Fixes(r.Findings)
+	}
+	labels := map[string]string{}
+	for _, e := range fixes {
+		labels[e.FixID] = e.Label
 	}
 	for _, g := range groupByRule(r.Findings) {
 		title := g.rule
@@ -132,7 +143,7 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 		)
 		t.Header("#", "IMPACT", "FINDING")
 		for _, it := range g.items {
-			if err := t.Append([]string{fmt.Sprint(it.rank), impactCell(it.f), findingCell(it.f, opts.Colour)}); err != nil {
+			if err := t.Append([]string{fmt.Sprint(it.rank), impactCell(it.f), findingCell(it.f, labels[fixKeyOf(it.f)], opts.Colour)}); err != nil {
 				return fmt.Errorf("render table: %w", err)
 			}
 		}
@@ -140,7 +151,77 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 			return fmt.Errorf("render table: %w", err)
 		}
 	}
+	writeFixSections(ew, fixes)
 	return ew.err
+}
+
+// fixKeyOf is the FixID a finding's fix is listed under.
+func fixKeyOf(f advisor.Finding) string {
+	if f.FixID != "" || f.Fix == nil || len(f.Fix.SQL) == 0 {
+		return f.FixID
+	}
+	return advisor.FixID(advisor.FixKey(f.Fix))
+}
+
+// writeFixSections prints the SQL of the fixes outside the tables, unwrapped
+// so that it pastes into psql: "What to run" (each fix once, each statement
+// once) and "Sketches to adapt" for the advisory fixes.
+func writeFixSections(ew *errWriter, fixes []FixEntry) {
+	var run, sketch []FixEntry
+	for _, e := range fixes {
+		if e.Advisory {
+			sketch = append(sketch, e)
+		} else {
+			run = append(run, e)
+		}
+	}
+	printed := map[string]bool{}
+	if len(run) > 0 {
+		ew.printf("\n%s (%d fixes, each once; SQL unwrapped for psql, autocommit):\n", whatToRunHeading, len(run))
+		for _, e := range run {
+			ew.printf("\n%s\n", fixHeading(e))
+			if e.RunOn != "" {
+				ew.printf("-- run on the %s\n", e.RunOn)
+			}
+			writeFixSQL(ew, e, printed, false)
+		}
+	}
+	if len(sketch) > 0 {
+		ew.printf("\n%s (%d advisory fixes: design changes, not to run as they are):\n", sketchesHeading, len(sketch))
+		for _, e := range sketch {
+			ew.printf("\n%s\n", fixHeading(e))
+			writeFixSQL(ew, e, printed, false)
+		}
+	}
+}
+
+// suppressionNotes say how many findings the configuration suppressed and
+// which ignore entries matched nothing.
+func suppressionNotes(r *Report) []string {
+	var out []string
+	if n := len(r.Suppressed); n > 0 {
+		byRule := map[string]int{}
+		var rules []string
+		for _, s := range r.Suppressed {
+			if byRule[s.Finding.Rule] == 0 {
+				rules = append(rules, s.Finding.Rule)
+			}
+			byRule[s.Finding.Rule]++
+		}
+		parts := make([]string, len(rules))
+		for i, rule := range rules {
+			parts[i] = fmt.Sprintf("%d %s", byRule[rule], rule)
+		}
+		out = append(out, fmt.Sprintf("%d findings suppressed by ignore entries of the configuration (%s); JSON lists them with their reasons", n, strings.Join(parts, ", ")))
+	}
+	for _, ig := range r.UnmatchedIgnores {
+		what := ig.Object
+		if what == "" {
+			what = "fingerprint " + ig.Fingerprint
+		}
+		out = append(out, fmt.Sprintf("ignore entry for %s on %s matched no finding: the problem is gone, or the entry is misspelled", ig.Rule, what))
+	}
+	return out
 }
 
 type rankedFinding struct {
@@ -187,7 +268,7 @@ func impactCell(f advisor.Finding) string {
 	return strings.Join(lines, "\n")
 }
 
-func findingCell(f advisor.Finding, colour bool) string {
+func findingCell(f advisor.Finding, fixLabel string, colour bool) string {
 	var b strings.Builder
 	// Wrapped as plain text, then coloured: escapes take no columns.
 	label := SeverityLabel(f.Severity, false)
@@ -202,15 +283,24 @@ func findingCell(f advisor.Finding, colour bool) string {
 	if ev := evidenceLine(compactEvidence(f.Evidence)); ev != "" {
 		b.WriteString("\n" + indentWrap("evidence: "+ev, findingWidth, "  "))
 	}
+	for _, rule := range f.RelatedRules {
+		msg := rule
+		if ev, ok := f.Evidence[rule].(map[string]any); ok {
+			if m, ok := ev["message"].(string); ok && m != "" {
+				msg += ": " + Shorten(oneLine(m), 160)
+			}
+		}
+		b.WriteString("\n" + indentWrap("also "+msg, findingWidth, "  "))
+	}
 	if f.Fix != nil {
 		summary := "fix: " + f.Fix.Summary
 		if f.Fix.Advisory {
 			summary += " (advisory)"
 		}
-		b.WriteString("\n" + indentWrap(summary, findingWidth, "  "))
-		for _, sql := range f.Fix.SQL {
-			b.WriteString("\n" + indentWrap("  "+oneLine(sql), findingWidth, "    "))
+		if fixLabel != "" {
+			summary += " — SQL: " + fixLabel + " below"
 		}
+		b.WriteString("\n" + indentWrap(summary, findingWidth, "  "))
 	}
 	return b.String()
 }
