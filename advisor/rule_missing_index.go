@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
@@ -45,9 +46,9 @@ func runMissingIndex(p *Pass) error {
 	if err != nil || len(recs) == 0 {
 		return err
 	}
-	byID := map[string]*Statement{}
+	byID := map[string]*model.Statement{}
 	for _, s := range p.Statements {
-		byID[s.WhatIfInput().QueryID] = s
+		byID[s.ID().String()] = s
 	}
 	var measured []whatif.Measured
 	if len(p.Snapshot.Verify) > 0 {
@@ -60,7 +61,7 @@ func runMissingIndex(p *Pass) error {
 		install = res.Install
 	}
 	for _, r := range recs {
-		var heaviest *Statement
+		var heaviest *model.Statement
 		var queryIDs []string
 		for _, g := range r.Statements {
 			queryIDs = append(queryIDs, g.QueryID)

@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
@@ -90,11 +90,11 @@ func TestLockTakenAfterCollect(t *testing.T) {
 	defer tx.Rollback(ctx)
 	execAll(t, tx.Conn(), "LOCK TABLE big IN ACCESS EXCLUSIVE MODE")
 
-	stmts, total := advisor.Statements(snap)
+	stmts, total := model.Statements(snap)
 	if err := ExplainTop(ctx, conn, snap, stmts, opts); err != nil {
 		t.Fatal(err)
 	}
-	advisor.AttachPlans(snap, stmts)
+	model.AttachPlans(snap, stmts)
 	if err := WhatIf(ctx, conn, snap, stmts, total, opts); err != nil {
 		t.Fatal(err)
 	}

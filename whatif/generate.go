@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -226,17 +227,13 @@ func (c *catalog) sizeBytes(t *pgstat.Table) int64 {
 // eligible reports whether a table may get an index: a user table
 // (ordinary, partitioned or materialized view, not foreign) large enough.
 func (c *catalog) eligible(t *pgstat.Table, opts Options) bool {
-	if isSystemSchema(t.Schema) || t.Kind == "f" {
+	if model.IsSystemSchema(t.Schema) || t.Kind == "f" {
 		return false
 	}
 	if r := c.rows(t); r > 0 {
 		return r >= opts.MinTableRows
 	}
 	return c.sizeBytes(t) >= opts.MinTableBytes
-}
-
-func isSystemSchema(s string) bool {
-	return s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_toast") || strings.HasPrefix(s, "pg_temp")
 }
 
 // covered reports whether an existing index of the table covers c.

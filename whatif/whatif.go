@@ -34,7 +34,7 @@
 // meant for staging, behind an explicit flag.
 //
 // This package must not import advisor: the advisor converts its statements
-// to Input.
+// (model.Statement) to Input.
 package whatif
 
 import (
@@ -43,7 +43,7 @@ import (
 )
 
 // ownMarker starts every statement whatif sends, so that pgadvisor never
-// reports its own statements (the same text as advisor.OwnMarker).
+// reports its own statements (the same text as model.OwnMarker).
 const ownMarker = explain.Marker
 
 // Input is one workload statement.
