@@ -343,7 +343,7 @@ func exprIndexSQL(p *Pass, t *pgstat.Table, expr string) []string {
 		return nil
 	}
 	c := expressionIndex(t, expr)
-	if _, res, _ := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
+	if _, res := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
 		return nil
 	}
 	return c.FixSQL()

@@ -166,7 +166,7 @@ func scanCandidate(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Candida
 		return &r.Candidate
 	}
 	opts := WhatIfOptions(p.Options)
-	_, res, _ := p.IndexAdvice()
+	_, res := p.IndexAdvice()
 	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{whatIfInput(s)}, opts) {
 		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative && (res == nil || !slices.Contains(res.NotImmutable, c.ID())) {
 			return &c

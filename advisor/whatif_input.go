@@ -1,9 +1,6 @@
 package advisor
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
@@ -66,16 +63,4 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.MaxNewIndexes = opts.MaxNewIndexes
 	w.StorageBudgetBytes = opts.StorageBudgetBytes
 	return w
-}
-
-// whatIfResult decodes the snapshot's recorded what-if results (nil when there are none).
-func whatIfResult(snap *pgstat.Snapshot) (*whatif.Result, error) {
-	if len(snap.WhatIf) == 0 || string(snap.WhatIf) == "null" {
-		return nil, nil
-	}
-	var res whatif.Result
-	if err := json.Unmarshal(snap.WhatIf, &res); err != nil {
-		return nil, fmt.Errorf("read the snapshot's what-if results: %w", err)
-	}
-	return &res, nil
 }

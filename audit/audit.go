@@ -262,11 +262,11 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 	wopts.Guard = guard
 	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, wopts)
 	if res != nil {
-		data, merr := json.Marshal(res)
-		if merr != nil {
-			return fmt.Errorf("record what-if result: %w", merr)
+		recorded, rerr := recordedCopy(res)
+		if rerr != nil {
+			return fmt.Errorf("record what-if result: %w", rerr)
 		}
-		snap.WhatIf = data
+		snap.WhatIf = recorded
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -282,8 +282,8 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		vstart := time.Now()
 		measured, err := whatif.Verify(ctx, conn, recs, inputs, opts.WhatIf)
 		snap.Timings["verify"] = ms(time.Since(vstart))
-		if data, merr := json.Marshal(measured); merr == nil {
-			snap.Verify = data
+		if recorded, rerr := recordedCopy(measured); rerr == nil {
+			snap.Verify = recorded
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -294,6 +294,22 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		}
 	}
 	return nil
+}
+
+// recordedCopy is v as the snapshot file records it: a copy through its JSON
+// form, so that the rules of a live audit read exactly what an offline run
+// of the saved snapshot reads (no session-only field such as
+// whatif.Options.Guard, nothing shared with the engine's own values).
+func recordedCopy[T any](v T) (T, error) {
+	var out T
+	data, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 // Advise runs the rules over a snapshot and builds the report.
