@@ -1,6 +1,6 @@
 // Package advisor owns the rules, the findings they report, their registry and
-// the run: building per-statement inputs (statistics + SQL facts + plan) from a
-// snapshot, running every rule, de-duplicating and ranking. Rules are small pure
+// the run: running every rule over a snapshot's statements (model.Statements:
+// statistics + SQL facts + plan), de-duplicating and ranking. Rules are small pure
 // functions over a Pass: they never query the database and never print.
 package advisor
 

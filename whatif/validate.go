@@ -3,10 +3,10 @@ package whatif
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -24,7 +24,7 @@ func ValidateRecorded(snap *pgstat.Snapshot) error {
 	}
 	statements := map[string]bool{}
 	for _, s := range snap.Statements {
-		statements[strconv.FormatInt(s.QueryID, 10)] = true
+		statements[model.QueryID(s.QueryID).String()] = true
 	}
 	tables := map[[2]string]bool{}
 	for _, t := range snap.Tables {
