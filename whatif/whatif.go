@@ -9,7 +9,7 @@
 //
 //	cands := whatif.Candidates(snap, inputs, opts)            // pure
 //	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts)   // live, HypoPG
-//	snap.WhatIf, _ = json.Marshal(res)                         // recorded for offline runs
+//	snap.WhatIf = res                                          // recorded for offline runs (a record.Result)
 //	recs := whatif.Select(snap, inputs, res, opts)             // pure
 //
 // Candidates, per statement and table: the equality columns first (the most
