@@ -14,16 +14,15 @@ type indexAdvice struct {
 	result *whatif.Result // recorded what-if result, nil without HypoPG
 	opts   whatif.Options
 	recs   []whatif.Recommendation
-	err    error
 }
 
 // IndexAdvice returns the workload's index recommendations (whatif.Select over
-// the recorded what-if result, or unverified candidates without one).
-func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result, error) {
+// the recorded what-if result, or unverified candidates without one) and the
+// recorded result (nil without one).
+func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result) {
 	if p.indexAdvice == nil {
-		a := &indexAdvice{inputs: whatIfInputs(p), opts: WhatIfOptions(p.Options)}
-		a.result, a.err = whatIfResult(p.Snapshot)
-		if a.err == nil && len(a.inputs) > 0 {
+		a := &indexAdvice{inputs: whatIfInputs(p), opts: WhatIfOptions(p.Options), result: p.Snapshot.WhatIf}
+		if len(a.inputs) > 0 {
 			if a.result != nil && a.result.HypoPG != "" {
 				// The recorded options replay the what-if choice; the caps
 				// are this run's, so an offline re-run can tighten them.
@@ -35,13 +34,13 @@ func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result, error) {
 		}
 		p.indexAdvice = a
 	}
-	return p.indexAdvice.recs, p.indexAdvice.result, p.indexAdvice.err
+	return p.indexAdvice.recs, p.indexAdvice.result
 }
 
 // recommendationFor returns the recommended index on schema.table that serves
 // the statement, if any.
 func (p *Pass) recommendationFor(queryID, schema, table string) *whatif.Recommendation {
-	recs, _, _ := p.IndexAdvice()
+	recs, _ := p.IndexAdvice()
 	for i := range recs {
 		r := &recs[i]
 		if r.Schema != schema || r.Table != table {
@@ -60,7 +59,7 @@ func (p *Pass) recommendationFor(queryID, schema, table string) *whatif.Recommen
 // schema.table whose first len(cols) keys are exactly cols (in any order: they
 // are equality keys), if any.
 func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *whatif.Recommendation {
-	recs, _, _ := p.IndexAdvice()
+	recs, _ := p.IndexAdvice()
 	for i := range recs {
 		r := &recs[i]
 		if r.Schema != schema || r.Table != table || r.Method != "btree" || len(r.Keys) < len(cols) {

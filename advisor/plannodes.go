@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -17,7 +18,7 @@ import (
 
 // planMode says how a statement's plan was obtained: "analyze", "generic",
 // "plain", or "none" when there is no usable plan.
-func planMode(s *Statement) string {
+func planMode(s *model.Statement) string {
 	if planRoot(s) == nil {
 		return "none"
 	}
@@ -29,7 +30,7 @@ func planMode(s *Statement) string {
 
 // planRoot returns the root node of the statement's recorded plan, or nil
 // when it was not explained or EXPLAIN failed.
-func planRoot(s *Statement) *explain.Node {
+func planRoot(s *model.Statement) *explain.Node {
 	if s.Plan == nil || s.Plan.Plan == nil || s.Plan.Error != "" {
 		return nil
 	}
@@ -38,12 +39,12 @@ func planRoot(s *Statement) *explain.Node {
 
 // measured reports whether the statement's plan was executed (EXPLAIN
 // ANALYZE), so that actual rows, loops, spills and timings are known.
-func measured(s *Statement) bool {
+func measured(s *model.Statement) bool {
 	return planRoot(s) != nil && s.Plan.Mode == explain.ModeAnalyze
 }
 
 // modeNote is the phrase a message uses to say where its numbers come from.
-func modeNote(s *Statement) string {
+func modeNote(s *model.Statement) string {
 	switch planMode(s) {
 	case "analyze":
 		return "measured with EXPLAIN ANALYZE"
@@ -82,7 +83,7 @@ func loops(n *explain.Node) float64 {
 
 // costsTime reports whether a statement costs enough time to be a finding:
 // at least MinCalls calls, MinTotalMS milliseconds and MinShare of the total.
-func costsTime(p *Pass, s *Statement) bool {
+func costsTime(p *Pass, s *model.Statement) bool {
 	return s.Calls >= p.Options.MinCalls && s.TotalTime() >= p.Options.MinTotalMS && s.Share >= p.Options.MinShare
 }
 
@@ -90,7 +91,7 @@ func costsTime(p *Pass, s *Statement) bool {
 // and the statement costs at least PlanErrorShare of the total time, a notice
 // when it is small and the statement costs less than ten times MinShare, a
 // warning otherwise.
-func severityFor(p *Pass, s *Statement, big bool) Severity {
+func severityFor(p *Pass, s *model.Statement, big bool) Severity {
 	switch {
 	case big && s.Share >= p.Options.PlanErrorShare:
 		return SeverityError
@@ -257,7 +258,7 @@ func formatCount(v float64) string {
 // for the query's role (ALTER ROLE, when the statement's user is known) or
 // transaction, or, when that is more than MaxWorkMemMB, the advice to
 // process fewer rows.
-func setWorkMemFix(p *Pass, s *Statement, what string, mb int64) *Fix {
+func setWorkMemFix(p *Pass, s *model.Statement, what string, mb int64) *Fix {
 	if float64(mb) > p.Options.MaxWorkMemMB {
 		return &Fix{
 			Summary:  fmt.Sprintf("The %s needs about %dMB, more than a sensible work_mem (%gMB): make it process fewer rows (a more selective filter, an index that delivers rows in order, pre-aggregation)", what, mb, p.Options.MaxWorkMemMB),

@@ -1,6 +1,6 @@
 // Package advisor owns the rules, the findings they report, their registry and
-// the run: building per-statement inputs (statistics + SQL facts + plan) from a
-// snapshot, running every rule, de-duplicating and ranking. Rules are small pure
+// the run: running every rule over a snapshot's statements (model.Statements:
+// statistics + SQL facts + plan), de-duplicating and ranking. Rules are small pure
 // functions over a Pass: they never query the database and never print.
 package advisor
 
@@ -9,9 +9,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
-	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 // Rule is one check. Doc's first line is its title; the rest says what it looks
@@ -31,26 +30,13 @@ func (r *Rule) Title() string {
 	return title
 }
 
-// Statement is one workload statement as rules see it: its pg_stat_statements
-// row, the facts of its text and, for the heaviest ones, its plan.
-type Statement struct {
-	pgstat.Statement
-	// Facts is nil when the text does not parse; ParseError says why.
-	Facts      *sqlfacts.Facts
-	ParseError string
-	// Plan is the recorded EXPLAIN result, nil when the statement was not explained.
-	Plan *explain.Result
-	// Share is TotalTime() as a fraction of the workload's total time.
-	Share float64
-}
-
 // Pass carries a rule's inputs and its Report callback.
 type Pass struct {
 	Snapshot *pgstat.Snapshot
 	// Statements are the workload's statements, heaviest first: the current
 	// database's, without pgadvisor's own, catalog-only statements, utility
 	// statements or the internal foreign-key checks.
-	Statements []*Statement
+	Statements []*model.Statement
 	// TotalMS is the workload's total statement time, milliseconds.
 	TotalMS float64
 	Options Options

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -39,7 +40,7 @@ func init() { register(Denormalization) }
 
 func runDenormalization(p *Pass) error {
 	signatures := map[string]int{}
-	sigOf := map[*Statement]string{}
+	sigOf := map[*model.Statement]string{}
 	for _, s := range p.Statements {
 		if s.Facts == nil || s.Facts.Kind != sqlfacts.KindSelect {
 			continue
@@ -184,7 +185,7 @@ var filterColumn = regexp.MustCompile(`(?is)^\s*((?:"[^"]+"|[a-z_][a-z0-9_$]*)(?
 // denormFix writes the materialised view: the statement without its $n
 // conditions, the filtered columns added to the output, a unique index for
 // REFRESH … CONCURRENTLY, the refresh, and the read from the view.
-func denormFix(p *Pass, s *Statement, tables []*pgstat.Table, maxRatio float64) *Fix {
+func denormFix(p *Pass, s *model.Statement, tables []*pgstat.Table, maxRatio float64) *Fix {
 	fix := &Fix{
 		Summary:  fmt.Sprintf("Precompute it: a materialised view refreshed CONCURRENTLY on a schedule (or a copied column / summary table kept by the application); the tables change little (writes <= %.2f%% of reads)", maxRatio*100),
 		Advisory: true,
@@ -223,7 +224,7 @@ func denormFix(p *Pass, s *Statement, tables []*pgstat.Table, maxRatio float64) 
 // denormBody rewrites the statement text for a materialised view. It returns
 // the body, the filters to apply when reading the view (on its columns), the
 // unique key columns, and false when the text is beyond this rewrite.
-func denormBody(p *Pass, s *Statement) (body string, filters, keys []string, ok bool) {
+func denormBody(p *Pass, s *model.Statement) (body string, filters, keys []string, ok bool) {
 	q := strings.TrimRight(strings.TrimSpace(s.Query), ";")
 	f := s.Facts
 	if !wlKeywordAt(q, 0, "select") || f.SelectStar || len(f.CTEs) > 0 ||

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 )
 
 // HashSpill reports hash joins and hash aggregates that went to disk.
@@ -74,7 +75,7 @@ func runHashSpill(p *Pass) error {
 
 // reportSessionHashSpill reports a hash that spilled in the application's
 // sessions only (sessionSpillCulprit).
-func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem, mult float64) {
+func reportSessionHashSpill(p *Pass, s *model.Statement, root *explain.Node, workMem stmtWorkMem, mult float64) {
 	worst, worstKB := sessionSpillCulprit(s, root)
 	if worst == nil || isSortNode(worst) {
 		return
@@ -106,7 +107,7 @@ func reportSessionHashSpill(p *Pass, s *Statement, root *explain.Node, workMem s
 }
 
 // reportMeasuredHashSpill reports the worst measured hash spill and whether there was one.
-func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem, mult float64) bool {
+func reportMeasuredHashSpill(p *Pass, s *model.Statement, root *explain.Node, workMem stmtWorkMem, mult float64) bool {
 	var worst *hashSpill
 	spills := 0
 	eachNode(root, func(n *explain.Node, anc []*explain.Node) {
@@ -183,7 +184,7 @@ func reportMeasuredHashSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 	return true
 }
 
-func reportEstimatedHashSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem, mult float64) {
+func reportEstimatedHashSpill(p *Pass, s *model.Statement, root *explain.Node, workMem stmtWorkMem, mult float64) {
 	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
 		return
 	}

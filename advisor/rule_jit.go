@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -113,7 +114,7 @@ func runJITDominates(p *Pass) error {
 // jitFix turns JIT off for the role that runs the statement (a plain SET
 // would change only the session that runs it), or says how when the role is
 // not known.
-func jitFix(s *Statement, raise string) *Fix {
+func jitFix(s *model.Statement, raise string) *Fix {
 	summary := fmt.Sprintf("Turn JIT off for the role this statement runs as (OLTP statements rarely gain from it), or raise jit_above_cost %s", raise)
 	if s.User == "" {
 		return &Fix{Summary: summary + "; in one session: SET jit = off", Advisory: true}

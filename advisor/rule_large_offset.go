@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -122,7 +123,7 @@ func runLargeOffset(p *Pass) error {
 // a sampled OFFSET, usually 0) already touches at least half the buffers a
 // call touches on average: then its cost does not come from the offset (a
 // sort of the whole table, a scan that filters) and other rules say why.
-func heavyWithoutOffset(s *Statement, buffersPerCall float64) bool {
+func heavyWithoutOffset(s *model.Statement, buffersPerCall float64) bool {
 	if !measured(s) {
 		return false
 	}

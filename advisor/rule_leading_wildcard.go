@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 	"github.com/pgadvisor/pgadvisor/whatif"
@@ -123,7 +124,7 @@ func runLeadingWildcard(p *Pass) error {
 //
 // A full index scan (an Index Scan with no Index Cond, chosen for ORDER BY …
 // LIMIT, the pattern only a Filter) reads the whole table as well.
-func hiddenPatternScan(s *Statement, pr sqlfacts.Predicate, scan *explain.Node) bool {
+func hiddenPatternScan(s *model.Statement, pr sqlfacts.Predicate, scan *explain.Node) bool {
 	fullScan := strings.Contains(scan.NodeType, "Seq Scan") ||
 		(strings.Contains(scan.NodeType, "Index") && scan.IndexCond == "" && scan.Filter != "")
 	if pr.Param == 0 || pr.Function != "" || !fullScan {
@@ -147,7 +148,7 @@ func wildcardInFilter(n *explain.Node, col string) string {
 	return ""
 }
 
-func reportLeadingWildcard(p *Pass, s *Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, pattern string, likely bool, scan *explain.Node) {
+func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, pattern string, likely bool, scan *explain.Node) {
 	ev := map[string]any{
 		"plan_mode":  planMode(s),
 		"expression": expr,

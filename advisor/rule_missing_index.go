@@ -1,10 +1,10 @@
 package advisor
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
@@ -41,26 +41,21 @@ statements served cost >= plan_error_share (10%) of total time, warning otherwis
 func init() { register(MissingIndex) }
 
 func runMissingIndex(p *Pass) error {
-	recs, res, err := p.IndexAdvice()
-	if err != nil || len(recs) == 0 {
-		return err
+	recs, res := p.IndexAdvice()
+	if len(recs) == 0 {
+		return nil
 	}
-	byID := map[string]*Statement{}
+	byID := map[string]*model.Statement{}
 	for _, s := range p.Statements {
-		byID[s.WhatIfInput().QueryID] = s
+		byID[s.ID().String()] = s
 	}
-	var measured []whatif.Measured
-	if len(p.Snapshot.Verify) > 0 {
-		if err := json.Unmarshal(p.Snapshot.Verify, &measured); err != nil {
-			return fmt.Errorf("read recorded --verify results: %w", err)
-		}
-	}
+	measured := p.Snapshot.Verify
 	install := whatif.HypoPGInstallHint(p.Snapshot.Server.VersionNum)
 	if res != nil && res.Install != "" {
 		install = res.Install
 	}
 	for _, r := range recs {
-		var heaviest *Statement
+		var heaviest *model.Statement
 		var queryIDs []string
 		for _, g := range r.Statements {
 			queryIDs = append(queryIDs, g.QueryID)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pglog"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -54,7 +55,7 @@ type wlLink struct {
 
 func runNPlusOne(p *Pass) error {
 	type pending struct {
-		stmt *Statement
+		stmt *model.Statement
 		f    Finding
 	}
 	byFingerprint := map[string]*pending{}
@@ -92,7 +93,7 @@ func runNPlusOne(p *Pass) error {
 }
 
 // nPlusOneFromStats checks one statement as the child of an N+1 pair.
-func nPlusOneFromStats(p *Pass, child *Statement) (Finding, bool) {
+func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	f := child.Facts
 	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) == 0 || f.Locking {
 		return Finding{}, false
@@ -104,7 +105,7 @@ func nPlusOneFromStats(p *Pass, child *Statement) (Finding, bool) {
 	if rowsPerCall > p.Options.NPlusOneMaxRowsPerCall {
 		return Finding{}, false
 	}
-	var best *Statement
+	var best *model.Statement
 	var bestLink wlLink
 	var bestParam int
 	bestScore := math.Inf(1)
@@ -388,7 +389,7 @@ func nPlusOneFromLog(p *Pass, log *pglog.Summary, seq pglog.Sequence) Finding {
 		ev["log_user"] = seq.User
 	}
 	childSQL, parentSQL := seq.ChildQuery, seq.ParentQuery
-	var stmt *Statement
+	var stmt *model.Statement
 	for _, s := range p.Statements {
 		if s.Facts != nil && s.Facts.Fingerprint == seq.ChildFingerprint {
 			stmt = s

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 	"github.com/pgadvisor/pgadvisor/whatif"
@@ -72,7 +73,7 @@ func runNonSargable(p *Pass) error {
 	return nil
 }
 
-func reportNonSargable(p *Pass, s *Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr string, scan *explain.Node) {
+func reportNonSargable(p *Pass, s *model.Statement, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr string, scan *explain.Node) {
 	col := pr.Column.Column
 	colType := ""
 	var rows float64
@@ -284,7 +285,7 @@ func columnType(t *pgstat.Table, col string) string {
 // them), rather than as an Index Cond or Recheck Cond. planned is false when
 // there is no plan or it does not scan the table by name; scan is nil when the
 // table is scanned but no scan filters on col, or an index serves col.
-func filterScanOf(s *Statement, t *pgstat.Table, obj, col string) (scan *explain.Node, planned bool) {
+func filterScanOf(s *model.Statement, t *pgstat.Table, obj, col string) (scan *explain.Node, planned bool) {
 	root := planRoot(s)
 	if root == nil {
 		return nil, false
@@ -342,7 +343,7 @@ func exprIndexSQL(p *Pass, t *pgstat.Table, expr string) []string {
 		return nil
 	}
 	c := expressionIndex(t, expr)
-	if _, res, _ := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
+	if _, res := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
 		return nil
 	}
 	return c.FixSQL()

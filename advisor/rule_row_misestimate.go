@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -97,7 +98,7 @@ func stopsEarly(n *explain.Node, anc []*explain.Node) bool {
 	return false
 }
 
-func reportMisestimate(p *Pass, s *Statement, m misestimate) {
+func reportMisestimate(p *Pass, s *model.Statement, m misestimate) {
 	n := m.node
 	t := nodeTable(p, n)
 	obj := nodeObject(p, n)

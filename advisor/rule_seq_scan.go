@@ -7,6 +7,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/num"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 	"github.com/pgadvisor/pgadvisor/whatif"
@@ -99,7 +100,7 @@ func runSeqScan(p *Pass) error {
 
 // workloadDiscard is the fraction of a table a single-table, non-aggregating
 // statement throws away per call, from pg_stat_statements rows and calls.
-func workloadDiscard(s *Statement, tableRows float64) (float64, bool) {
+func workloadDiscard(s *model.Statement, tableRows float64) (float64, bool) {
 	f := s.Facts
 	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) != 1 || f.Aggregates || f.Distinct || len(f.GroupBy) > 0 || s.Calls == 0 || tableRows <= 0 {
 		return 0, false
@@ -111,7 +112,7 @@ func workloadDiscard(s *Statement, tableRows float64) (float64, bool) {
 	return 1 - perCall/tableRows, true
 }
 
-func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, rows, kept, removed, discard, loops float64, analyzed, fromWorkload bool) Finding {
+func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Node, rows, kept, removed, discard, loops float64, analyzed, fromWorkload bool) Finding {
 	how := "estimated by the planner"
 	switch {
 	case fromWorkload:
@@ -160,13 +161,13 @@ func seqScanFinding(p *Pass, s *Statement, t *pgstat.Table, n *explain.Node, row
 // scanCandidate is the index for the statement on that table: the workload's
 // recommendation serving it (so both rules name the same index), else the
 // statement's own candidate.
-func scanCandidate(p *Pass, s *Statement, t *pgstat.Table) *whatif.Candidate {
-	if r := p.recommendationFor(s.WhatIfInput().QueryID, t.Schema, t.Name); r != nil {
+func scanCandidate(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Candidate {
+	if r := p.recommendationFor(s.ID().String(), t.Schema, t.Name); r != nil {
 		return &r.Candidate
 	}
 	opts := WhatIfOptions(p.Options)
-	_, res, _ := p.IndexAdvice()
-	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{s.WhatIfInput()}, opts) {
+	_, res := p.IndexAdvice()
+	for _, c := range whatif.Candidates(p.Snapshot, []whatif.Input{whatIfInput(s)}, opts) {
 		if c.Schema == t.Schema && c.Table == t.Name && !c.Alternative && (res == nil || !slices.Contains(res.NotImmutable, c.ID())) {
 			return &c
 		}
@@ -188,7 +189,7 @@ func severityByShare(share, errorAt, warnAt float64) Severity {
 // conditionText describes what the scan filters on: the statement's own
 // predicates on the table as written (with $n, never sampled values), else the
 // plan's filter with its literals masked.
-func conditionText(s *Statement, t *pgstat.Table, filter string) string {
+func conditionText(s *model.Statement, t *pgstat.Table, filter string) string {
 	if s.Facts != nil {
 		var parts []string
 		for _, pr := range s.Facts.Predicates {

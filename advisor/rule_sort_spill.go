@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -67,7 +68,7 @@ func runSortSpill(p *Pass) error {
 
 // reportSessionSortSpill reports a sort that spilled in the application's
 // sessions only (sessionSpillCulprit).
-func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem) {
+func reportSessionSortSpill(p *Pass, s *model.Statement, root *explain.Node, workMem stmtWorkMem) {
 	worst, worstKB := sessionSpillCulprit(s, root)
 	if worst == nil || !isSortNode(worst) {
 		return
@@ -87,7 +88,7 @@ func reportSessionSortSpill(p *Pass, s *Statement, root *explain.Node, workMem s
 }
 
 // reportMeasuredSortSpill reports the worst measured sort spill and whether there was one.
-func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem) bool {
+func reportMeasuredSortSpill(p *Pass, s *model.Statement, root *explain.Node, workMem stmtWorkMem) bool {
 	var worst *explain.Node
 	spills := 0
 	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
@@ -141,7 +142,7 @@ func reportMeasuredSortSpill(p *Pass, s *Statement, root *explain.Node, workMem 
 
 // reportEstimatedSortSpill handles plans that were not executed: the spill is
 // known from pg_stat_statements' temporary blocks, the culprit from the plan.
-func reportEstimatedSortSpill(p *Pass, s *Statement, root *explain.Node, workMem stmtWorkMem) {
+func reportEstimatedSortSpill(p *Pass, s *model.Statement, root *explain.Node, workMem stmtWorkMem) {
 	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
 		return
 	}
@@ -179,7 +180,7 @@ func estimatedKB(n *explain.Node) float64 {
 }
 
 // addTempPerCall adds pg_stat_statements' temporary blocks per call to evidence.
-func addTempPerCall(ev map[string]any, s *Statement) {
+func addTempPerCall(ev map[string]any, s *model.Statement) {
 	if s.TempBlksWritten > 0 && s.Calls > 0 {
 		ev["temp_blocks_written_per_call"] = round(float64(s.TempBlksWritten)/float64(s.Calls), 1)
 	}
@@ -206,7 +207,7 @@ func sortKeyNote(n *explain.Node) string {
 // temporary files, when the measured plan wrote temporary files itself (a
 // spill it reports, a CTE or a materialisation), or when no node is larger
 // than the smallest work_mem (64 kB).
-func sessionSpillCulprit(s *Statement, root *explain.Node) (*explain.Node, float64) {
+func sessionSpillCulprit(s *model.Statement, root *explain.Node) (*explain.Node, float64) {
 	if s.TempBlksWritten <= 0 || s.Calls <= 0 {
 		return nil, 0
 	}
@@ -232,7 +233,7 @@ func sessionSpillCulprit(s *Statement, root *explain.Node) (*explain.Node, float
 
 // sessionSpillNote explains a spill seen only in pg_stat_statements: by the
 // role's smaller work_mem when it has one, else by a session setting.
-func sessionSpillNote(s *Statement, workMem stmtWorkMem) string {
+func sessionSpillNote(s *model.Statement, workMem stmtWorkMem) string {
 	measured := fmt.Sprintf("the plan measured with pgadvisor's work_mem %s did not spill", formatKB(workMem.MeasuredKB))
 	switch {
 	case workMem.Role != "" && workMem.KB < workMem.MeasuredKB:
@@ -250,7 +251,7 @@ func sessionSpillNote(s *Statement, workMem stmtWorkMem) string {
 
 // estimatedSortEvidence is the evidence of a sort spill known from
 // pg_stat_statements' temporary blocks rather than from a measured plan.
-func estimatedSortEvidence(s *Statement, worst *explain.Node, worstKB float64, mb int64) map[string]any {
+func estimatedSortEvidence(s *model.Statement, worst *explain.Node, worstKB float64, mb int64) map[string]any {
 	ev := map[string]any{
 		"plan_mode":             planMode(s),
 		"node_type":             worst.NodeType,

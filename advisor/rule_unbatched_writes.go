@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/internal/num"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -108,7 +109,7 @@ var (
 const batchNote = "-- and commit once per batch (BEGIN; … a few hundred to a few thousand rows … COMMIT), not once per row"
 
 // unbatchedFix writes the batched form of a single-row write.
-func unbatchedFix(p *Pass, s *Statement, table *pgstat.Table) *Fix {
+func unbatchedFix(p *Pass, s *model.Statement, table *pgstat.Table) *Fix {
 	q := strings.TrimRight(strings.TrimSpace(s.Query), ";")
 	var sqls []string
 	switch s.Facts.Kind {
@@ -129,7 +130,7 @@ func unbatchedFix(p *Pass, s *Statement, table *pgstat.Table) *Fix {
 
 // insertBatches rewrites INSERT INTO t (a, b) VALUES ($1, $2) [suffix] as an
 // INSERT … SELECT FROM unnest of one array per column, plus COPY.
-func insertBatches(p *Pass, s *Statement, table *pgstat.Table, q string) []string {
+func insertBatches(p *Pass, s *model.Statement, table *pgstat.Table, q string) []string {
 	m := insertHead.FindStringSubmatchIndex(q)
 	if m == nil {
 		return nil
@@ -210,7 +211,7 @@ func insertBatches(p *Pass, s *Statement, table *pgstat.Table, q string) []strin
 }
 
 // updateBatch rewrites UPDATE t SET … WHERE … with $n as UPDATE … FROM unnest(…) AS v.
-func updateBatch(p *Pass, s *Statement, table *pgstat.Table, q string) []string {
+func updateBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []string {
 	m := updateHead.FindStringSubmatchIndex(q)
 	if m == nil {
 		return nil
@@ -254,7 +255,7 @@ func updateBatch(p *Pass, s *Statement, table *pgstat.Table, q string) []string 
 
 // deleteBatch rewrites DELETE … WHERE key = $1 as = ANY($1::type[]), or
 // several parameters as DELETE … USING unnest(…) AS v.
-func deleteBatch(p *Pass, s *Statement, table *pgstat.Table, q string) []string {
+func deleteBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []string {
 	m := deleteHead.FindStringSubmatchIndex(q)
 	if m == nil {
 		return nil
@@ -305,7 +306,7 @@ func wlParams(texts ...string) []int {
 }
 
 // wlParamType is the type of the column $n is compared with, "text" when unknown.
-func wlParamType(p *Pass, s *Statement, table *pgstat.Table, n int) string {
+func wlParamType(p *Pass, s *model.Statement, table *pgstat.Table, n int) string {
 	if s.Facts != nil {
 		if c, ok := s.Facts.ParamColumns[n]; ok {
 			t := table

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/internal/num"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -55,7 +56,7 @@ func runUnboundedResult(p *Pass) error {
 	return nil
 }
 
-func unboundedFinding(p *Pass, s *Statement, rowsPerCall float64) Finding {
+func unboundedFinding(p *Pass, s *model.Statement, rowsPerCall float64) Finding {
 	var tables []*pgstat.Table
 	for _, r := range s.Facts.Relations {
 		if t := wlTable(p, r); t != nil {
@@ -98,7 +99,7 @@ func unboundedFinding(p *Pass, s *Statement, rowsPerCall float64) Finding {
 }
 
 // keysetFix writes the statement as keyset pagination on the table's primary key.
-func keysetFix(p *Pass, s *Statement, tables []*pgstat.Table) *Fix {
+func keysetFix(p *Pass, s *model.Statement, tables []*pgstat.Table) *Fix {
 	fix := &Fix{Advisory: true, Summary: fmt.Sprintf("Paginate with a keyset (WHERE key > $last ORDER BY key LIMIT %d), fetching the next page only when the caller needs it; stream with a cursor when every row is really needed", keysetPageSize)}
 	f := s.Facts
 	if len(tables) != 1 {
@@ -193,7 +194,7 @@ func wlRowWidth(t *pgstat.Table) int {
 }
 
 // wideRowFinding reports SELECT * of a table with wide rows on a hot path.
-func wideRowFinding(p *Pass, s *Statement, rowsPerCall float64) (Finding, bool) {
+func wideRowFinding(p *Pass, s *model.Statement, rowsPerCall float64) (Finding, bool) {
 	if len(s.Facts.Relations) != 1 {
 		return Finding{}, false
 	}

@@ -3,6 +3,7 @@ package advisor
 import (
 	"fmt"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -52,7 +53,7 @@ type stmtWorkMem struct {
 }
 
 // workMemFor is the work_mem statement s runs with (SettingFor its user).
-func workMemFor(p *Pass, s *Statement) stmtWorkMem {
+func workMemFor(p *Pass, s *model.Statement) stmtWorkMem {
 	w := stmtWorkMem{MeasuredKB: workMemKB(p.Snapshot)}
 	w.KB = w.MeasuredKB
 	v, fromRole := p.SettingFor(s.User, "work_mem")
@@ -94,7 +95,7 @@ func (w stmtWorkMem) evidence(ev map[string]any) {
 }
 
 // hashMemMultiplierFor is hash_mem_multiplier as statement s runs with it.
-func hashMemMultiplierFor(p *Pass, s *Statement) float64 {
+func hashMemMultiplierFor(p *Pass, s *model.Statement) float64 {
 	def := hashMemMultiplier(p.Snapshot)
 	if v, fromRole := p.SettingFor(s.User, "hash_mem_multiplier"); fromRole {
 		if m, ok := parseFloat(v); ok && m > 0 {
@@ -118,7 +119,7 @@ func (w stmtWorkMem) measuredNote() string {
 // measured one, holds an operation that needs needKB in memory while
 // pg_stat_statements counts no temporary file for the statement: the spill
 // happened in pgadvisor's measurement only.
-func (w stmtWorkMem) holdsMeasuredSpill(s *Statement, needKB float64) bool {
+func (w stmtWorkMem) holdsMeasuredSpill(s *model.Statement, needKB float64) bool {
 	return w.Role != "" && w.KB > w.MeasuredKB && w.KB >= needKB && s.Calls > 0 && s.TempBlksWritten == 0
 }
 

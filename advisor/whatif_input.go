@@ -1,18 +1,15 @@
 package advisor
 
 import (
-	"encoding/json"
-	"fmt"
-	"strconv"
-
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
-// WhatIfInput converts the statement to the index advisor's input.
-func (s *Statement) WhatIfInput() whatif.Input {
+// whatIfInput converts a statement to the index advisor's input.
+func whatIfInput(s *model.Statement) whatif.Input {
 	in := whatif.Input{
-		QueryID: strconv.FormatInt(s.QueryID, 10),
+		QueryID: s.ID().String(),
 		Query:   s.Query,
 		Calls:   s.Calls,
 		TotalMS: s.TotalTime(),
@@ -32,12 +29,12 @@ func (s *Statement) WhatIfInput() whatif.Input {
 // whatif.Evaluate during collection; the missing-index rule uses the same
 // list offline.
 func WhatIfInputs(snap *pgstat.Snapshot, opts Options) []whatif.Input {
-	stmts, total := Statements(snap)
+	stmts, total := model.Statements(snap)
 	return WhatIfInputsOf(snap, stmts, total, opts)
 }
 
-// WhatIfInputsOf is WhatIfInputs over statements already built by Statements.
-func WhatIfInputsOf(snap *pgstat.Snapshot, stmts []*Statement, total float64, opts Options) []whatif.Input {
+// WhatIfInputsOf is WhatIfInputs over statements already built by model.Statements.
+func WhatIfInputsOf(snap *pgstat.Snapshot, stmts []*model.Statement, total float64, opts Options) []whatif.Input {
 	return whatIfInputs(&Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts})
 }
 
@@ -47,7 +44,7 @@ func whatIfInputs(p *Pass) []whatif.Input {
 		if s.Facts == nil || !(costsTime(p, s) || (s.Calls == 0 && s.TotalTime() == 0)) {
 			continue
 		}
-		out = append(out, s.WhatIfInput())
+		out = append(out, whatIfInput(s))
 	}
 	return out
 }
@@ -66,16 +63,4 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.MaxNewIndexes = opts.MaxNewIndexes
 	w.StorageBudgetBytes = opts.StorageBudgetBytes
 	return w
-}
-
-// whatIfResult decodes the snapshot's recorded what-if results (nil when there are none).
-func whatIfResult(snap *pgstat.Snapshot) (*whatif.Result, error) {
-	if len(snap.WhatIf) == 0 || string(snap.WhatIf) == "null" {
-		return nil, nil
-	}
-	var res whatif.Result
-	if err := json.Unmarshal(snap.WhatIf, &res); err != nil {
-		return nil, fmt.Errorf("read the snapshot's what-if results: %w", err)
-	}
-	return &res, nil
 }

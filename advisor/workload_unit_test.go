@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -73,7 +74,7 @@ func TestUnbatchedInsertRewrite(t *testing.T) {
 		{Name: "id", Type: "bigint"}, {Name: "order_id", Type: "bigint"}, {Name: "kind", Type: "text"}, {Name: "at", Type: "timestamp with time zone"},
 	}}}
 	q := "INSERT INTO app.events (order_id, kind, at) VALUES ($1, lower($2), now()) RETURNING id"
-	s := &Statement{Statement: pgstat.Statement{Query: q, Calls: 5000, Rows: 5000}, Facts: &sqlfacts.Facts{Kind: sqlfacts.KindInsert, InsertRows: 1, Target: &sqlfacts.Relation{Schema: "app", Name: "events"}}}
+	s := &model.Statement{Statement: pgstat.Statement{Query: q, Calls: 5000, Rows: 5000}, Facts: &sqlfacts.Facts{Kind: sqlfacts.KindInsert, InsertRows: 1, Target: &sqlfacts.Relation{Schema: "app", Name: "events"}}}
 	p := &Pass{Snapshot: snap}
 	got := strings.Join(insertBatches(p, s, p.Table("app", "events"), q), "\n")
 	for _, want := range []string{"SELECT u.p1, lower(u.p2), now()", "unnest($1::bigint[], $2::text[]) AS u(p1, p2)", "RETURNING id", "COPY app.events (order_id, kind, at) FROM STDIN"} {
@@ -106,7 +107,7 @@ func TestDenormalizationWriteHeavy(t *testing.T) {
 		}
 		var found []Finding
 		p := &Pass{Snapshot: snap, Options: DefaultOptions(), report: func(f Finding) { found = append(found, f) },
-			Statements: []*Statement{{Statement: pgstat.Statement{Query: q, Calls: 500, TotalExecTime: 900}, Facts: facts, Share: 0.9}}}
+			Statements: []*model.Statement{{Statement: pgstat.Statement{Query: q, Calls: 500, TotalExecTime: 900}, Facts: facts, Share: 0.9}}}
 		if err := runDenormalization(p); err != nil {
 			t.Fatal(err)
 		}

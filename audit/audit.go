@@ -10,13 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/report"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -136,11 +136,11 @@ func Collect(ctx context.Context, opts Options) (snap *pgstat.Snapshot, err erro
 	}
 	opts.guard.SetServerVersion(snap.Server.VersionNum)
 	defer recordPlanFailures(snap, opts.guard, opts)
-	stmts, total := advisor.Statements(snap)
+	stmts, total := model.Statements(snap)
 	if err := ExplainTop(ctx, conn, snap, stmts, opts); err != nil {
 		return snap, err
 	}
-	advisor.AttachPlans(snap, stmts)
+	model.AttachPlans(snap, stmts)
 	if !opts.NoWhatIf {
 		if err := WhatIf(ctx, conn, snap, stmts, total, opts); err != nil {
 			return snap, err
@@ -179,8 +179,8 @@ func guardOf(snap *pgstat.Snapshot, opts Options) (g *explain.Guard, owned bool)
 }
 
 // explainable returns the statements worth explaining, heaviest first.
-func explainable(stmts []*advisor.Statement, top int) []*advisor.Statement {
-	var out []*advisor.Statement
+func explainable(stmts []*model.Statement, top int) []*model.Statement {
+	var out []*model.Statement
 	for _, s := range stmts {
 		if len(out) >= top {
 			break
@@ -202,7 +202,7 @@ func explainable(stmts []*advisor.Statement, top int) []*advisor.Statement {
 // recorded as skipped, without being sent; a cancelled context or a lost
 // connection stops the phase. When none of the statements tried could be
 // planned, a Problem says the audit is incomplete.
-func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, opts Options) error {
+func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*model.Statement, opts Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["explain"] = ms(time.Since(start)) }()
 	guard, owned := guardOf(snap, opts)
@@ -229,7 +229,7 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 			return fail("explain", err)
 		}
 		opts.progress("explain", i, len(todo))
-		res := guard.Run(ctx, conn, "explain", strconv.FormatInt(s.QueryID, 10), s.Query, s.Facts, eo)
+		res := guard.Run(ctx, conn, "explain", s.ID().String(), s.Query, s.Facts, eo)
 		snap.Plans = append(snap.Plans, res)
 		tried++
 		if res.Plan != nil {
@@ -247,7 +247,7 @@ func ExplainTop(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmt
 // with their recorded plans) and records its result in the snapshot. With
 // Verify set it then builds the chosen indexes for real inside a rolled-back
 // transaction and records the measured effect.
-func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*advisor.Statement, total float64, opts Options) error {
+func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []*model.Statement, total float64, opts Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["what_if"] = ms(time.Since(start)) }()
 	guard, owned := guardOf(snap, opts)
@@ -262,11 +262,11 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 	wopts.Guard = guard
 	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, wopts)
 	if res != nil {
-		data, merr := json.Marshal(res)
-		if merr != nil {
-			return fmt.Errorf("record what-if result: %w", merr)
+		recorded, rerr := recordedCopy(res)
+		if rerr != nil {
+			return fmt.Errorf("record what-if result: %w", rerr)
 		}
-		snap.WhatIf = data
+		snap.WhatIf = recorded
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -282,8 +282,8 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		vstart := time.Now()
 		measured, err := whatif.Verify(ctx, conn, recs, inputs, opts.WhatIf)
 		snap.Timings["verify"] = ms(time.Since(vstart))
-		if data, merr := json.Marshal(measured); merr == nil {
-			snap.Verify = data
+		if recorded, rerr := recordedCopy(measured); rerr == nil {
+			snap.Verify = recorded
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -294,6 +294,22 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		}
 	}
 	return nil
+}
+
+// recordedCopy is v as the snapshot file records it: a copy through its JSON
+// form, so that the rules of a live audit read exactly what an offline run
+// of the saved snapshot reads (no session-only field such as
+// whatif.Options.Guard, nothing shared with the engine's own values).
+func recordedCopy[T any](v T) (T, error) {
+	var out T
+	data, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 // Advise runs the rules over a snapshot and builds the report.

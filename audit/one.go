@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -52,8 +52,8 @@ func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Sna
 		ss.TotalTime, ss.Entries = nil, nil
 	}
 	snap.Activity = nil
-	stmt := &advisor.Statement{Statement: snap.Statements[0], Facts: facts, Share: 1}
-	stmts := []*advisor.Statement{stmt}
+	stmt := &model.Statement{Statement: snap.Statements[0], Facts: facts, Share: 1}
+	stmts := []*model.Statement{stmt}
 	opts.guard = explain.NewGuard(snap.Server.VersionNum)
 	defer recordPlanFailures(snap, opts.guard, opts)
 	if err := ExplainTop(ctx, conn, snap, stmts, Options{Top: 1, TrustFunctions: opts.TrustFunctions, NoAnalyze: opts.NoAnalyze, AnalyzeWrites: opts.AnalyzeWrites, StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout, guard: opts.guard}); err != nil {
@@ -69,7 +69,7 @@ func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Sna
 	if !opts.NoWhatIf {
 		// Rebuilt from the snapshot: the statement's time now comes from its
 		// plan, and a catalog-only statement drops out as in an audit.
-		stmts, total := advisor.Statements(snap)
+		stmts, total := model.Statements(snap)
 		if err := WhatIf(ctx, conn, snap, stmts, total, opts); err != nil {
 			return snap, err
 		}

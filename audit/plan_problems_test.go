@@ -9,11 +9,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
-	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -90,11 +89,11 @@ func TestLockTakenAfterCollect(t *testing.T) {
 	defer tx.Rollback(ctx)
 	execAll(t, tx.Conn(), "LOCK TABLE big IN ACCESS EXCLUSIVE MODE")
 
-	stmts, total := advisor.Statements(snap)
+	stmts, total := model.Statements(snap)
 	if err := ExplainTop(ctx, conn, snap, stmts, opts); err != nil {
 		t.Fatal(err)
 	}
-	advisor.AttachPlans(snap, stmts)
+	model.AttachPlans(snap, stmts)
 	if err := WhatIf(ctx, conn, snap, stmts, total, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +118,10 @@ func TestLockTakenAfterCollect(t *testing.T) {
 		t.Errorf("explain: %d skipped (want the 3 others on big, the view's included), %d planned (want 1): %+v", skipped, planned, snap.Plans)
 	}
 	if snap.Server.HypoPG != "" {
-		var res whatif.Result
-		if err := json.Unmarshal(snap.WhatIf, &res); err != nil {
-			t.Fatal(err)
+		if snap.WhatIf == nil {
+			t.Fatal("HypoPG is installed but the snapshot has no what-if result")
 		}
-		for _, s := range res.Statements {
+		for _, s := range snap.WhatIf.Statements {
 			if strings.HasPrefix(s.Error, "lock timeout") {
 				t.Errorf("what-if waited for the lock again: %+v", s)
 			}

@@ -1,22 +1,32 @@
 // Package pgstat owns the Snapshot: everything pgadvisor reads from a server
 // (version, settings, pg_stat_statements, tables, indexes, foreign keys,
-// pg_stat_activity samples, recorded plans and what-if results), and the
+// pg_stat_activity samples, recorded plans, what-if results and --verify
+// measurements, the last two typed by package whatif/record), and the
 // version-aware readers that fill it. Rules read a Snapshot; they never query.
 package pgstat
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/strictjson"
 	"github.com/pgadvisor/pgadvisor/pglog"
+	"github.com/pgadvisor/pgadvisor/whatif/record"
 )
 
 // SchemaVersion is the version of the snapshot's JSON form. Bump it when a
-// field changes meaning; adding a field does not need a bump.
-const SchemaVersion = 1
+// field changes meaning; adding a field does not need a bump. Read accepts
+// every version from 1.
+//
+// Version 2 makes what_if and verify part of the snapshot's schema: they are
+// decoded with it into record.Result and []record.Measured (in version 1 they
+// were opaque JSON that the index advisor decoded itself). Their JSON form is
+// the same in both versions, so a version-1 file reads as it is.
+const SchemaVersion = 2
 
 // Kind is the value of Snapshot.Kind, so that a file can be recognised.
 const Kind = "pgadvisor-snapshot"
@@ -53,11 +63,12 @@ type Snapshot struct {
 	Log *pglog.Summary `json:"log,omitempty"`
 	// Plans are the EXPLAIN results of the heaviest statements.
 	Plans []explain.Result `json:"plans,omitempty"`
-	// WhatIf holds hypothetical-index results (HypoPG) so offline runs reproduce them.
-	WhatIf json.RawMessage `json:"what_if,omitempty"`
+	// WhatIf holds hypothetical-index results (HypoPG) so offline runs
+	// reproduce them; nil when the what-if did not run.
+	WhatIf *record.Result `json:"what_if,omitempty"`
 	// Verify holds the measured effect of the chosen indexes (audit --verify):
 	// EXPLAIN ANALYZE before and after building them in a rolled-back transaction.
-	Verify json.RawMessage `json:"verify,omitempty"`
+	Verify []record.Measured `json:"verify,omitempty"`
 	// Problems lists what could not be collected and why; collection goes on past them.
 	Problems []Problem `json:"problems,omitempty"`
 	// Timings records how long each collection phase took, milliseconds by phase name.
@@ -301,12 +312,31 @@ func Read(data []byte) (*Snapshot, error) {
 	}
 	var s Snapshot
 	if err := strictjson.Unmarshal(data, &s, false); err != nil {
+		if p := recordedDecodeProblem(err); p != "" {
+			return nil, &InvalidError{Problems: []string{p}}
+		}
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// recordedDecodeProblem names the field when err is a value of what_if or
+// verify that does not decode into the index advisor's types, "" otherwise.
+func recordedDecodeProblem(err error) string {
+	var te *strictjson.TypeError
+	if !errors.As(err, &te) {
+		return ""
+	}
+	switch {
+	case te.Field == "what_if" || strings.HasPrefix(te.Field, "what_if."):
+		return fmt.Sprintf("what_if does not decode as what-if results: %v", te)
+	case te.Field == "verify" || strings.HasPrefix(te.Field, "verify."):
+		return fmt.Sprintf("verify does not decode as --verify measurements: %v", te)
+	}
+	return ""
 }
 
 // Table returns the table by schema and name; schema "" means unqualified:

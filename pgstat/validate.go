@@ -47,8 +47,8 @@ const maxProblems = 20
 // foreign keys refer to tables of the snapshot. It returns an
 // *InvalidError, or nil. Fields it does not know are not checked, so a
 // snapshot with newer optional fields still validates. The recorded
-// what-if results are checked by whatif.ValidateRecorded (they are that
-// package's types).
+// what-if results and --verify measurements are checked by
+// whatif.ValidateRecorded (what they refer to is the index advisor's business).
 func (s *Snapshot) Validate() error {
 	v := &validator{}
 	v.snapshot(s)
@@ -365,8 +365,8 @@ const MaxPlanValue = 1e200
 // one, with the structs and slices below it) to lie within 0..max, except
 // the fields whose JSON name is in signed, and says what is wrong with the
 // others, naming each by its JSON path below path. It is the check Validate
-// applies to counters, for packages whose recorded types the snapshot
-// holds as raw JSON (whatif).
+// applies to counters, for the recorded types of other packages that the
+// snapshot holds (whatif's).
 func NumberProblems(path string, x any, max float64, signed ...string) []string {
 	v := &validator{}
 	v.numbers(path, x, max, signed...)

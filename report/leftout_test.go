@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -33,7 +34,7 @@ func leftOutSnapshot() *pgstat.Snapshot {
 // of its kept statements.
 func TestTotalsIncludeLeftOut(t *testing.T) {
 	snap := leftOutSnapshot()
-	stmts, total := advisor.Statements(snap)
+	stmts, total := model.Statements(snap)
 	if total != 1000 || len(stmts) != 10 {
 		t.Fatalf("total %v over %d statements, want 1000 over 10", total, len(stmts))
 	}
@@ -82,7 +83,7 @@ func TestTotalsIncludeLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("an old snapshot no longer loads: %v", err)
 	}
-	if _, total := advisor.Statements(old); total != 100 {
+	if _, total := model.Statements(old); total != 100 {
 		t.Errorf("old snapshot: total %v, want the kept statements' 100", total)
 	}
 	if r := New("test", old, advisor.Run(old, nil, advisor.DefaultOptions()), "old.json"); r.Summary.StatementsLeftOut != 30 {

@@ -163,7 +163,7 @@ func TestCandidatesMergeSharedPrefix(t *testing.T) {
 	if len(prim) != 1 {
 		t.Fatalf("got %d primary candidates, want one composite: %+v", len(prim), prim)
 	}
-	if got := prim[0].keyList(); got != "customer_id, status, created_at DESC" {
+	if got := prim[0].KeyList(); got != "customer_id, status, created_at DESC" {
 		t.Errorf("keys = %s", got)
 	}
 	if strings.Join(prim[0].QueryIDs, ",") != "2,1" && strings.Join(prim[0].QueryIDs, ",") != "1,2" {
@@ -177,7 +177,7 @@ func TestCandidatesReorderForSmallerEquality(t *testing.T) {
 	b := inputFor(t, `SELECT * FROM orders WHERE status = $1`)
 	b.QueryID = "2"
 	cs := Candidates(testSnapshot(), []Input{a, b}, DefaultOptions())
-	if len(cs) != 1 || cs[0].keyList() != "status, customer_id" {
+	if len(cs) != 1 || cs[0].KeyList() != "status, customer_id" {
 		var got []string
 		for _, c := range cs {
 			got = append(got, c.ID())
@@ -229,21 +229,21 @@ func TestNameLength(t *testing.T) {
 func TestCoveredByBackwardScanAndEqualityOrder(t *testing.T) {
 	ix := &pgstat.Index{Method: "btree", Valid: true, Columns: []string{"b", "a", "c"}, Descending: []bool{false, false, false}}
 	cand := Candidate{Method: "btree", EqualityKeys: 2, Keys: []Key{{Column: "a"}, {Column: "b"}, {Column: "c", Desc: true}}}
-	if !cand.coveredBy(ix) {
+	if !coveredBy(cand, ix) {
 		t.Error("(b, a, c) should cover equality {a, b} then c DESC (backward scan)")
 	}
 	cand.Keys = []Key{{Column: "a"}, {Column: "b"}, {Column: "d"}}
-	if cand.coveredBy(ix) {
+	if coveredBy(cand, ix) {
 		t.Error("(b, a, c) must not cover (a, b, d)")
 	}
 	mixed := Candidate{Method: "btree", Keys: []Key{{Column: "c", Desc: true}, {Column: "a"}}}
 	ix2 := &pgstat.Index{Method: "btree", Valid: true, Columns: []string{"c", "a"}, Descending: []bool{false, false}}
-	if mixed.coveredBy(ix2) {
+	if coveredBy(mixed, ix2) {
 		t.Error("(c, a) must not cover the mixed order (c DESC, a)")
 	}
 	expr := Candidate{Method: "btree", EqualityKeys: 1, Keys: []Key{{Expression: "lower(email)"}}}
 	ix3 := &pgstat.Index{Method: "btree", Valid: true, Columns: []string{"lower((email)::text)"}, Expressions: []bool{true}}
-	if !expr.coveredBy(ix3) {
+	if !coveredBy(expr, ix3) {
 		t.Error("an index on lower((email)::text) should cover lower(email)")
 	}
 }

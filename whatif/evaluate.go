@@ -15,60 +15,6 @@ import (
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
-// Result is the recorded outcome of Evaluate: everything Select needs to
-// choose again offline. The caller stores it in Snapshot.WhatIf.
-type Result struct {
-	// HypoPG is the HypoPG version used; empty when the what-if did not run.
-	HypoPG string `json:"hypopg,omitempty"`
-	// Unavailable says why the candidates could not be verified, and Install how to fix it.
-	Unavailable string `json:"unavailable,omitempty"`
-	// NotImmutable are the candidates whose expression PostgreSQL would refuse
-	// to index (not IMMUTABLE); they are never recommended.
-	NotImmutable []string `json:"not_immutable,omitempty"`
-	Install      string   `json:"install,omitempty"`
-	// Options are the options Evaluate ran with.
-	Options     Options         `json:"options"`
-	Statements  []StatementCost `json:"statements"`
-	Candidates  []CandidateCost `json:"candidates"`
-	Evaluations []Evaluation    `json:"evaluations"`
-	// Chosen are the IDs of the candidates chosen for the workload during Evaluate.
-	Chosen []string `json:"chosen,omitempty"`
-	// CandidatesTried is the number of candidates built hypothetically.
-	CandidatesTried int `json:"candidates_tried"`
-	// PlannerCalls is the number of statements planned.
-	PlannerCalls int     `json:"planner_calls"`
-	DurationMS   float64 `json:"duration_ms"` // wall time of Evaluate, milliseconds
-}
-
-// StatementCost is a statement's planner cost without any new index.
-type StatementCost struct {
-	QueryID string       `json:"queryid"`
-	Cost    float64      `json:"cost"` // planner total cost
-	Mode    explain.Mode `json:"mode,omitempty"`
-	Error   string       `json:"error,omitempty"`
-}
-
-// CandidateCost is a candidate with its hypothetical size.
-type CandidateCost struct {
-	Candidate
-	ID        string `json:"id"`
-	SizeBytes int64  `json:"size_bytes"` // hypopg_relation_size
-	// Unsupported is set when HypoPG cannot build the method (GIN): the
-	// candidate can only be recommended unverified.
-	Unsupported bool   `json:"unsupported,omitempty"`
-	Error       string `json:"error,omitempty"`
-}
-
-// Evaluation is a statement's planner cost with a set of hypothetical indexes.
-type Evaluation struct {
-	QueryID string   `json:"queryid"`
-	Set     []string `json:"set"` // candidate IDs, sorted
-	Cost    float64  `json:"cost"`
-	// Used are the IDs of the candidates of Set that the plan uses.
-	Used  []string `json:"used,omitempty"`
-	Error string   `json:"error,omitempty"`
-}
-
 // HypoPGInstallHint says how to install HypoPG on a server of that major version.
 func HypoPGInstallHint(versionNum int) string {
 	major := "<major>"
@@ -87,7 +33,7 @@ func HypoPGInstallHint(versionNum int) string {
 // Unavailable and Install say so, and a nil error.
 func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs []Input, cands []Candidate, opts Options) (*Result, error) {
 	start := time.Now()
-	opts = opts.withDefaults()
+	opts = withDefaults(opts)
 	res := &Result{Options: opts, Statements: []StatementCost{}, Candidates: []CandidateCost{}, Evaluations: []Evaluation{}}
 	defer func() { res.DurationMS = float64(time.Since(start).Microseconds()) / 1000 }()
 	var err error
@@ -155,7 +101,7 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 	created := 0
 	for _, c := range cands {
 		cc := CandidateCost{Candidate: c, ID: c.ID()}
-		if !c.hypoSupported() {
+		if !hypoSupported(c) {
 			cc.Unsupported = true
 			cc.SizeBytes = c.EstimatedSize()
 			res.Candidates = append(res.Candidates, cc)
@@ -253,7 +199,7 @@ func (e *evaluator) create(c Candidate) (uint32, error) {
 			return 0, fmt.Errorf("skipped: %s is locked (found earlier in the audit)", rel)
 		}
 	}
-	if err := e.conn.QueryRow(e.ctx, ownMarker+"SELECT indexrelid, indexname FROM hypopg_create_index($1)", c.hypoSQL()).Scan(&oid, &name); err != nil {
+	if err := e.conn.QueryRow(e.ctx, ownMarker+"SELECT indexrelid, indexname FROM hypopg_create_index($1)", hypoSQL(c)).Scan(&oid, &name); err != nil {
 		var pgErr *pgconn.PgError
 		if g := e.opts.Guard; g != nil && errors.As(err, &pgErr) && pgErr.Code == "55P03" {
 			g.NoteLockTimeout(e.ctx, e.conn, "what-if", c.Schema, c.Table, "lock timeout while creating a hypothetical index on "+c.Schema+"."+c.Table)

@@ -89,7 +89,7 @@ func TestEvaluateCompositeCutsCost(t *testing.T) {
 		t.Fatalf("got %d recommendations, want 1: %+v", len(recs), recs)
 	}
 	r := recs[0]
-	if !r.Verified || r.keyList() != "customer_id, status, created_at DESC" {
+	if !r.Verified || r.KeyList() != "customer_id, status, created_at DESC" {
 		t.Errorf("recommendation %s verified=%v", r.ID(), r.Verified)
 	}
 	if r.CostAfter > r.CostBefore*0.5 || r.SizeBytes <= 0 {
@@ -179,7 +179,7 @@ func TestEvaluateWithoutHypoPG(t *testing.T) {
 		t.Fatalf("want an unavailable result with an install hint, got %+v", res)
 	}
 	recs := Select(snap, []Input{in}, res, DefaultOptions())
-	if len(recs) != 1 || recs[0].Verified || recs[0].keyList() != "customer_id" {
+	if len(recs) != 1 || recs[0].Verified || recs[0].KeyList() != "customer_id" {
 		t.Errorf("want one unverified (customer_id) recommendation, got %+v", recs)
 	}
 }

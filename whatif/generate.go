@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
@@ -18,7 +19,7 @@ var Analyze = sqlfacts.Analyze
 // another's is folded into it) and ordered by the time of the statements
 // they serve. It is pure.
 func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate {
-	opts = opts.withDefaults()
+	opts = withDefaults(opts)
 	cat := newCatalog(snap)
 	weight := map[string]float64{}
 	var all []Candidate
@@ -226,7 +227,7 @@ func (c *catalog) sizeBytes(t *pgstat.Table) int64 {
 // eligible reports whether a table may get an index: a user table
 // (ordinary, partitioned or materialized view, not foreign) large enough.
 func (c *catalog) eligible(t *pgstat.Table, opts Options) bool {
-	if isSystemSchema(t.Schema) || t.Kind == "f" {
+	if model.IsSystemSchema(t.Schema) || t.Kind == "f" {
 		return false
 	}
 	if r := c.rows(t); r > 0 {
@@ -235,15 +236,11 @@ func (c *catalog) eligible(t *pgstat.Table, opts Options) bool {
 	return c.sizeBytes(t) >= opts.MinTableBytes
 }
 
-func isSystemSchema(s string) bool {
-	return s == "pg_catalog" || s == "information_schema" || strings.HasPrefix(s, "pg_toast") || strings.HasPrefix(s, "pg_temp")
-}
-
 // covered reports whether an existing index of the table covers c.
 func (c *catalog) covered(cand Candidate) bool {
 	for i := range c.snap.Indexes {
 		ix := &c.snap.Indexes[i]
-		if ix.Schema == cand.Schema && ix.Table == cand.Table && cand.coveredBy(ix) {
+		if ix.Schema == cand.Schema && ix.Table == cand.Table && coveredBy(cand, ix) {
 			return true
 		}
 	}
@@ -409,7 +406,7 @@ type tableUse struct {
 
 func addKey(list []Key, k Key) []Key {
 	for _, x := range list {
-		if x.target() == k.target() {
+		if keyTarget(x) == keyTarget(k) {
 			return list
 		}
 	}
@@ -622,14 +619,14 @@ func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
 		cand.EqualityKeys = len(eq)
 		inEq := map[string]bool{}
 		for _, k := range eq {
-			inEq[k.target()] = true
+			inEq[keyTarget(k)] = true
 		}
 		switch {
 		case withOrder:
 			for _, k := range u.order {
-				if !inEq[k.target()] {
+				if !inEq[keyTarget(k)] {
 					cand.Keys = append(cand.Keys, k)
-					inEq[k.target()] = true
+					inEq[keyTarget(k)] = true
 				}
 			}
 		case rng != nil:
@@ -644,7 +641,7 @@ func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
 	}
 	// The ORDER BY can follow the equality keys when there is no range
 	// column, or the range column is the first ORDER BY key.
-	orderFits := len(u.order) > 0 && (rng == nil || rng.target() == u.order[0].target())
+	orderFits := len(u.order) > 0 && (rng == nil || keyTarget(*rng) == keyTarget(u.order[0]))
 	if len(all) == 0 && rng == nil && !limited {
 		orderFits = false // an index for ORDER BY alone only pays with a LIMIT
 	}
@@ -693,13 +690,13 @@ func pickRange(u *tableUse, eq []Key) *Key {
 	}
 	r := u.ranges[0]
 	for _, x := range u.ranges {
-		if len(u.order) > 0 && x.target() == u.order[0].target() {
+		if len(u.order) > 0 && keyTarget(x) == keyTarget(u.order[0]) {
 			r = x
 			break
 		}
 	}
 	for _, e := range eq {
-		if e.target() == r.target() {
+		if keyTarget(e) == keyTarget(r) {
 			return nil
 		}
 	}

@@ -70,7 +70,7 @@ type WriteCost struct {
 // HypoPG cannot build (GIN) are added unverified when no chosen index
 // already serves their statements. Select is pure.
 func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []Recommendation {
-	opts = opts.withDefaults()
+	opts = withDefaults(opts)
 	if res == nil || res.HypoPG == "" {
 		var cands []Candidate
 		for _, c := range Candidates(snap, inputs, opts) {

@@ -3,17 +3,16 @@ package whatif
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
-	"github.com/pgadvisor/pgadvisor/internal/strictjson"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
 // ValidateRecorded checks the what-if results (Snapshot.WhatIf) and the
-// --verify measurements (Snapshot.Verify) of a snapshot read from a file:
-// they must decode into Result and []Measured (unknown fields are allowed),
+// --verify measurements (Snapshot.Verify) of a snapshot read from a file
+// (pgstat.Read has decoded them, and refused values that do not decode):
 // their numbers must be in range, and every statement, candidate and table
 // they name must exist — the statements in the snapshot, the candidates in
 // the result, the tables in the snapshot. It returns a *pgstat.InvalidError,
@@ -25,40 +24,28 @@ func ValidateRecorded(snap *pgstat.Snapshot) error {
 	}
 	statements := map[string]bool{}
 	for _, s := range snap.Statements {
-		statements[strconv.FormatInt(s.QueryID, 10)] = true
+		statements[model.QueryID(s.QueryID).String()] = true
 	}
 	tables := map[[2]string]bool{}
 	for _, t := range snap.Tables {
 		tables[[2]string{t.Schema, t.Name}] = true
 	}
 
-	if raw := snap.WhatIf; len(raw) > 0 && string(raw) != "null" {
-		var res Result
-		if err := strictjson.Unmarshal(raw, &res, false); err != nil {
-			add("what_if does not decode as what-if results: %v", err)
-		} else {
-			problems = append(problems, resultProblems(&res, statements, tables)...)
-		}
+	if snap.WhatIf != nil {
+		problems = append(problems, resultProblems(snap.WhatIf, statements, tables)...)
 	}
-	if raw := snap.Verify; len(raw) > 0 && string(raw) != "null" {
-		var measured []Measured
-		if err := strictjson.Unmarshal(raw, &measured, false); err != nil {
-			add("verify does not decode as --verify measurements: %v", err)
-		} else {
-			for i, m := range measured {
-				p := fmt.Sprintf("verify[%d]", i)
-				problems = append(problems, pgstat.NumberProblems(p, m, pgstat.MaxValue, "estimated_reduction")...)
-				if m.EstimatedReduction < 0 || m.EstimatedReduction > 1 {
-					add("%s.estimated_reduction = %v is out of range (0 to 1)", p, m.EstimatedReduction)
-				}
-				if !statements[m.QueryID] {
-					add("%s.queryid = %q refers to no statement of the snapshot", p, m.QueryID)
-				}
-				for j, name := range m.Indexes {
-					if strings.TrimSpace(name) == "" {
-						add("%s.indexes[%d] is empty: a name is required", p, j)
-					}
-				}
+	for i, m := range snap.Verify {
+		p := fmt.Sprintf("verify[%d]", i)
+		problems = append(problems, pgstat.NumberProblems(p, m, pgstat.MaxValue, "estimated_reduction")...)
+		if m.EstimatedReduction < 0 || m.EstimatedReduction > 1 {
+			add("%s.estimated_reduction = %v is out of range (0 to 1)", p, m.EstimatedReduction)
+		}
+		if !statements[m.QueryID] {
+			add("%s.queryid = %q refers to no statement of the snapshot", p, m.QueryID)
+		}
+		for j, name := range m.Indexes {
+			if strings.TrimSpace(name) == "" {
+				add("%s.indexes[%d] is empty: a name is required", p, j)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package whatif
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -17,12 +18,7 @@ func recordedSnapshot(t *testing.T, res *Result, measured []Measured) *pgstat.Sn
 	s := pgstat.New()
 	s.Statements = []pgstat.Statement{{QueryID: 101, Query: "SELECT * FROM shop.orders WHERE customer_id = $1", Calls: 5, TotalExecTime: 50}}
 	s.Tables = []pgstat.Table{{Schema: "shop", Name: "orders", Kind: "r", Rows: 1e5}}
-	if res != nil {
-		s.WhatIf, _ = json.Marshal(res)
-	}
-	if measured != nil {
-		s.Verify, _ = json.Marshal(measured)
-	}
+	s.WhatIf, s.Verify = res, measured
 	return s
 }
 
@@ -92,14 +88,30 @@ func TestValidateRecorded(t *testing.T) {
 		{"verify with negative time", "", `[{"queryid": "101", "indexes": ["i"], "before_ms": -1}]`, "verify[0].before_ms = -1"},
 		{"verify with an empty index name", "", `[{"queryid": "101", "indexes": [""]}]`, "verify[0].indexes[0] is empty"},
 	} {
-		s := recordedSnapshot(t, nil, nil)
+		// Read as --snapshot reads a file: pgstat.Read decodes what_if and
+		// verify with the rest, then ValidateRecorded checks what they name.
+		var buf bytes.Buffer
+		if err := recordedSnapshot(t, nil, nil).Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
 		if c.whatIf != "" {
-			s.WhatIf = json.RawMessage(c.whatIf)
+			m["what_if"] = json.RawMessage(c.whatIf)
 		}
 		if c.verify != "" {
-			s.Verify = json.RawMessage(c.verify)
+			m["verify"] = json.RawMessage(c.verify)
 		}
-		err := ValidateRecorded(s)
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := pgstat.Read(data)
+		if err == nil {
+			err = ValidateRecorded(snap)
+		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
 		}

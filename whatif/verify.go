@@ -15,24 +15,6 @@ import (
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
-// Measured is the real effect of the recommended indexes on one statement,
-// from EXPLAIN ANALYZE before and after building them (Verify).
-type Measured struct {
-	QueryID string   `json:"queryid"`
-	Indexes []string `json:"indexes"` // names of the recommendations serving the statement
-	// BeforeMS and AfterMS are the executions' times, milliseconds.
-	BeforeMS float64 `json:"before_ms,omitempty"`
-	AfterMS  float64 `json:"after_ms,omitempty"`
-	// Speedup is BeforeMS / AfterMS.
-	Speedup float64 `json:"speedup,omitempty"`
-	// EstimatedReduction is the planner's cost reduction the what-if predicted (0..1).
-	EstimatedReduction float64 `json:"estimated_reduction,omitempty"`
-	// UsedIndex is set when the after-plan uses one of the indexes.
-	UsedIndex bool `json:"used_index,omitempty"`
-	// Skipped says why the statement was not measured.
-	Skipped string `json:"skipped,omitempty"`
-}
-
 var verifyCounter atomic.Uint64
 
 // Verify builds the recommended indexes for real and measures the

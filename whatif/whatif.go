@@ -9,7 +9,7 @@
 //
 //	cands := whatif.Candidates(snap, inputs, opts)            // pure
 //	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, opts)   // live, HypoPG
-//	snap.WhatIf, _ = json.Marshal(res)                         // recorded for offline runs
+//	snap.WhatIf = res                                          // recorded for offline runs (a record.Result)
 //	recs := whatif.Select(snap, inputs, res, opts)             // pure
 //
 // Candidates, per statement and table: the equality columns first (the most
@@ -34,7 +34,7 @@
 // meant for staging, behind an explicit flag.
 //
 // This package must not import advisor: the advisor converts its statements
-// to Input.
+// (model.Statement) to Input.
 package whatif
 
 import (
@@ -43,7 +43,7 @@ import (
 )
 
 // ownMarker starts every statement whatif sends, so that pgadvisor never
-// reports its own statements (the same text as advisor.OwnMarker).
+// reports its own statements (the same text as model.OwnMarker).
 const ownMarker = explain.Marker
 
 // Input is one workload statement.
@@ -71,46 +71,6 @@ func (in Input) weight() float64 {
 	return 1
 }
 
-// Options tune candidate generation, what-if evaluation and selection.
-type Options struct {
-	// MinCostReduction: an index counts for a statement only when the planner's
-	// cost with it is at most (1 - MinCostReduction) of the cost without.
-	MinCostReduction float64 `json:"min_cost_reduction"`
-	// MinCostSaved: an index counts for a statement only when it also saves
-	// at least this many planner cost units (a statement an index already
-	// serves well is not worth another one).
-	MinCostSaved float64 `json:"min_cost_saved"`
-	// MaxNewIndexes caps the recommendations; 0 means no cap.
-	MaxNewIndexes int `json:"max_new_indexes"`
-	// StorageBudgetBytes caps the summed estimated size of the recommendations; 0 means no cap.
-	StorageBudgetBytes int64 `json:"storage_budget_bytes"`
-	// MinTableRows: tables with fewer rows (reltuples, else n_live_tup) get no index.
-	MinTableRows float64 `json:"min_table_rows"`
-	// MinTableBytes: a table never analysed (no row estimate) gets no index below this size, bytes.
-	MinTableBytes int64 `json:"min_table_bytes"`
-	// MinRowsToExtend: a candidate that only adds range or ORDER BY keys to an
-	// existing index on its equality columns is kept only when the equality
-	// match is estimated at this many rows or more (fewer are cheap to filter or sort).
-	MinRowsToExtend float64 `json:"min_rows_to_extend"`
-	// BatchSize is the number of hypothetical indexes created before a hypopg_reset.
-	BatchSize int `json:"batch_size"`
-	// MaxCandidates caps the candidates evaluated, the heaviest statements' first.
-	MaxCandidates int `json:"max_candidates"`
-	// InstallHypoPG allows Evaluate to run CREATE EXTENSION hypopg.
-	InstallHypoPG bool `json:"install_hypopg"`
-	// TrustFunctions are the user functions the safety gate trusts
-	// (--trust-functions), for planning and for --verify's ANALYZE.
-	TrustFunctions []string `json:"trust_functions,omitempty"`
-	// WriteHeavyShare: a table whose written rows are at least this fraction of
-	// rows written plus read is write-heavy, and a new index's write cost is
-	// subtracted from its benefit.
-	WriteHeavyShare float64 `json:"write_heavy_share"`
-	// Guard, when set, plans every statement through it and skips the
-	// statements and candidates on relations it found locked earlier in the
-	// audit; it records the failures. Not part of the recorded options.
-	Guard *explain.Guard `json:"-"`
-}
-
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	return Options{
@@ -126,7 +86,7 @@ func DefaultOptions() Options {
 	}
 }
 
-func (o Options) withDefaults() Options {
+func withDefaults(o Options) Options {
 	d := DefaultOptions()
 	if o.MinCostReduction <= 0 || o.MinCostReduction >= 1 {
 		o.MinCostReduction = d.MinCostReduction

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -319,5 +320,38 @@ func TestLiveSnapshotWithVerifyReloads(t *testing.T) {
 	}
 	if l, o := rules(live), rules(offline); l != o || !strings.Contains(l, "missing-index") {
 		t.Errorf("findings live:\n%s\noffline:\n%s\n(want the same, with missing-index)", l, o)
+	}
+}
+
+// TestSnapshotVersion1Findings: a snapshot saved with schema version 1 (what
+// it holds: pgstat/testdata/v1-verify) is audited offline exactly as it was
+// when it was saved: the same findings, the --verify measurements in the
+// missing-index evidence included.
+func TestSnapshotVersion1Findings(t *testing.T) {
+	const dir = "../../pgstat/testdata/v1-verify/"
+	code, out, stderr := runCLI(t, "audit", "--snapshot", dir+"snapshot.json", "--format", "json")
+	if code != exitClean {
+		t.Fatalf("--snapshot of a version-1 snapshot: exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Findings []any `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(dir + "findings.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []any
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Findings, want) {
+		g, _ := json.MarshalIndent(got.Findings, "", "  ")
+		t.Errorf("findings of the version-1 snapshot changed:\n%s\nwant (%s):\n%s", g, dir+"findings.json", data)
+	}
+	if !strings.Contains(out, `"speedup": 118.46`) {
+		t.Errorf("the --verify measurement is not in the report:\n%s", out)
 	}
 }

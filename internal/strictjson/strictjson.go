@@ -51,11 +51,23 @@ func Unmarshal(data []byte, v any, disallowUnknown bool) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Errorf("%s: a JSON %s cannot be a %s", te.Field, te.Value, te.Type)
+			return &TypeError{Field: te.Field, Value: te.Value, Type: te.Type.String()}
 		}
 		return err
 	}
 	return nil
+}
+
+// TypeError is a JSON value of the wrong kind for the field it is in, e.g.
+// a string where an object belongs.
+type TypeError struct {
+	Field string // the Go decoder's dotted path, e.g. what_if.statements
+	Value string // the JSON kind found: string, object, number, …
+	Type  string // the Go type it cannot become
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("%s: a JSON %s cannot be a %s", e.Field, e.Value, e.Type)
 }
 
 // walker walks the tokens of one value, keeping the path for messages.
