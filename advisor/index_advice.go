@@ -25,11 +25,18 @@ func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result, error) {
 		a.result, a.err = whatIfResult(p.Snapshot)
 		if a.err == nil && len(a.inputs) > 0 {
 			if a.result != nil && a.result.HypoPG != "" {
-				// The recorded options replay the what-if choice; the caps
-				// are this run's, so an offline re-run can tighten them.
+				// The recorded options say which candidates were generated
+				// and evaluated (table minimums, candidate cap); the choice
+				// among them works on recorded costs, so its options are
+				// this run's: an offline re-run applies the configuration
+				// it is given.
+				this := a.opts
 				a.opts = a.result.Options
-				a.opts.MaxNewIndexes = p.Options.MaxNewIndexes
-				a.opts.StorageBudgetBytes = p.Options.StorageBudgetBytes
+				a.opts.MinCostReduction = this.MinCostReduction
+				a.opts.MinCostSaved = this.MinCostSaved
+				a.opts.WriteHeavyShare = this.WriteHeavyShare
+				a.opts.MaxNewIndexes = this.MaxNewIndexes
+				a.opts.StorageBudgetBytes = this.StorageBudgetBytes
 			}
 			a.recs = whatif.Select(p.Snapshot, a.inputs, a.result, a.opts)
 		}
