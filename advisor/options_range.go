@@ -114,6 +114,9 @@ func (r Range) String() string {
 		lo = "above " + formatThreshold(r.Min)
 	}
 	hi := "to " + formatThreshold(r.Max)
+	if r.Max == maxThreshold {
+		hi = "to 2^53"
+	}
 	if r.MaxOpen {
 		hi = "and below " + formatThreshold(r.Max)
 	}
