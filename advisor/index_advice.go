@@ -24,20 +24,10 @@ func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result, error) {
 		a := &indexAdvice{inputs: whatIfInputs(p), opts: WhatIfOptions(p.Options)}
 		a.result, a.err = whatIfResult(p.Snapshot)
 		if a.err == nil && len(a.inputs) > 0 {
-			if a.result != nil && a.result.HypoPG != "" {
-				// The recorded options say which candidates were generated
-				// and evaluated (table minimums, candidate cap); the choice
-				// among them works on recorded costs, so its options are
-				// this run's: an offline re-run applies the configuration
-				// it is given.
-				this := a.opts
-				a.opts = a.result.Options
-				a.opts.MinCostReduction = this.MinCostReduction
-				a.opts.MinCostSaved = this.MinCostSaved
-				a.opts.WriteHeavyShare = this.WriteHeavyShare
-				a.opts.MaxNewIndexes = this.MaxNewIndexes
-				a.opts.StorageBudgetBytes = this.StorageBudgetBytes
-			}
+			// A recorded what-if result is replayed with this run's options
+			// (the configuration it is given): whatif.Select applies the
+			// choice, the caps and the table minimums to the recorded
+			// costs, so the offline re-run and the live one agree.
 			a.recs = whatif.Select(p.Snapshot, a.inputs, a.result, a.opts)
 		}
 		p.indexAdvice = a
