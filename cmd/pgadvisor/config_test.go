@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +117,7 @@ func lineHas(out string, parts ...string) bool {
 // (what_if.max_new_indexes, what_if.min_table_rows) — and a rule switch
 // (rules.unused-index.enabled), and sees each take effect in a live audit
 // against the server and in the offline re-run of a snapshot saved without
-// the file.
+// the file; and trust_functions reaching explain's safety gate.
 func TestConfigLiveAndOffline(t *testing.T) {
 	dsn := pgtest.DB(t)
 	ctx := context.Background()
@@ -136,6 +137,7 @@ func TestConfigLiveAndOffline(t *testing.T) {
 		`INSERT INTO cfg.b SELECT i, i % 1000, md5(i::text) FROM generate_series(1, 20000) i`,
 		`INSERT INTO cfg.c SELECT i, i % 1000, md5(i::text) FROM generate_series(1, 20000) i`,
 		`CREATE INDEX a_v_idx ON cfg.a (v)`,
+		`CREATE FUNCTION cfg.slugify(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower($1) $$`,
 		`ANALYZE cfg.a, cfg.b, cfg.c`,
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
@@ -249,6 +251,25 @@ what_if:
 					t.Errorf("%s: seq-scan proposes an index on a table what_if.min_table_rows excludes: %s", run.name, fixText(f))
 				}
 			}
+		}
+	}
+	// trust_functions reaches the safety gate: a statement calling a user
+	// function is planned only when the file trusts the function.
+	const call = "SELECT id FROM cfg.a WHERE v = cfg.slugify('X')"
+	if code, _, stderr := runCLI(t, "explain", "--config", none, "--dsn", dsn, "--no-what-if", call); code != exitFailure || !strings.Contains(stderr, "not planned") {
+		t.Errorf("explain of an untrusted function: exit %d: %s", code, stderr)
+	}
+	trusting := writeText(t, dir, "trust.yaml", "trust_functions: [cfg.slugify]\n")
+	code, out, stderr := runCLI(t, "explain", "--config", trusting, "--dsn", dsn, "--no-what-if", "--format", "json", call)
+	if code != exitClean {
+		t.Errorf("explain with trust_functions [cfg.slugify]: exit %d: %s", code, stderr)
+	} else {
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Summary.PlansByMode["analyze"] != 1 {
+			t.Errorf("explain with trust_functions [cfg.slugify]: plans %v, want one analyze plan", r.Summary.PlansByMode)
 		}
 	}
 	if t.Failed() {
