@@ -289,3 +289,33 @@ func countRule(r *report.Report, rule, object string) int {
 	}
 	return n
 }
+
+// TestConfigDisablesRules: rules.<id>.enabled: false drops the rule from an
+// offline audit; --rules naming it runs it anyway (a flag beats the file).
+func TestConfigDisablesRules(t *testing.T) {
+	dir := t.TempDir()
+	snap := writeJSON(t, dir, "snap.json", loadGeneric(t, recordedSnapshot))
+	count := func(args ...string) int {
+		t.Helper()
+		code, out, stderr := runCLI(t, append([]string{"audit", "--snapshot", snap, "--format", "json"}, args...)...)
+		if code != exitClean {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return countRule(&r, "missing-index", "")
+	}
+	none := writeText(t, dir, "none.yaml", "")
+	off := writeText(t, dir, "off.yaml", "rules:\n  missing-index:\n    enabled: false\n")
+	if n := count("--config", none); n == 0 {
+		t.Fatalf("the recorded snapshot has no missing-index finding to disable")
+	}
+	if n := count("--config", off); n != 0 {
+		t.Errorf("%d missing-index findings with rules.missing-index.enabled: false", n)
+	}
+	if n := count("--config", off, "--rules", "missing-index"); n == 0 {
+		t.Errorf("--rules missing-index did not run the rule the file disables")
+	}
+}
