@@ -54,7 +54,7 @@ type Common struct {
 // WhatIfOptions turns them into whatif.Options.
 type WhatIfThresholds struct {
 	MinCostReduction   float64 `json:"min_cost_reduction" doc:"a candidate index must cut a statement's planner cost by this fraction"`
-	MinCostSaved       float64 `json:"min_cost_saved" doc:"...and save at least this many planner cost units"`
+	MinCostSaved       float64 `json:"min_cost_saved" doc:"a candidate index must also save at least this many planner cost units"`
 	MaxNewIndexes      int     `json:"max_new_indexes" doc:"recommend at most this many new indexes (0: no cap)"`
 	StorageBudgetBytes int64   `json:"storage_budget_bytes" yaml:"storage_budget" size:"bytes" doc:"cap on the summed estimated size of the recommended indexes, bytes, or a size such as 2GB (0: no cap)"`
 	MinTableRows       float64 `json:"min_table_rows" doc:"tables with fewer rows (reltuples, else n_live_tup) get no index"`

@@ -32,7 +32,7 @@ func init() { register(IndexOnlyHeapFetches) }
 // HeapFetchesThresholds are the thresholds of index-only-heap-fetches (rules.index-only-heap-fetches.thresholds in .pgadvisor.yaml).
 type HeapFetchesThresholds struct {
 	MinHeapFetches float64 `json:"min_heap_fetches" doc:"an index-only scan fetches at least this many heap tuples"`
-	Fraction       float64 `json:"heap_fetch_fraction" doc:"...and at least this fraction of the rows it returns"`
+	Fraction       float64 `json:"heap_fetch_fraction" doc:"an index-only scan's heap fetches are also at least this fraction of the rows it returns"`
 }
 
 var defaultHeapFetches = HeapFetchesThresholds{

@@ -31,8 +31,10 @@ CPU core, idle_in_transaction_session_timeout, short transactions that never
 wait on the network, and lock_timeout for statements that can queue.`,
 	Criteria: `peak client connections / (max_connections - superuser_reserved_connections - reserved_connections):
 >= pool_warn_fraction warning, >= pool_error_fraction error. Idle in transaction for >=
-idle_in_tx_warn_seconds warning, error when >= idle_in_tx_error_seconds or >= idle_in_tx_error_count sessions of one application and user. Waiting on a lock for >= lock_wait_seconds warning, error at >=
-idle_in_tx_error_seconds. Churn: >= churn_min_backends backends younger than churn_backend_seconds across samples and >= churn_min_fraction of the sessions seen. PgBouncer: cl_waiting > 0 or
+idle_in_tx_warn_seconds warning, error when >= idle_in_tx_error_seconds or >= idle_in_tx_error_count
+sessions of one application and user. Waiting on a lock for >= lock_wait_seconds warning, error at >=
+idle_in_tx_error_seconds. Churn: >= churn_min_backends backends younger than churn_backend_seconds
+across samples and >= churn_min_fraction of the sessions seen. PgBouncer: cl_waiting > 0 or
 maxwait > 0 warning, maxwait >= 1 s error.`,
 	Run: runPoolExhaustion,
 }
@@ -42,14 +44,14 @@ func init() { register(PoolExhaustion) }
 // PoolExhaustionThresholds are the thresholds of pool-exhaustion (rules.pool-exhaustion.thresholds in .pgadvisor.yaml).
 type PoolExhaustionThresholds struct {
 	WarnFraction         float64 `json:"pool_warn_fraction" doc:"peak connections as a fraction of the usable slots (max_connections minus reserved): a warning"`
-	ErrorFraction        float64 `json:"pool_error_fraction" doc:"...an error"`
+	ErrorFraction        float64 `json:"pool_error_fraction" doc:"peak connections as a fraction of the usable slots from which it is an error"`
 	IdleInTxWarnSeconds  float64 `json:"idle_in_tx_warn_seconds" doc:"a session idle in transaction this long is a warning, seconds"`
-	IdleInTxErrorSeconds float64 `json:"idle_in_tx_error_seconds" doc:"...an error, seconds (also the lock wait that is an error)"`
+	IdleInTxErrorSeconds float64 `json:"idle_in_tx_error_seconds" doc:"a session idle in transaction, or waiting on a lock, this long is an error, seconds"`
 	IdleInTxErrorCount   int     `json:"idle_in_tx_error_count" doc:"this many sessions of one application and user idle in transaction past the warn age is an error"`
 	LockWaitSeconds      float64 `json:"lock_wait_seconds" doc:"a session waiting on a lock this long is reported, seconds"`
 	ChurnBackendSeconds  float64 `json:"churn_backend_seconds" doc:"a backend younger than this is a new connection, seconds"`
 	ChurnMinBackends     int     `json:"churn_min_backends" doc:"new connections across samples, at least, for connection churn"`
-	ChurnMinFraction     float64 `json:"churn_min_fraction" doc:"...and at least this fraction of the sessions seen"`
+	ChurnMinFraction     float64 `json:"churn_min_fraction" doc:"new connections must also be at least this fraction of the sessions seen, for connection churn"`
 }
 
 var defaultPoolExhaustion = PoolExhaustionThresholds{
