@@ -50,8 +50,15 @@ func TestGolden(t *testing.T) {
 			}
 			opts := DefaultOptions()
 			if o, err := os.ReadFile(filepath.Join(dir, "options.json")); err == nil {
-				if err := json.Unmarshal(o, &opts); err != nil {
+				// A flat object of threshold keys, as a --thresholds file.
+				var flat map[string]float64
+				if err := json.Unmarshal(o, &flat); err != nil {
 					t.Fatalf("options.json: %v", err)
+				}
+				for k, v := range flat {
+					if err := opts.SetFlat(k, v); err != nil {
+						t.Fatalf("options.json: %v", err)
+					}
 				}
 			}
 			res := Run(snap, rules, opts)
@@ -90,8 +97,8 @@ func TestCatalogValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rules {
-		if strings.TrimSpace(r.Thresholds) == "" {
-			t.Errorf("rule %s documents no thresholds", r.Name)
+		if strings.TrimSpace(r.Criteria) == "" {
+			t.Errorf("rule %s documents no criteria", r.Name)
 		}
 	}
 }

@@ -23,13 +23,10 @@ func (p *Pass) IndexAdvice() ([]whatif.Recommendation, *whatif.Result) {
 	if p.indexAdvice == nil {
 		a := &indexAdvice{inputs: whatIfInputs(p), opts: WhatIfOptions(p.Options), result: p.Snapshot.WhatIf}
 		if len(a.inputs) > 0 {
-			if a.result != nil && a.result.HypoPG != "" {
-				// The recorded options replay the what-if choice; the caps
-				// are this run's, so an offline re-run can tighten them.
-				a.opts = a.result.Options
-				a.opts.MaxNewIndexes = p.Options.MaxNewIndexes
-				a.opts.StorageBudgetBytes = p.Options.StorageBudgetBytes
-			}
+			// A recorded what-if result is replayed with this run's options
+			// (the configuration it is given): whatif.Select applies the
+			// choice, the caps and the table minimums to the recorded
+			// costs, so the offline re-run and the live one agree.
 			a.recs = whatif.Select(p.Snapshot, a.inputs, a.result, a.opts)
 		}
 		p.indexAdvice = a

@@ -3,9 +3,7 @@ package advisor
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
-	"strings"
 )
 
 // Range is the allowed values of one threshold of Options.
@@ -39,17 +37,25 @@ var (
 	capOrZero = Range{Min: 0, Max: maxThreshold, What: "a cap (0: none)"}
 )
 
-// thresholdRanges are the allowed values of every threshold, by JSON key.
+// thresholdRanges are the allowed values of every threshold, by JSON key
+// (thresholds that share a key share its range).
 // TestEveryThresholdHasARange keeps it complete.
 var thresholdRanges = map[string]Range{
-	"min_calls":            {Min: 0, Max: maxThreshold, What: "a count"},
-	"min_share":            fraction,
-	"min_total_ms":         nonNegative,
-	"large_table_rows":     nonNegative,
-	"seq_scan_discard":     fraction,
+	"min_calls":        {Min: 0, Max: maxThreshold, What: "a count"},
+	"min_share":        fraction,
+	"min_total_ms":     nonNegative,
+	"large_table_rows": nonNegative,
+	"seq_scan_discard": fraction,
+
 	"min_cost_reduction":   {Min: 0, Max: 1, MinOpen: true, MaxOpen: true, What: "a fraction"},
+	"min_cost_saved":       positive,
 	"max_new_indexes":      capOrZero,
 	"storage_budget_bytes": capOrZero,
+	"min_table_rows":       atLeastOne,
+	"min_table_bytes":      atLeastOne,
+	"min_rows_to_extend":   positive,
+	"write_heavy_share":    openFraction,
+	"max_candidates":       atLeastOne,
 
 	"plan_error_share":       fraction,
 	"max_work_mem_mb":        positive,
@@ -108,6 +114,9 @@ func (r Range) String() string {
 		lo = "above " + formatThreshold(r.Min)
 	}
 	hi := "to " + formatThreshold(r.Max)
+	if r.Max == maxThreshold {
+		hi = "to 2^53"
+	}
 	if r.MaxOpen {
 		hi = "and below " + formatThreshold(r.Max)
 	}
@@ -129,10 +138,13 @@ func formatThreshold(v float64) string {
 // another one).
 type ThresholdError struct {
 	Key   string  // JSON key, as in --thresholds files
+	Path  string  // where it is set in .pgadvisor.yaml (Threshold.Path)
 	Value float64 // the value given
 	Range Range
 	// Detail replaces the range in the message when set (a relation between two thresholds).
 	Detail string
+	// Other is the path of the other threshold of such a relation.
+	Other string
 }
 
 func (e *ThresholdError) Error() string {
@@ -142,50 +154,33 @@ func (e *ThresholdError) Error() string {
 	return fmt.Sprintf("%s = %s is out of range: %s", e.Key, formatThreshold(e.Value), e.Range)
 }
 
+// orderedThresholds are the pairs of thresholds (by path) whose first must
+// not be above the second: a maximum not below its minimum, an error level
+// not below its warning level.
+var orderedThresholds = [][2]string{
+	{"rules.n-plus-one.thresholds.n_plus_one_min_ratio", "rules.n-plus-one.thresholds.n_plus_one_max_ratio"},
+	{"rules.pool-exhaustion.thresholds.pool_warn_fraction", "rules.pool-exhaustion.thresholds.pool_error_fraction"},
+	{"rules.pool-exhaustion.thresholds.idle_in_tx_warn_seconds", "rules.pool-exhaustion.thresholds.idle_in_tx_error_seconds"},
+}
+
 // Validate checks every threshold against its range, and the pairs that
-// must be ordered (a maximum not below its minimum, an error level not
-// below its warning level). The error joins one *ThresholdError per
-// threshold in error, in the order of Options' fields.
+// must be ordered. The error joins one *ThresholdError per threshold in
+// error, in the order of Thresholds.
 func (o Options) Validate() error {
 	var errs []error
-	rv := reflect.ValueOf(o)
-	values := map[string]float64{}
-	for i := 0; i < rv.NumField(); i++ {
-		key := optionKey(rv.Type().Field(i))
-		var v float64
-		switch f := rv.Field(i); f.Kind() {
-		case reflect.Int, reflect.Int64:
-			v = float64(f.Int())
-		case reflect.Float64:
-			v = f.Float()
-		default:
-			continue
-		}
-		values[key] = v
-		r, ok := thresholdRanges[key]
-		if !ok {
-			// A threshold without a range is a programming error, caught by the tests.
-			continue
-		}
-		if !r.contains(v) {
-			errs = append(errs, &ThresholdError{Key: key, Value: v, Range: r})
+	byPath := map[string]Threshold{}
+	for _, t := range Thresholds() {
+		byPath[t.Path()] = t
+		if v := t.Get(o); !t.Range.contains(v) {
+			errs = append(errs, &ThresholdError{Key: t.Flat, Path: t.Path(), Value: v, Range: t.Range})
 		}
 	}
-	for _, pair := range [][2]string{
-		{"n_plus_one_min_ratio", "n_plus_one_max_ratio"},
-		{"pool_warn_fraction", "pool_error_fraction"},
-		{"idle_in_tx_warn_seconds", "idle_in_tx_error_seconds"},
-	} {
-		if lo, hi := values[pair[0]], values[pair[1]]; lo > hi {
-			errs = append(errs, &ThresholdError{Key: pair[1], Value: hi, Range: thresholdRanges[pair[1]],
-				Detail: fmt.Sprintf("is below %s = %s: it must be at least that", pair[0], formatThreshold(lo))})
+	for _, pair := range orderedThresholds {
+		lo, hi := byPath[pair[0]], byPath[pair[1]]
+		if lv, hv := lo.Get(o), hi.Get(o); lv > hv {
+			errs = append(errs, &ThresholdError{Key: hi.Flat, Path: hi.Path(), Value: hv, Range: hi.Range, Other: lo.Path(),
+				Detail: fmt.Sprintf("is below %s = %s: it must be at least that", lo.Flat, formatThreshold(lv))})
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// optionKey is the JSON key of an Options field.
-func optionKey(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return name
 }

@@ -14,14 +14,17 @@ import (
 )
 
 // Rule is one check. Doc's first line is its title; the rest says what it looks
-// for, why it matters and how to fix it. Thresholds documents the numbers it uses.
+// for, why it matters and how to fix it. Criteria says when it reports, naming
+// its thresholds by key without their values: ThresholdsText adds them, with
+// their defaults, from the rule's thresholds struct (Options.<Rule>) and the
+// common ones Criteria names.
 type Rule struct {
-	Name       string
-	Family     string // plan, what-if, workload, activity, sql, catalog, review
-	Severity   Severity
-	Doc        string
-	Thresholds string
-	Run        func(*Pass) error
+	Name     string
+	Family   string // plan, what-if, workload, activity, sql, catalog, review
+	Severity Severity
+	Doc      string
+	Criteria string
+	Run      func(*Pass) error
 }
 
 // Title is the first line of Doc.

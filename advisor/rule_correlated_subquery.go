@@ -22,13 +22,22 @@ node's estimated rows.
 Fix: rewrite it as a JOIN (with GROUP BY for an aggregate), a semi-join the
 planner can flatten (EXISTS without OR/LIMIT), or a LEFT JOIN LATERAL, so that
 it runs once as a set; at least index the correlated column of the inner table.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
-Measured: Actual Loops of the SubPlan >= subplan_min_loops (100). Estimated: Plan Rows of its parent >= subplan_min_loops.
-Severity: error when loops >= 100 x subplan_min_loops and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+Measured: Actual Loops of the SubPlan >= subplan_min_loops. Estimated: Plan Rows of its parent >= subplan_min_loops.
+Severity: error when loops >= 100 x subplan_min_loops and share >= plan_error_share; notice when small and share < 10 x min_share.`,
 	Run: runCorrelatedSubquery,
 }
 
 func init() { register(CorrelatedSubquery) }
+
+// CorrelatedSubqueryThresholds are the thresholds of correlated-subquery (rules.correlated-subquery.thresholds in .pgadvisor.yaml).
+type CorrelatedSubqueryThresholds struct {
+	MinLoops float64 `json:"subplan_min_loops" doc:"a SubPlan run at least this many times (or under a node estimated to produce that many rows) is a correlated subquery to rewrite"`
+}
+
+var defaultCorrelatedSubquery = CorrelatedSubqueryThresholds{
+	MinLoops: 100,
+}
 
 func runCorrelatedSubquery(p *Pass) error {
 	for _, s := range p.Statements {
@@ -48,7 +57,7 @@ func runCorrelatedSubquery(p *Pass) error {
 			if isMeasured {
 				l = n.ActualLoops
 			}
-			if l >= p.Options.SubPlanMinLoops && l > worstLoops {
+			if l >= p.Options.CorrelatedSubquery.MinLoops && l > worstLoops {
 				worst, worstParent, worstLoops = n, parent, l
 			}
 		})
@@ -94,7 +103,7 @@ func runCorrelatedSubquery(p *Pass) error {
 			inner = "the inner table"
 		}
 		p.Report(p.StatementFinding(s, Finding{
-			Severity: severityFor(p, s, worstLoops >= 100*p.Options.SubPlanMinLoops),
+			Severity: severityFor(p, s, worstLoops >= 100*p.Options.CorrelatedSubquery.MinLoops),
 			Message:  msg,
 			Objects:  objects,
 			Evidence: ev,

@@ -27,16 +27,33 @@ be), a summary table kept by the application, or a column copied into the
 table the statement starts from. Where a joined table is written often, keep
 the schema normalised: the copies would cost more than the joins. This is a
 design decision to weigh, not a statement to run as is.`,
-	Thresholds: `hot: calls >= denorm_min_calls (100) and either a share of total time >= denorm_min_share (5%)
-or a share of all read (SELECT) calls >= denorm_min_call_share (5%); two or more joins (three or more tables), or an
+	Criteria: `hot: calls >= denorm_min_calls and either a share of total time >= denorm_min_share
+or a share of all read (SELECT) calls >= denorm_min_call_share; two or more joins (three or more tables), or an
 aggregate when hot by time; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
 max(idx_tup_fetch, idx_tup_read summed over the table's indexes, which counts index-only scans)) <=
-denorm_max_write_ratio (1%). Severity: warning at >= denorm_hot_share (20%) of total time,
+denorm_max_write_ratio. Severity: warning at >= denorm_hot_share of total time,
 notice below. Always advisory.`,
 	Run: runDenormalization,
 }
 
 func init() { register(Denormalization) }
+
+// DenormalizationThresholds are the thresholds of denormalization (rules.denormalization.thresholds in .pgadvisor.yaml).
+type DenormalizationThresholds struct {
+	MinShare      float64 `json:"denorm_min_share" doc:"a read's share of total time from which it is hot"`
+	MinCalls      int64   `json:"denorm_min_calls" doc:"calls that make a read a hot path"`
+	MinCallShare  float64 `json:"denorm_min_call_share" doc:"a read's share of all read calls from which a multi-join read is hot"`
+	HotShare      float64 `json:"denorm_hot_share" doc:"share of total time from which the finding is a warning, not a notice"`
+	MaxWriteRatio float64 `json:"denorm_max_write_ratio" doc:"rows written / rows read of a table, at most, for it to be read-mostly"`
+}
+
+var defaultDenormalization = DenormalizationThresholds{
+	MinShare:      0.05,
+	MinCalls:      100,
+	MinCallShare:  0.05,
+	HotShare:      0.2,
+	MaxWriteRatio: 0.01,
+}
 
 func runDenormalization(p *Pass) error {
 	signatures := map[string]int{}
@@ -68,15 +85,15 @@ func runDenormalization(p *Pass) error {
 	}
 	for _, s := range p.Statements {
 		f := s.Facts
-		if f == nil || f.Kind != sqlfacts.KindSelect || s.Calls < p.Options.DenormMinCalls || f.Locking || f.SelectInto {
+		if f == nil || f.Kind != sqlfacts.KindSelect || s.Calls < p.Options.Denormalization.MinCalls || f.Locking || f.SelectInto {
 			continue
 		}
 		callShare := 0.0
 		if allCalls > 0 {
 			callShare = float64(s.Calls) / float64(allCalls)
 		}
-		hotByTime := s.Share >= p.Options.DenormMinShare
-		hotByCalls := callShare >= p.Options.DenormMinCallShare
+		hotByTime := s.Share >= p.Options.Denormalization.MinShare
+		hotByCalls := callShare >= p.Options.Denormalization.MinCallShare
 		if !hotByTime && !hotByCalls {
 			continue
 		}
@@ -112,7 +129,7 @@ func runDenormalization(p *Pass) error {
 			if r > maxRatio {
 				maxRatio = r
 			}
-			if r > p.Options.DenormMaxWriteRatio {
+			if r > p.Options.Denormalization.MaxWriteRatio {
 				readMostly = false
 			}
 		}
@@ -120,7 +137,7 @@ func runDenormalization(p *Pass) error {
 			continue // a write-heavy table: keep it normalised
 		}
 		sev := SeverityNotice
-		if s.Share >= p.Options.DenormHotShare {
+		if s.Share >= p.Options.Denormalization.HotShare {
 			sev = SeverityWarning
 		}
 		ev := map[string]any{

@@ -21,13 +21,22 @@ referencing table to check for rows, under lock, and joins from the parent to
 its children cannot use an index. Create one with CREATE INDEX CONCURRENTLY
 on the referencing columns (a composite index that starts with them serves
 too).`,
-	Thresholds: `no valid, non-partial index whose leading columns are the foreign key's columns (any order); the
-referencing table has >= large_table_rows (10000) rows, or the referenced table has had rows deleted or updated since
+	Criteria: `no valid, non-partial index whose leading columns are the foreign key's columns (any order); the
+referencing table has >= large_table_rows rows, or the referenced table has had rows deleted or updated since
 the statistics were reset. Partitions are reported once, on their partitioned parent. Severity: warning.`,
 	Run: runFKMissingIndex,
 }
 
 func init() { register(FKMissingIndex) }
+
+// FKMissingIndexThresholds are the thresholds of fk-missing-index (rules.fk-missing-index.thresholds in .pgadvisor.yaml).
+type FKMissingIndexThresholds struct {
+	LargeTableRows float64 `json:"large_table_rows" doc:"a referencing table with fewer rows needs the index only when rows of the referenced table are deleted or updated"`
+}
+
+var defaultFKMissingIndex = FKMissingIndexThresholds{
+	LargeTableRows: 10000,
+}
 
 func runFKMissingIndex(p *Pass) error {
 	for _, fk := range p.Snapshot.ForeignKeys {
@@ -51,7 +60,7 @@ func runFKMissingIndex(p *Pass) error {
 		if ref != nil {
 			refWrites = ref.NTupDel + ref.NTupUpd
 		}
-		if rows < p.Options.LargeTableRows && refWrites == 0 {
+		if rows < p.Options.FKMissingIndex.LargeTableRows && refWrites == 0 {
 			continue
 		}
 		c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p"}

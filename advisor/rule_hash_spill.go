@@ -29,7 +29,7 @@ gives the role one in this database (the snapshot's role settings), else the
 server's; messages say which, and the fix sets it for the role.
 Fix: a larger work_mem for the statement (SET LOCAL, or for its role) sized from
 the batches, or hash fewer rows (filter earlier, join on a smaller input).`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Measured: Hash Batches > 1, or HashAgg Batches > 1 or Disk Usage > 0.
 Estimated: temp_blks_written > 0 in pg_stat_statements and a hash whose Plan Rows x (Plan Width + 24 bytes)
 exceeds work_mem x hash_mem_multiplier. Session work_mem: a measured plan without any spill while
@@ -37,8 +37,8 @@ temp_blks_written > 0, and a hash is the largest sort/hash node of the plan (est
 Memory needed: Peak Memory Usage x Hash Batches (hash join), Peak Memory Usage + 2 x Disk Usage (aggregate);
 estimated: 1.2 x the temporary kB written per call, or the estimated hash size if larger;
 recommended work_mem: that divided by hash_mem_multiplier, at least 2 x the current work_mem, rounded up to a
-power of two MB; above max_work_mem_mb (1024) the fix is to hash fewer rows.
-Severity: error when the memory needed is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
+power of two MB; above max_work_mem_mb the fix is to hash fewer rows.
+Severity: error when the memory needed is >= 64MB and share >= plan_error_share; notice when small and share < 10 x min_share.`,
 	Run: runHashSpill,
 }
 

@@ -21,13 +21,24 @@ vacuumed makes index-only scans slow. Needs EXPLAIN ANALYZE.
 Fix: VACUUM the table; for an insert-mostly or heavily updated table, make
 autovacuum visit it more often (autovacuum_vacuum_insert_scale_factor,
 autovacuum_vacuum_scale_factor as table storage parameters).`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
-Heap Fetches >= min_heap_fetches (1000) and >= heap_fetch_fraction (0.1) x the rows the scan returned (all loops).
-Severity: warning when heap fetches are >= half the rows returned and share >= plan_error_share (0.1); notice otherwise.`,
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
+Heap Fetches >= min_heap_fetches and >= heap_fetch_fraction x the rows the scan returned (all loops).
+Severity: warning when heap fetches are >= half the rows returned and share >= plan_error_share; notice otherwise.`,
 	Run: runIndexOnlyHeapFetches,
 }
 
 func init() { register(IndexOnlyHeapFetches) }
+
+// HeapFetchesThresholds are the thresholds of index-only-heap-fetches (rules.index-only-heap-fetches.thresholds in .pgadvisor.yaml).
+type HeapFetchesThresholds struct {
+	MinHeapFetches float64 `json:"min_heap_fetches" doc:"an index-only scan fetches at least this many heap tuples"`
+	Fraction       float64 `json:"heap_fetch_fraction" doc:"an index-only scan's heap fetches are also at least this fraction of the rows it returns"`
+}
+
+var defaultHeapFetches = HeapFetchesThresholds{
+	MinHeapFetches: 1000,
+	Fraction:       0.1,
+}
 
 func runIndexOnlyHeapFetches(p *Pass) error {
 	for _, s := range p.Statements {
@@ -41,7 +52,7 @@ func runIndexOnlyHeapFetches(p *Pass) error {
 			}
 			// Heap Fetches is a total over all loops (PostgreSQL <= 15 and later).
 			rows := n.TotalActualRows()
-			if n.HeapFetches < p.Options.MinHeapFetches || n.HeapFetches < p.Options.HeapFetchFraction*rows {
+			if n.HeapFetches < p.Options.HeapFetches.MinHeapFetches || n.HeapFetches < p.Options.HeapFetches.Fraction*rows {
 				return
 			}
 			obj := nodeObject(p, n)

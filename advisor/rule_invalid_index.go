@@ -19,8 +19,8 @@ uses it, yet every write still maintains it. If no build is still running on
 it (pg_stat_progress_create_index), drop it with DROP INDEX CONCURRENTLY and
 create it again; the fix carries its definition. An invalid unique index also
 does not enforce uniqueness: fix the duplicate rows first.`,
-	Thresholds: `pg_index.indisvalid = false. Severity: warning; error for a unique index.`,
-	Run:        runInvalidIndex,
+	Criteria: `pg_index.indisvalid = false. Severity: warning; error for a unique index.`,
+	Run:      runInvalidIndex,
 }
 
 func init() { register(InvalidIndex) }

@@ -27,13 +27,22 @@ Fix: turn JIT off for the OLTP role or session, or raise jit_above_cost (and
 jit_inline_above_cost, jit_optimize_above_cost) above the cost of such plans.
 A plan measured with JIT is not reported when the statement's role runs with
 jit = off (ALTER ROLE … SET) and pg_stat_statements counts no JIT time.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
-JIT total time >= jit_share (0.5) x execution time, from the measured plan or else from pg_stat_statements.
-Severity: error when JIT takes >= 80% of execution and share >= plan_error_share (0.1); notice when share < 10 x min_share.`,
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+JIT total time >= jit_share x execution time, from the measured plan or else from pg_stat_statements.
+Severity: error when JIT takes >= 80% of execution and share >= plan_error_share; notice when share < 10 x min_share.`,
 	Run: runJITDominates,
 }
 
 func init() { register(JITDominates) }
+
+// JITThresholds are the thresholds of jit-dominates (rules.jit-dominates.thresholds in .pgadvisor.yaml).
+type JITThresholds struct {
+	Share float64 `json:"jit_share" doc:"JIT compilation takes at least this fraction of execution time"`
+}
+
+var defaultJIT = JITThresholds{
+	Share: 0.5,
+}
 
 func runJITDominates(p *Pass) error {
 	for _, s := range p.Statements {
@@ -66,7 +75,7 @@ func runJITDominates(p *Pass) error {
 			continue
 		}
 		share := jitMS / execMS
-		if share < p.Options.JITShare {
+		if share < p.Options.JIT.Share {
 			continue
 		}
 		ev["jit_total_ms"] = round(jitMS, 3)

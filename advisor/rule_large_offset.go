@@ -27,15 +27,28 @@ many buffers for the few rows they return.
 Fix: keyset pagination, where the client passes the ORDER BY values of the
 last row of the previous page and the query asks for the rows after them, served
 by an index on the ORDER BY columns (with a unique tie-breaker).`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
-SQL: a constant OFFSET >= large_offset (1000). Plan (measured): input rows - output rows of a Limit node >= large_offset.
-OFFSET $n (value unknown, the audit samples 0): pg_stat_statements shows >= offset_min_buffers (100) shared buffers per call
-and >= offset_buffers_per_row (5) per row returned, while a measured plan, if any, touches fewer than half as many buffers.
-Severity: error when >= 100 x large_offset rows are discarded (or >= 100 x offset_min_buffers buffers touched) per call and share >= plan_error_share (0.1).`,
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+SQL: a constant OFFSET >= large_offset. Plan (measured): input rows - output rows of a Limit node >= large_offset.
+OFFSET $n (value unknown, the audit samples 0): pg_stat_statements shows >= offset_min_buffers shared buffers per call
+and >= offset_buffers_per_row per row returned, while a measured plan, if any, touches fewer than half as many buffers.
+Severity: error when >= 100 x large_offset rows are discarded (or >= 100 x offset_min_buffers buffers touched) per call and share >= plan_error_share.`,
 	Run: runLargeOffset,
 }
 
 func init() { register(LargeOffset) }
+
+// LargeOffsetThresholds are the thresholds of large-offset (rules.large-offset.thresholds in .pgadvisor.yaml).
+type LargeOffsetThresholds struct {
+	Rows          int64   `json:"large_offset" doc:"an OFFSET, or rows discarded below a Limit, of at least this many rows"`
+	MinBuffers    float64 `json:"offset_min_buffers" doc:"OFFSET $n (value unknown): shared buffers touched per call, at least"`
+	BuffersPerRow float64 `json:"offset_buffers_per_row" doc:"OFFSET $n (value unknown): shared buffers touched per row returned, at least"`
+}
+
+var defaultLargeOffset = LargeOffsetThresholds{
+	Rows:          1000,
+	MinBuffers:    100,
+	BuffersPerRow: 5,
+}
 
 func runLargeOffset(p *Pass) error {
 	for _, s := range p.Statements {
@@ -48,7 +61,7 @@ func runLargeOffset(p *Pass) error {
 		}
 		var discarded, offset float64
 		var limitNode *explain.Node
-		if f != nil && f.Offset != nil && f.Offset.Param == 0 && f.Offset.Value >= p.Options.LargeOffset {
+		if f != nil && f.Offset != nil && f.Offset.Param == 0 && f.Offset.Value >= p.Options.LargeOffset.Rows {
 			offset = float64(f.Offset.Value)
 			discarded = offset
 		}
@@ -58,7 +71,7 @@ func runLargeOffset(p *Pass) error {
 					return
 				}
 				d := n.Plans[0].TotalActualRows() - n.TotalActualRows()
-				if d >= float64(p.Options.LargeOffset) && d > discarded {
+				if d >= float64(p.Options.LargeOffset.Rows) && d > discarded {
 					discarded, limitNode = d, n
 				}
 			})
@@ -67,7 +80,7 @@ func runLargeOffset(p *Pass) error {
 		if discarded == 0 && f != nil && f.Offset != nil && f.Offset.Param > 0 && s.Calls > 0 {
 			buffers = float64(s.SharedBlksHit+s.SharedBlksRead) / float64(s.Calls)
 			rowsPerCall = max(float64(s.Rows)/float64(s.Calls), 1)
-			if buffers < p.Options.OffsetMinBuffers || buffers/rowsPerCall < p.Options.OffsetBuffersPerRow || heavyWithoutOffset(s, buffers) {
+			if buffers < p.Options.LargeOffset.MinBuffers || buffers/rowsPerCall < p.Options.LargeOffset.BuffersPerRow || heavyWithoutOffset(s, buffers) {
 				continue
 			}
 		} else if discarded == 0 {
@@ -75,7 +88,7 @@ func runLargeOffset(p *Pass) error {
 		}
 		ev := map[string]any{"plan_mode": planMode(s)}
 		var msg string
-		bigWork := discarded >= 100*float64(p.Options.LargeOffset)
+		bigWork := discarded >= 100*float64(p.Options.LargeOffset.Rows)
 		switch {
 		case buffers > 0:
 			ev["offset_param"] = fmt.Sprintf("$%d", f.Offset.Param)
@@ -84,7 +97,7 @@ func runLargeOffset(p *Pass) error {
 			ev["buffers_per_row"] = round(buffers/rowsPerCall, 1)
 			msg = fmt.Sprintf("OFFSET $%d pagination touches %s buffers per call to return %s rows (%.0f per row, pg_stat_statements): deep pages are read and discarded",
 				f.Offset.Param, formatCount(buffers), formatCount(rowsPerCall), buffers/rowsPerCall)
-			bigWork = buffers >= 100*p.Options.OffsetMinBuffers
+			bigWork = buffers >= 100*p.Options.LargeOffset.MinBuffers
 		case limitNode != nil:
 			ev["rows_discarded"] = discarded
 			ev["rows_returned"] = limitNode.TotalActualRows()

@@ -31,15 +31,24 @@ reported as a hidden pattern.
 Fix: a trigram index (pg_trgm, GIN) on the column, which serves LIKE and ILIKE
 with any pattern of three or more characters; or full-text search when the
 search is for words.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
-Table rows (max of reltuples, n_live_tup) >= large_table_rows (10000); no trigram index on the column (expression);
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+Table rows (max of reltuples, n_live_tup) >= large_table_rows; no trigram index on the column (expression);
 with a plan, the table is read by a Seq Scan. Hidden pattern (bare $n, the plan shows no wildcard): ILIKE read by a Seq Scan,
 or LIKE read by a Seq Scan in a non-generic plan. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables (offline review).
-Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share (0.1).`,
+Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share.`,
 	Run: runLeadingWildcard,
 }
 
 func init() { register(LeadingWildcard) }
+
+// LeadingWildcardThresholds are the thresholds of leading-wildcard (rules.leading-wildcard.thresholds in .pgadvisor.yaml).
+type LeadingWildcardThresholds struct {
+	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
+}
+
+var defaultLeadingWildcard = LeadingWildcardThresholds{
+	LargeTableRows: 10000,
+}
 
 // planWildcard matches a LIKE (~~) or ILIKE (~~*) with a leading-wildcard
 // constant in a plan node's filter: "(users.name ~~ '%foo%'::text)",
@@ -161,7 +170,7 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 		rows := relRows(t)
 		ev["table_rows"] = rows
 		size = fmt.Sprintf(" (%s rows)", formatCount(rows))
-		sev = severityFor(p, s, rows >= 100*p.Options.LargeTableRows)
+		sev = severityFor(p, s, rows >= 100*p.Options.LeadingWildcard.LargeTableRows)
 	}
 	note := modeNote(s)
 	if scan != nil {

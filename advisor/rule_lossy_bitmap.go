@@ -19,9 +19,9 @@ Recheck"). Needs EXPLAIN ANALYZE.
 Fix: a larger work_mem for the statement: the bitmap takes about 64 bytes per
 heap page it covers; for the statement's role (ALTER ROLE … SET) when its
 user is known, sized from the role's work_mem when the role has one.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
 Lossy Heap Blocks > 0. Recommended work_mem: 2 x 64 bytes x (exact + lossy heap blocks), at least 2 x the current work_mem,
-rounded up to a power of two MB. Severity: warning when lossy blocks are >= half the blocks and share >= plan_error_share (0.1); notice otherwise.`,
+rounded up to a power of two MB. Severity: warning when lossy blocks are >= half the blocks and share >= plan_error_share; notice otherwise.`,
 	Run: runLossyBitmap,
 }
 

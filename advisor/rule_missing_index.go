@@ -28,13 +28,13 @@ the write cost on write-heavy tables. The fix is the CREATE INDEX
 CONCURRENTLY to run (preceded by CREATE EXTENSION IF NOT EXISTS pg_trgm for a
 trigram index). Without HypoPG the candidates are still reported, marked
 "verified": false, with how to install it.`,
-	Thresholds: `candidate tables >= large_table_rows (10000) rows, or >= 1 MiB when never analysed; a verified index must be
-used by the planner and cut a statement's cost by >= min_cost_reduction (50%) and by >= 100 cost units; statements
-considered cost >= min_total_ms (10 ms), >= min_share (0.1%) of total time and >= min_calls calls; an index only adding
-ORDER BY/range keys to an existing index on its equality columns needs >= 1000 rows per equality match; at most 10 new
-indexes (--max-new-indexes), within --storage-budget. Write-heavy table: rows written >= 50% of rows written + read;
-then the writing statements' time / (existing indexes + 2) is subtracted from the benefit. Severity: error when the
-statements served cost >= plan_error_share (10%) of total time, warning otherwise.`,
+	Criteria: `candidate tables >= min_table_rows rows, or >= min_table_bytes when never analysed; at most max_candidates
+candidates are evaluated with HypoPG; a verified index must be used by the planner and cut a statement's cost by >= min_cost_reduction
+and by >= min_cost_saved cost units; statements considered cost >= min_total_ms, >= min_share of total time and >= min_calls calls;
+an index only adding ORDER BY/range keys to an existing index on its equality columns needs >= min_rows_to_extend rows per equality
+match; at most max_new_indexes new indexes (--max-new-indexes), within storage_budget (--storage-budget). Write-heavy table: rows
+written >= write_heavy_share of rows written + read; then the writing statements' time / (existing indexes + 2) is subtracted from
+the benefit. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
 	Run: runMissingIndex,
 }
 

@@ -32,17 +32,36 @@ calls match the rows the parent returned; in a statement log
 session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
 with the parent's ids as an array, or join the child to the parent (the ORM's
 eager loading: includes, prefetch_related, JOIN FETCH).`,
-	Thresholds: `pg_stat_statements: child calls >= n_plus_one_min_calls (300); child rows per call <=
-n_plus_one_max_rows_per_call (50); child looks up one table (other tables may be joined to it) with one "column = $n" linked to the parent's
+	Criteria: `pg_stat_statements: child calls >= n_plus_one_min_calls; child rows per call <=
+n_plus_one_max_rows_per_call; child looks up one table (other tables may be joined to it) with one "column = $n" linked to the parent's
 table by a foreign key (or a <table>_id column name); parent returns >= 2 rows per call, outputs the linked column, and child calls /
-parent rows between n_plus_one_min_ratio (0.5) and n_plus_one_max_ratio (2). Statement log: a run of
->= n_plus_one_log_min_repeats (5) consecutive executions of one statement shape in one session right after
-another statement, the run taking >= n_plus_one_log_min_ms (50 ms). Severity: error when the child costs
+parent rows between n_plus_one_min_ratio and n_plus_one_max_ratio. Statement log: a run of
+>= n_plus_one_log_min_repeats consecutive executions of one statement shape in one session right after
+another statement, the run taking >= n_plus_one_log_min_ms. Severity: error when the child costs
 >= 20% of total time, warning otherwise.`,
 	Run: runNPlusOne,
 }
 
 func init() { register(NPlusOne) }
+
+// NPlusOneThresholds are the thresholds of n-plus-one (rules.n-plus-one.thresholds in .pgadvisor.yaml).
+type NPlusOneThresholds struct {
+	MinCalls       int64   `json:"n_plus_one_min_calls" doc:"a child lookup runs at least this many times"`
+	MaxRowsPerCall float64 `json:"n_plus_one_max_rows_per_call" doc:"a child lookup returns at most this many rows per call"`
+	MinRatio       float64 `json:"n_plus_one_min_ratio" doc:"child calls / parent rows, at least, for the parent to be the one feeding the child"`
+	MaxRatio       float64 `json:"n_plus_one_max_ratio" doc:"child calls / parent rows, at most"`
+	LogMinRepeats  int     `json:"n_plus_one_log_min_repeats" doc:"statement log: consecutive repeats of one statement after a parent in one session, at least"`
+	LogMinMS       float64 `json:"n_plus_one_log_min_ms" doc:"statement log: time of such a run, milliseconds, at least"`
+}
+
+var defaultNPlusOne = NPlusOneThresholds{
+	MinCalls:       300,
+	MaxRowsPerCall: 50,
+	MinRatio:       0.5,
+	MaxRatio:       2,
+	LogMinRepeats:  5,
+	LogMinMS:       50,
+}
 
 // wlLink is how a child lookup column is fed by a parent table.
 type wlLink struct {
@@ -73,7 +92,7 @@ func runNPlusOne(p *Pass) error {
 	}
 	if log := wlLog(p.Snapshot); log != nil {
 		for _, seq := range log.Sequences {
-			if seq.MaxRepeats < p.Options.NPlusOneLogMinRepeats || seq.MaxRunMS < p.Options.NPlusOneLogMinMS {
+			if seq.MaxRepeats < p.Options.NPlusOne.LogMinRepeats || seq.MaxRunMS < p.Options.NPlusOne.LogMinMS {
 				continue
 			}
 			if pd := byFingerprint[seq.ChildFingerprint]; pd != nil {
@@ -98,11 +117,11 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) == 0 || f.Locking {
 		return Finding{}, false
 	}
-	if child.Calls < p.Options.NPlusOneMinCalls || child.Calls == 0 {
+	if child.Calls < p.Options.NPlusOne.MinCalls || child.Calls == 0 {
 		return Finding{}, false
 	}
 	rowsPerCall := float64(child.Rows) / float64(child.Calls)
-	if rowsPerCall > p.Options.NPlusOneMaxRowsPerCall {
+	if rowsPerCall > p.Options.NPlusOne.MaxRowsPerCall {
 		return Finding{}, false
 	}
 	var best *model.Statement
@@ -129,7 +148,7 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 					continue // one row per call: 1+1 round trips, not N+1
 				}
 				ratio := float64(child.Calls) / float64(parent.Rows)
-				if ratio < p.Options.NPlusOneMinRatio || ratio > p.Options.NPlusOneMaxRatio {
+				if ratio < p.Options.NPlusOne.MinRatio || ratio > p.Options.NPlusOne.MaxRatio {
 					continue
 				}
 				score := math.Abs(math.Log(ratio))

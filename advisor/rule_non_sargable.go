@@ -30,14 +30,23 @@ Fix: rewrite the condition so the bare column is compared (a range for dates:
 created_at >= $1::date AND created_at < $1::date + 1; a cast on the other side
 instead of the column), or create an index on the expression when its function
 is IMMUTABLE (lower, upper, ...).`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
-Table rows (max of reltuples, n_live_tup) >= large_table_rows (10000); with a plan, a scan of the table filtering on the column;
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+Table rows (max of reltuples, n_live_tup) >= large_table_rows; with a plan, a scan of the table filtering on the column;
 no index on the same expression. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables at all (offline review).
-Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share (0.1).`,
+Severity: error when the table has >= 100 x large_table_rows rows and share >= plan_error_share.`,
 	Run: runNonSargable,
 }
 
 func init() { register(NonSargable) }
+
+// NonSargableThresholds are the thresholds of non-sargable (rules.non-sargable.thresholds in .pgadvisor.yaml).
+type NonSargableThresholds struct {
+	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
+}
+
+var defaultNonSargable = NonSargableThresholds{
+	LargeTableRows: 10000,
+}
 
 func runNonSargable(p *Pass) error {
 	for _, s := range p.Statements {
@@ -108,7 +117,7 @@ func reportNonSargable(p *Pass, s *model.Statement, t *pgstat.Table, obj string,
 	fix := nonSargableFix(p, t, obj, pr, expr, colType)
 	sev := SeverityNotice
 	if t != nil {
-		sev = severityFor(p, s, rows >= 100*p.Options.LargeTableRows)
+		sev = severityFor(p, s, rows >= 100*p.Options.NonSargable.LargeTableRows)
 	}
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: sev,
@@ -193,11 +202,11 @@ func largePredicateTable(p *Pass, f *sqlfacts.Facts, c sqlfacts.ColumnRef) (t *p
 			if t == nil {
 				return nil, "", false
 			}
-			return t, t.QualifiedName(), relRows(t) >= p.Options.LargeTableRows
+			return t, t.QualifiedName(), relRows(t) >= p.Options.NonSargable.LargeTableRows
 		}
 	}
 	if t = p.Table(schema, name); t != nil {
-		return t, t.QualifiedName(), relRows(t) >= p.Options.LargeTableRows
+		return t, t.QualifiedName(), relRows(t) >= p.Options.NonSargable.LargeTableRows
 	}
 	return nil, pgstat.QuoteQualified(schema, name), len(p.Snapshot.Tables) == 0
 }

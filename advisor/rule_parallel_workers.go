@@ -22,9 +22,9 @@ Fix: raise max_parallel_workers up to max_worker_processes (a reload), or raise
 max_worker_processes too (a restart); on a busy OLTP server, rather lower
 max_parallel_workers_per_gather so that plans do not count on workers that are
 rarely free.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
 Workers Launched < Workers Planned on a Gather / Gather Merge node.
-Severity: warning when no worker was launched and share >= plan_error_share (0.1); notice otherwise.`,
+Severity: warning when no worker was launched and share >= plan_error_share; notice otherwise.`,
 	Run: runWorkersNotLaunched,
 }
 

@@ -29,17 +29,42 @@ for a server connection (cl_waiting, maxwait) add that wait to every query.
 Fix: a pooler in transaction mode with a server pool of a few connections per
 CPU core, idle_in_transaction_session_timeout, short transactions that never
 wait on the network, and lock_timeout for statements that can queue.`,
-	Thresholds: `peak client connections / (max_connections - superuser_reserved_connections - reserved_connections):
->= pool_warn_fraction (0.8) warning, >= pool_error_fraction (0.95) error. Idle in transaction for >=
-idle_in_tx_warn_seconds (1 s) warning, error when >= idle_in_tx_error_seconds (60 s) or >= idle_in_tx_error_count
-(3) sessions of one application and user. Waiting on a lock for >= lock_wait_seconds (1 s) warning, error at >=
-idle_in_tx_error_seconds (60 s). Churn: >= churn_min_backends (5) backends younger than churn_backend_seconds
-(1 s) across samples and >= churn_min_fraction (25%) of the sessions seen. PgBouncer: cl_waiting > 0 or
+	Criteria: `peak client connections / (max_connections - superuser_reserved_connections - reserved_connections):
+>= pool_warn_fraction warning, >= pool_error_fraction error. Idle in transaction for >=
+idle_in_tx_warn_seconds warning, error when >= idle_in_tx_error_seconds or >= idle_in_tx_error_count
+sessions of one application and user. Waiting on a lock for >= lock_wait_seconds warning, error at >=
+idle_in_tx_error_seconds. Churn: >= churn_min_backends backends younger than churn_backend_seconds
+across samples and >= churn_min_fraction of the sessions seen. PgBouncer: cl_waiting > 0 or
 maxwait > 0 warning, maxwait >= 1 s error.`,
 	Run: runPoolExhaustion,
 }
 
 func init() { register(PoolExhaustion) }
+
+// PoolExhaustionThresholds are the thresholds of pool-exhaustion (rules.pool-exhaustion.thresholds in .pgadvisor.yaml).
+type PoolExhaustionThresholds struct {
+	WarnFraction         float64 `json:"pool_warn_fraction" doc:"peak connections as a fraction of the usable slots (max_connections minus reserved): a warning"`
+	ErrorFraction        float64 `json:"pool_error_fraction" doc:"peak connections as a fraction of the usable slots from which it is an error"`
+	IdleInTxWarnSeconds  float64 `json:"idle_in_tx_warn_seconds" doc:"a session idle in transaction this long is a warning, seconds"`
+	IdleInTxErrorSeconds float64 `json:"idle_in_tx_error_seconds" doc:"a session idle in transaction, or waiting on a lock, this long is an error, seconds"`
+	IdleInTxErrorCount   int     `json:"idle_in_tx_error_count" doc:"this many sessions of one application and user idle in transaction past the warn age is an error"`
+	LockWaitSeconds      float64 `json:"lock_wait_seconds" doc:"a session waiting on a lock this long is reported, seconds"`
+	ChurnBackendSeconds  float64 `json:"churn_backend_seconds" doc:"a backend younger than this is a new connection, seconds"`
+	ChurnMinBackends     int     `json:"churn_min_backends" doc:"new connections across samples, at least, for connection churn"`
+	ChurnMinFraction     float64 `json:"churn_min_fraction" doc:"new connections must also be at least this fraction of the sessions seen, for connection churn"`
+}
+
+var defaultPoolExhaustion = PoolExhaustionThresholds{
+	WarnFraction:         0.8,
+	ErrorFraction:        0.95,
+	IdleInTxWarnSeconds:  1,
+	IdleInTxErrorSeconds: 60,
+	IdleInTxErrorCount:   3,
+	LockWaitSeconds:      1,
+	ChurnBackendSeconds:  1,
+	ChurnMinBackends:     5,
+	ChurnMinFraction:     0.25,
+}
 
 func runPoolExhaustion(p *Pass) error {
 	samples := p.Snapshot.Activity
@@ -99,11 +124,11 @@ func poolConnections(p *Pass, samples []pgstat.ActivitySample) {
 		}
 	}
 	ratio := float64(peak) / float64(usable)
-	if ratio < p.Options.PoolWarnFraction {
+	if ratio < p.Options.PoolExhaustion.WarnFraction {
 		return
 	}
 	sev := SeverityWarning
-	if ratio >= p.Options.PoolErrorFraction {
+	if ratio >= p.Options.PoolExhaustion.ErrorFraction {
 		sev = SeverityError
 	}
 	byState := map[string]int{}
@@ -181,7 +206,7 @@ func poolIdleInTransaction(p *Pass, samples []pgstat.ActivitySample) {
 				continue
 			}
 			a := sessionAge{s: x, idle: ageSeconds(sample.At, x.StateChange), xact: ageSeconds(sample.At, x.XactStart)}
-			if a.idle < p.Options.IdleInTxWarnSeconds {
+			if a.idle < p.Options.PoolExhaustion.IdleInTxWarnSeconds {
 				continue
 			}
 			if old, ok := worst[x.PID]; !ok || a.idle > old.idle {
@@ -199,7 +224,7 @@ func poolIdleInTransaction(p *Pass, samples []pgstat.ActivitySample) {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+"\x00"+keys[i][1] < keys[j][0]+"\x00"+keys[j][1] })
-	timeout := fmt.Sprintf("%ds", int(math.Max(p.Options.IdleInTxErrorSeconds, 1)))
+	timeout := fmt.Sprintf("%ds", int(math.Max(p.Options.PoolExhaustion.IdleInTxErrorSeconds, 1)))
 	for _, k := range keys {
 		g := groups[k]
 		sort.Slice(g, func(i, j int) bool { return g[i].idle > g[j].idle })
@@ -214,7 +239,7 @@ func poolIdleInTransaction(p *Pass, samples []pgstat.ActivitySample) {
 			}
 		}
 		sev := SeverityWarning
-		if g[0].idle >= p.Options.IdleInTxErrorSeconds || len(g) >= p.Options.IdleInTxErrorCount {
+		if g[0].idle >= p.Options.PoolExhaustion.IdleInTxErrorSeconds || len(g) >= p.Options.PoolExhaustion.IdleInTxErrorCount {
 			sev = SeverityError
 		}
 		who := wlAppUser(g[0].s)
@@ -265,7 +290,7 @@ func poolLockWaits(p *Pass, samples []pgstat.ActivitySample) {
 				continue
 			}
 			a := sessionAge{s: x, waitLock: ageSeconds(sample.At, x.QueryStart)}
-			if a.waitLock < p.Options.LockWaitSeconds {
+			if a.waitLock < p.Options.PoolExhaustion.LockWaitSeconds {
 				continue
 			}
 			if old, ok := worst[x.PID]; !ok || a.waitLock > old.waitLock {
@@ -315,7 +340,7 @@ func poolLockWaits(p *Pass, samples []pgstat.ActivitySample) {
 		blockerStates = append(blockerStates, fmt.Sprintf("%d: %s", b, st))
 	}
 	sev := SeverityWarning
-	if waits[0].waitLock >= p.Options.IdleInTxErrorSeconds {
+	if waits[0].waitLock >= p.Options.PoolExhaustion.IdleInTxErrorSeconds {
 		sev = SeverityError
 	}
 	ev := map[string]any{
@@ -335,7 +360,7 @@ func poolLockWaits(p *Pass, samples []pgstat.ActivitySample) {
 		}
 	}
 	if idleBlocker {
-		sqls = append(sqls, fmt.Sprintf("-- a blocker is idle in transaction: end abandoned transactions\nALTER SYSTEM SET idle_in_transaction_session_timeout = '%ds'", int(p.Options.IdleInTxErrorSeconds)), "SELECT pg_reload_conf()")
+		sqls = append(sqls, fmt.Sprintf("-- a blocker is idle in transaction: end abandoned transactions\nALTER SYSTEM SET idle_in_transaction_session_timeout = '%ds'", int(p.Options.PoolExhaustion.IdleInTxErrorSeconds)), "SELECT pg_reload_conf()")
 	}
 	if u := waits[0].s.User; u != "" {
 		sqls = append(sqls, fmt.Sprintf("-- fail fast instead of queueing behind a lock (retry in the application):\nALTER ROLE %s SET lock_timeout = '5s';", pgstat.QuoteIdent(u)))
@@ -366,24 +391,24 @@ func poolChurn(p *Pass, samples []pgstat.ActivitySample) {
 			if x.BackendStart == nil {
 				continue
 			}
-			if ageSeconds(sample.At, x.BackendStart) < p.Options.ChurnBackendSeconds && !young[x.PID] {
+			if ageSeconds(sample.At, x.BackendStart) < p.Options.PoolExhaustion.ChurnBackendSeconds && !young[x.PID] {
 				young[x.PID] = true
 				byApp[wlAppUser(x)]++
 			}
 		}
 	}
-	if len(young) < p.Options.ChurnMinBackends || len(seen) == 0 {
+	if len(young) < p.Options.PoolExhaustion.ChurnMinBackends || len(seen) == 0 {
 		return
 	}
 	frac := float64(len(young)) / float64(len(seen))
-	if frac < p.Options.ChurnMinFraction {
+	if frac < p.Options.PoolExhaustion.ChurnMinFraction {
 		return
 	}
 	ev := map[string]any{
 		"young_backends":       len(young),
 		"sessions_seen":        len(seen),
 		"young_fraction":       round(frac, 3),
-		"backend_age_seconds":  p.Options.ChurnBackendSeconds,
+		"backend_age_seconds":  p.Options.PoolExhaustion.ChurnBackendSeconds,
 		"samples":              len(samples),
 		"young_by_application": byApp,
 	}
@@ -397,7 +422,7 @@ func poolChurn(p *Pass, samples []pgstat.ActivitySample) {
 	p.Report(Finding{
 		Severity: SeverityWarning,
 		Message: fmt.Sprintf("connection churn: %d of %d sessions seen were less than %.0f s old — connections are opened per request",
-			len(young), len(seen), p.Options.ChurnBackendSeconds),
+			len(young), len(seen), p.Options.PoolExhaustion.ChurnBackendSeconds),
 		Objects:  []string{},
 		Evidence: ev,
 		Fix: &Fix{

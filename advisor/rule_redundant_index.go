@@ -20,7 +20,7 @@ and every write. Drop the redundant one with DROP INDEX CONCURRENTLY; the
 evidence names the index that covers it. Unique, primary-key and
 constraint-backing indexes are never reported as the redundant one (they
 enforce a rule); INCLUDE columns of the redundant index must be covered too.`,
-	Thresholds: `exact duplicates for any method; leading-column prefixes for btree only; both valid; same predicate (or
+	Criteria: `exact duplicates for any method; leading-column prefixes for btree only; both valid; same predicate (or
 neither partial). Severity: warning.`,
 	Run: runRedundantIndex,
 }

@@ -28,15 +28,28 @@ multiplies their selectivities (CREATE STATISTICS on them, then ANALYZE); with
 one column, its statistics target is too small for its distribution.
 Overestimates below a Limit, a Merge Join or a semi/anti join are ignored:
 those nodes legitimately stop reading early.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
-Scan nodes only. Ratio max(est, actual) / min(est, actual) per loop (each at least 1) >= misestimate_factor (100),
-and max(est, actual) x loops >= misestimate_min_rows (1000).
-Stale statistics: never analyzed, or n_mod_since_analyze >= stale_stats_fraction (0.1) x reltuples.
-Severity: error when the ratio >= 10 x misestimate_factor, rows >= 10 x misestimate_min_rows and share >= plan_error_share (0.1).`,
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
+Scan nodes only. Ratio max(est, actual) / min(est, actual) per loop (each at least 1) >= misestimate_factor,
+and max(est, actual) x loops >= misestimate_min_rows.
+Stale statistics: never analyzed, or n_mod_since_analyze >= stale_stats_fraction x reltuples.
+Severity: error when the ratio >= 10 x misestimate_factor, rows >= 10 x misestimate_min_rows and share >= plan_error_share.`,
 	Run: runRowMisestimate,
 }
 
 func init() { register(RowMisestimate) }
+
+// RowMisestimateThresholds are the thresholds of row-misestimate (rules.row-misestimate.thresholds in .pgadvisor.yaml).
+type RowMisestimateThresholds struct {
+	Factor             float64 `json:"misestimate_factor" doc:"actual and estimated rows of a scan differ by at least this factor, either way"`
+	MinRows            float64 `json:"misestimate_min_rows" doc:"the larger of estimated and actual rows (all loops) is at least this"`
+	StaleStatsFraction float64 `json:"stale_stats_fraction" doc:"statistics are stale when the rows modified since the last ANALYZE are at least this fraction of the rows"`
+}
+
+var defaultRowMisestimate = RowMisestimateThresholds{
+	Factor:             100,
+	MinRows:            1000,
+	StaleStatsFraction: 0.1,
+}
 
 type misestimate struct {
 	node  *explain.Node
@@ -56,7 +69,7 @@ func runRowMisestimate(p *Pass) error {
 			}
 			ratio := misestimateRatio(n.PlanRows, n.ActualRows)
 			rows := max(n.PlanRows, n.ActualRows) * n.Loops()
-			if ratio < p.Options.MisestimateFactor || rows < p.Options.MisestimateMinRows {
+			if ratio < p.Options.RowMisestimate.Factor || rows < p.Options.RowMisestimate.MinRows {
 				return
 			}
 			if n.PlanRows > n.ActualRows && stopsEarly(n, anc) {
@@ -121,7 +134,7 @@ func reportMisestimate(p *Pass, s *model.Statement, m misestimate) {
 	}
 	head := fmt.Sprintf("%s on %s returned %s rows where the planner expected %s (%s× %s)",
 		n.NodeType, obj, formatCount(n.ActualRows), formatCount(n.PlanRows), formatCount(round(m.ratio, 0)), direction)
-	big := m.ratio >= 10*p.Options.MisestimateFactor && max(n.PlanRows, n.ActualRows)*n.Loops() >= 10*p.Options.MisestimateMinRows
+	big := m.ratio >= 10*p.Options.RowMisestimate.Factor && max(n.PlanRows, n.ActualRows)*n.Loops() >= 10*p.Options.RowMisestimate.MinRows
 	f := Finding{
 		Severity: severityFor(p, s, big),
 		Objects:  []string{obj},
@@ -197,7 +210,7 @@ func staleStats(p *Pass, t *pgstat.Table) bool {
 	if t.LastAnalyze == nil || t.Rows < 0 {
 		return true
 	}
-	return float64(t.NModSinceAnalyze) >= p.Options.StaleStatsFraction*max(t.Rows, 1)
+	return float64(t.NModSinceAnalyze) >= p.Options.RowMisestimate.StaleStatsFraction*max(t.Rows, 1)
 }
 
 var stringLiteral = regexp.MustCompile(`'(?:[^']|'')*'`)

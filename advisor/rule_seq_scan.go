@@ -25,13 +25,24 @@ of it: every call costs time proportional to the table, not to the answer.
 The usual fix is an index on the filtered columns (the missing-index rule
 proves which one with HypoPG); when the filter cannot use an index (a function
 on the column, a leading wildcard), rewrite it or index the expression.`,
-	Thresholds: `table rows >= large_table_rows (10000); discarded fraction of rows read >= seq_scan_discard (0.9),
-measured with ANALYZE or estimated from the plan; statement share of total time >= min_share (0.1%) and total
-time >= min_total_ms (10 ms). Severity: error at >= 20% of total time, warning at >= 1%, notice below.`,
+	Criteria: `table rows >= large_table_rows; discarded fraction of rows read >= seq_scan_discard,
+measured with ANALYZE or estimated from the plan; statement share of total time >= min_share and total
+time >= min_total_ms. Severity: error at >= 20% of total time, warning at >= 1%, notice below.`,
 	Run: runSeqScan,
 }
 
 func init() { register(SeqScan) }
+
+// SeqScanThresholds are the thresholds of seq-scan (rules.seq-scan.thresholds in .pgadvisor.yaml).
+type SeqScanThresholds struct {
+	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small for a scan to matter"`
+	Discard        float64 `json:"seq_scan_discard" doc:"a sequential scan must discard at least this fraction of the rows it reads"`
+}
+
+var defaultSeqScan = SeqScanThresholds{
+	LargeTableRows: 10000,
+	Discard:        0.9,
+}
 
 func runSeqScan(p *Pass) error {
 	for _, s := range p.Statements {
@@ -52,7 +63,7 @@ func runSeqScan(p *Pass) error {
 				return true
 			}
 			rows := relRows(t)
-			if rows < p.Options.LargeTableRows {
+			if rows < p.Options.SeqScan.LargeTableRows {
 				return true
 			}
 			loops := 1.0
@@ -83,7 +94,7 @@ func runSeqScan(p *Pass) error {
 			if wd, ok := workloadDiscard(s, rows); ok && wd > discard && (!analyzed || s.Facts.Params > 0) {
 				discard, fromWorkload = wd, true
 			}
-			if discard < p.Options.SeqScanDiscard {
+			if discard < p.Options.SeqScan.Discard {
 				return true
 			}
 			f := seqScanFinding(p, s, t, n, rows, kept, removed, discard, loops, analyzed, fromWorkload)

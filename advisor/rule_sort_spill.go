@@ -31,14 +31,14 @@ gives the role one in this database (the snapshot's role settings), else the
 server's; messages say which, and the fix sets it for the role.
 Fix: give the statement a larger work_mem (SET LOCAL, or for its role), sized
 from the spill; or sort fewer rows, or read them in order from an index.`,
-	Thresholds: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
+	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Measured: Sort Space Type = Disk. Estimated: temp_blks_written > 0 in pg_stat_statements and a
 Sort whose Plan Rows x (Plan Width + 24 bytes) exceeds work_mem. Session work_mem: a measured plan without any spill
 while temp_blks_written > 0, and a Sort is the largest sort/hash node of the plan (estimated >= 64 kB).
 Recommended work_mem: 3 x the disk space of the spill (an in-memory sort takes 2-3 x its on-disk size), at least 2 x the current work_mem,
 rounded up to a power of two MB (estimated: 1.5 x the temporary kB written per call, which counts merge passes too,
-or the estimated sort size if larger); above max_work_mem_mb (1024) the fix is to sort fewer rows.
-Severity: error when the spill is >= 64MB and share >= plan_error_share (0.1); notice when small and share < 10 x min_share.`,
+or the estimated sort size if larger); above max_work_mem_mb the fix is to sort fewer rows.
+Severity: error when the spill is >= 64MB and share >= plan_error_share; notice when small and share < 10 x min_share.`,
 	Run: runSortSpill,
 }
 

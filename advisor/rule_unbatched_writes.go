@@ -26,7 +26,7 @@ transaction — a commit with its WAL flush. Batching the same rows is often 10
 to 100 times faster. Fix: send many rows per statement (a multi-row VALUES
 list, or one array per column with unnest), or COPY for bulk loads, and
 commit once per batch of a few hundred to a few thousand rows.`,
-	Thresholds: `calls >= unbatched_min_calls (1000); rows per call <= 1; INSERT with one VALUES row (not
+	Criteria: `calls >= unbatched_min_calls; rows per call <= 1; INSERT with one VALUES row (not
 INSERT ... SELECT, not a multi-row VALUES), or UPDATE/DELETE with "column = $n" in WHERE. Severity: error
 when the statement costs >= 20% of total time, warning otherwise.`,
 	Run: runUnbatchedWrites,
@@ -34,10 +34,19 @@ when the statement costs >= 20% of total time, warning otherwise.`,
 
 func init() { register(UnbatchedWrites) }
 
+// UnbatchedWritesThresholds are the thresholds of unbatched-writes (rules.unbatched-writes.thresholds in .pgadvisor.yaml).
+type UnbatchedWritesThresholds struct {
+	MinCalls int64 `json:"unbatched_min_calls" doc:"a single-row write runs at least this many times"`
+}
+
+var defaultUnbatchedWrites = UnbatchedWritesThresholds{
+	MinCalls: 1000,
+}
+
 func runUnbatchedWrites(p *Pass) error {
 	for _, s := range p.Statements {
 		f := s.Facts
-		if f == nil || s.Calls < p.Options.UnbatchedMinCalls || s.Calls == 0 || f.Target == nil || f.ModifyingCTE {
+		if f == nil || s.Calls < p.Options.UnbatchedWrites.MinCalls || s.Calls == 0 || f.Target == nil || f.ModifyingCTE {
 			continue
 		}
 		rowsPerCall := float64(s.Rows) / float64(s.Calls)

@@ -24,14 +24,29 @@ the cost grows with the table. A SELECT * of wide rows (large text, json or
 bytea columns) on a hot path ships bytes the caller mostly does not use.
 Fix: paginate with a keyset (WHERE id > $last ORDER BY id LIMIT n — unlike
 OFFSET it costs the same on every page), and name the columns the caller needs.`,
-	Thresholds: `rows per call >= unbounded_min_rows_per_call (1000) with calls >= unbounded_min_calls (5) and no
+	Criteria: `rows per call >= unbounded_min_rows_per_call with calls >= unbounded_min_calls and no
 LIMIT (aggregates returning one row per call never qualify); or SELECT * of a table whose average row width
-(sum of pg_stats avg_width) is >= wide_row_bytes (500) with calls >= wide_row_min_calls (1000). Severity:
+(sum of pg_stats avg_width) is >= wide_row_bytes with calls >= wide_row_min_calls. Severity:
 error when the statement costs >= 20% of total time, warning otherwise.`,
 	Run: runUnboundedResult,
 }
 
 func init() { register(UnboundedResult) }
+
+// UnboundedResultThresholds are the thresholds of unbounded-result (rules.unbounded-result.thresholds in .pgadvisor.yaml).
+type UnboundedResultThresholds struct {
+	MinRowsPerCall  float64 `json:"unbounded_min_rows_per_call" doc:"rows per call from which a result without LIMIT is unbounded"`
+	MinCalls        int64   `json:"unbounded_min_calls" doc:"calls an unbounded statement needs to matter"`
+	WideRowBytes    int     `json:"wide_row_bytes" doc:"average row width, bytes, from which SELECT * ships wide rows"`
+	WideRowMinCalls int64   `json:"wide_row_min_calls" doc:"calls that make a SELECT * of wide rows a hot path"`
+}
+
+var defaultUnboundedResult = UnboundedResultThresholds{
+	MinRowsPerCall:  1000,
+	MinCalls:        5,
+	WideRowBytes:    500,
+	WideRowMinCalls: 1000,
+}
 
 const keysetPageSize = 1000
 
@@ -43,11 +58,11 @@ func runUnboundedResult(p *Pass) error {
 		}
 		rowsPerCall := float64(s.Rows) / float64(s.Calls)
 		limited := f.Limit != nil && !f.Limit.All
-		if !limited && s.Calls >= p.Options.UnboundedMinCalls && rowsPerCall >= p.Options.UnboundedMinRowsPerCall {
+		if !limited && s.Calls >= p.Options.UnboundedResult.MinCalls && rowsPerCall >= p.Options.UnboundedResult.MinRowsPerCall {
 			p.Report(p.StatementFinding(s, unboundedFinding(p, s, rowsPerCall)))
 			continue
 		}
-		if f.SelectStar && s.Calls >= p.Options.WideRowMinCalls && s.Rows > 0 {
+		if f.SelectStar && s.Calls >= p.Options.UnboundedResult.WideRowMinCalls && s.Rows > 0 {
 			if fd, ok := wideRowFinding(p, s, rowsPerCall); ok {
 				p.Report(p.StatementFinding(s, fd))
 			}
@@ -203,7 +218,7 @@ func wideRowFinding(p *Pass, s *model.Statement, rowsPerCall float64) (Finding, 
 		return Finding{}, false
 	}
 	width := wlRowWidth(t)
-	if width < p.Options.WideRowBytes {
+	if width < p.Options.UnboundedResult.WideRowBytes {
 		return Finding{}, false
 	}
 	cols := append([]pgstat.Column(nil), t.Columns...)

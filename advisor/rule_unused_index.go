@@ -23,7 +23,7 @@ and proposes no DROP. Primary keys, unique and constraint-backing
 indexes are never reported: they enforce rules even when no query reads them.
 Nor is an index that is the only one leading with a foreign key's columns
 (dropping it would slow deletes on the referenced table).`,
-	Thresholds: `idx_scan = 0; valid index; not primary, unique or constraint-backing; its table has been read at least once
+	Criteria: `idx_scan = 0; valid index; not primary, unique or constraint-backing; its table has been read at least once
 (seq_scan + idx_scan > 0) since the reset; not on a partitioned parent (scans count on the partitions).
 Severity: warning; notice when the statistics are younger than 7 days. On a standby (pg_is_in_recovery):
 notice, advisory, no DROP: the counters are the standby's own.`,

@@ -49,18 +49,21 @@ func whatIfInputs(p *Pass) []whatif.Input {
 	return out
 }
 
-// WhatIfOptions are the index advisor's options derived from the advisor's:
-// MinCostReduction and MinTableRows (LargeTableRows); the caps keep their
-// defaults unless the caller sets them.
+// WhatIfOptions are the index advisor's options from the advisor's
+// (Options.WhatIf): the one source of them for the live evaluation, the
+// offline re-run and the rules' candidate checks. The caller adds what is not
+// a threshold (InstallHypoPG, TrustFunctions, Guard).
 func WhatIfOptions(opts Options) whatif.Options {
 	w := whatif.DefaultOptions()
-	if opts.MinCostReduction > 0 {
-		w.MinCostReduction = opts.MinCostReduction
-	}
-	if opts.LargeTableRows > 0 {
-		w.MinTableRows = opts.LargeTableRows
-	}
-	w.MaxNewIndexes = opts.MaxNewIndexes
-	w.StorageBudgetBytes = opts.StorageBudgetBytes
+	t := opts.WhatIf
+	w.MinCostReduction = t.MinCostReduction
+	w.MinCostSaved = t.MinCostSaved
+	w.MaxNewIndexes = t.MaxNewIndexes
+	w.StorageBudgetBytes = t.StorageBudgetBytes
+	w.MinTableRows = t.MinTableRows
+	w.MinTableBytes = t.MinTableBytes
+	w.MinRowsToExtend = t.MinRowsToExtend
+	w.WriteHeavyShare = t.WriteHeavyShare
+	w.MaxCandidates = t.MaxCandidates
 	return w
 }

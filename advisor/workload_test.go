@@ -143,8 +143,8 @@ func TestPoolExhaustionLive(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond)
 
 	opts := DefaultOptions()
-	opts.IdleInTxWarnSeconds = 1 // the sessions have been idle about 1.2 s
-	opts.LockWaitSeconds = 0.5
+	opts.PoolExhaustion.IdleInTxWarnSeconds = 1 // the sessions have been idle about 1.2 s
+	opts.PoolExhaustion.LockWaitSeconds = 0.5
 	snap := sampleActivity(ctx, t, dsn)
 	res := Run(snap, []*Rule{PoolExhaustion}, opts)
 	var idle, lock *Finding

@@ -37,8 +37,11 @@ type Options struct {
 	LockTimeout      time.Duration
 	NoAnalyze        bool // never EXPLAIN ANALYZE, even when the gate allows it
 	AnalyzeWrites    bool // EXPLAIN ANALYZE writes inside a rolled-back transaction (explicit)
-	WhatIf           whatif.Options
-	NoWhatIf         bool
+	// InstallHypoPG allows the what-if phase to run CREATE EXTENSION hypopg.
+	// The what-if engine's other options are Advisor.WhatIf (one source for
+	// the live evaluation and the offline re-run).
+	InstallHypoPG bool
+	NoWhatIf      bool
 	// Verify builds the chosen indexes for real inside a transaction that is
 	// rolled back and measures the statements before and after (staging only).
 	Verify bool
@@ -67,7 +70,6 @@ func DefaultOptions() Options {
 		StatementTimeout: 10 * time.Second,
 		LockTimeout:      time.Second,
 		Timeout:          5 * time.Minute,
-		WhatIf:           whatif.DefaultOptions(),
 		Advisor:          advisor.DefaultOptions(),
 	}
 }
@@ -255,12 +257,12 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		defer recordPlanFailures(snap, guard, opts)
 	}
 	opts.progress("what-if", 0, 0)
-	opts.WhatIf.TrustFunctions = opts.TrustFunctions
+	wopts := WhatIfOptions(opts)
 	inputs := advisor.WhatIfInputsOf(snap, stmts, total, opts.Advisor)
-	cands := whatif.Candidates(snap, inputs, opts.WhatIf)
-	wopts := opts.WhatIf
-	wopts.Guard = guard
-	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, wopts)
+	cands := whatif.Candidates(snap, inputs, wopts)
+	eopts := wopts
+	eopts.Guard = guard
+	res, err := whatif.Evaluate(ctx, conn, snap, inputs, cands, eopts)
 	if res != nil {
 		recorded, rerr := recordedCopy(res)
 		if rerr != nil {
@@ -277,10 +279,10 @@ func WhatIf(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, stmts []
 		return nil
 	}
 	if opts.Verify {
-		recs := whatif.Select(snap, inputs, res, opts.WhatIf)
+		recs := whatif.Select(snap, inputs, res, wopts)
 		opts.progress("verify", 0, 0)
 		vstart := time.Now()
-		measured, err := whatif.Verify(ctx, conn, recs, inputs, opts.WhatIf)
+		measured, err := whatif.Verify(ctx, conn, recs, inputs, wopts)
 		snap.Timings["verify"] = ms(time.Since(vstart))
 		if recorded, rerr := recordedCopy(measured); rerr == nil {
 			snap.Verify = recorded
@@ -310,6 +312,16 @@ func recordedCopy[T any](v T) (T, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// WhatIfOptions are the what-if engine's options of a live audit: the
+// advisor's (advisor.WhatIfOptions, which the offline re-run reads too) and
+// what only a live run has: whether to install HypoPG, the trusted functions.
+func WhatIfOptions(opts Options) whatif.Options {
+	w := advisor.WhatIfOptions(opts.Advisor)
+	w.InstallHypoPG = opts.InstallHypoPG
+	w.TrustFunctions = opts.TrustFunctions
+	return w
 }
 
 // Advise runs the rules over a snapshot and builds the report.

@@ -80,6 +80,7 @@ func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []
 		}
 		return unverified(snap, inputs, cands, opts, 0, nil)
 	}
+	res = eligibleOnly(snap, res, opts)
 	s := newSelector(inputs, res, opts, nil)
 	s.snap = snap
 	chosen := s.run()
@@ -109,6 +110,29 @@ func Select(snap *pgstat.Snapshot, inputs []Input, res *Result, opts Options) []
 		}
 	}
 	return append(recs, unverified(snap, inputs, extra, opts, size, recs)...)
+}
+
+// eligibleOnly is res without the candidates on tables opts makes too small
+// for an index (MinTableRows, MinTableBytes): a recorded result replayed
+// with stricter options (an offline re-run) honours them. Looser options
+// cannot add candidates the recorded evaluation did not cost.
+func eligibleOnly(snap *pgstat.Snapshot, res *Result, opts Options) *Result {
+	if snap == nil {
+		return res
+	}
+	cat := newCatalog(snap)
+	var keep []CandidateCost
+	for _, cc := range res.Candidates {
+		if t := cat.table(cc.Schema, cc.Table); t == nil || cat.eligible(t, opts) {
+			keep = append(keep, cc)
+		}
+	}
+	if len(keep) == len(res.Candidates) {
+		return res
+	}
+	out := *res
+	out.Candidates = keep
+	return &out
 }
 
 // unverified turns candidates into unverified recommendations: primary

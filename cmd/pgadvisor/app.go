@@ -80,11 +80,13 @@ It never writes to the audited database unless a flag says so.`,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    onUsageError,
+		Flags:           []cli.Flag{configFlag()},
 		Commands: []*cli.Command{
 			auditCommand(),
 			explainCommand(),
 			demoCommand(),
 			rulesCommand(),
+			configCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",

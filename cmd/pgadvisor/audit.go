@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/audit"
+	"github.com/pgadvisor/pgadvisor/config"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -26,7 +27,8 @@ func connectionFlags() []cli.Flag {
 }
 
 func auditCommand() *cli.Command {
-	flags := append(connectionFlags(), outputFlags()...)
+	flags := append([]cli.Flag{configFlag()}, connectionFlags()...)
+	flags = append(flags, outputFlags()...)
 	flags = append(flags,
 		&cli.IntFlag{Name: "top", Value: 20, Usage: "explain the `N` statements that cost the most time"},
 		&cli.Int64Flag{Name: "min-calls", Value: 1, Usage: "ignore statements called fewer than `N` times"},
@@ -52,14 +54,16 @@ and prints the findings, most expensive first.`,
 			if c.NArg() > 0 {
 				return usageErr("audit takes no arguments (got %q); use --dsn to name the database", c.Args().First())
 			}
-			aopts, err := advisorOptions(c)
+			cfg, err := loadConfig(c)
 			if err != nil {
 				return err
 			}
+			aopts := cfg.Options
 			rules, err := selectedRules(c)
 			if err != nil {
 				return err
 			}
+			rules = enabledRules(c, cfg, rules)
 			logSummary, err := readLog(c, aopts)
 			if err != nil {
 				return err
@@ -80,12 +84,12 @@ and prints the findings, most expensive first.`,
 			if c.Int("top") < 0 {
 				return usageErr("--top must be 0 or more")
 			}
-			opts, err := liveOptions(c)
+			opts, err := liveOptions(c, cfg)
 			if err != nil {
 				return err
 			}
 			opts.Top = c.Int("top")
-			opts.MinCalls = c.Int64("min-calls")
+			opts.MinCalls = cfg.Options.MinCalls
 			opts.SampleWindow = c.Duration("sample-window")
 			opts.Advisor = aopts
 			return auditLive(c, opts, rules, func(snap *pgstat.Snapshot) {
@@ -99,8 +103,9 @@ and prints the findings, most expensive first.`,
 }
 
 // liveOptions maps the flags shared by the commands that talk to a database
-// (connection, safety, what-if) to audit options.
-func liveOptions(c *cli.Context) (audit.Options, error) {
+// (connection, safety) and the configuration (thresholds, what-if options,
+// trusted functions) to audit options.
+func liveOptions(c *cli.Context, cfg *config.Config) (audit.Options, error) {
 	opts := audit.DefaultOptions()
 	opts.DSN = c.String("dsn")
 	opts.StatementTimeout = c.Duration("statement-timeout")
@@ -110,11 +115,12 @@ func liveOptions(c *cli.Context) (audit.Options, error) {
 	}
 	opts.NoAnalyze = c.Bool("no-analyze")
 	opts.AnalyzeWrites = c.Bool("analyze-writes")
-	opts.TrustFunctions = trustFunctions(c.StringSlice("trust-functions"))
+	opts.TrustFunctions = cfg.TrustFunctions
+	opts.Advisor = cfg.Options
+	opts.InstallHypoPG = c.Bool("install-hypopg")
 	opts.NoWhatIf = c.Bool("no-what-if")
 	opts.Verify = c.Bool("verify")
-	err := applyWhatIfFlags(c, &opts.WhatIf)
-	return opts, err
+	return opts, nil
 }
 
 // trustFunctions splits the --trust-functions values (repeated or comma-separated).

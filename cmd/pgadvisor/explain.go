@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/audit"
+	"github.com/pgadvisor/pgadvisor/config"
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/strictjson"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -17,7 +18,8 @@ import (
 )
 
 func explainCommand() *cli.Command {
-	flags := append(connectionFlags(), outputFlags()...)
+	flags := append([]cli.Flag{configFlag()}, connectionFlags()...)
+	flags = append(flags, outputFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "file", Usage: "read the statement from `FILE` (- for standard input)"},
 		&cli.StringFlag{Name: "plan", Usage: "offline: advise on a saved plan `FILE` (EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output) instead of a database; the statement is optional"},
@@ -38,12 +40,17 @@ in the same formats as audit. Example:
 			if err := checkOutputFlags(c); err != nil {
 				return err
 			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
 			rules, err := selectedRules(c)
 			if err != nil {
 				return err
 			}
+			rules = enabledRules(c, cfg, rules)
 			if path := c.String("plan"); path != "" {
-				return explainSavedPlan(c, path, rules)
+				return explainSavedPlan(c, path, cfg, rules)
 			}
 			if !c.IsSet("rules") {
 				rules = statementRules(rules)
@@ -52,11 +59,8 @@ in the same formats as audit. Example:
 			if err != nil {
 				return err
 			}
-			opts, err := liveOptions(c)
+			opts, err := liveOptions(c, cfg)
 			if err != nil {
-				return err
-			}
-			if err := applyIndexCaps(c, &opts.Advisor); err != nil {
 				return err
 			}
 			// One statement is the whole workload: no time or call thresholds.
@@ -130,7 +134,7 @@ func checkStatement(s string) (string, error) {
 // explainSavedPlan advises on a saved EXPLAIN (FORMAT JSON) plan, offline:
 // the plan rules run on it (and the SQL rules on the statement, when given);
 // rules that need the catalog stay silent, as there is none.
-func explainSavedPlan(c *cli.Context, path string, rules []*advisor.Rule) error {
+func explainSavedPlan(c *cli.Context, path string, cfg *config.Config, rules []*advisor.Rule) error {
 	if c.IsSet("dsn") {
 		return usageErr("--plan is advised offline: it excludes --dsn")
 	}
@@ -167,7 +171,7 @@ func explainSavedPlan(c *cli.Context, path string, rules []*advisor.Rule) error 
 	snap := pgstat.New()
 	snap.Statements = []pgstat.Statement{{Query: sql, Calls: 1, TotalExecTime: ms, MeanExecTime: ms, TopLevel: true}}
 	snap.Plans = []explain.Result{{QueryID: "0", Query: sql, Mode: mode, Plan: plan}}
-	opts := advisor.DefaultOptions()
+	opts := cfg.Options
 	opts.MinCalls, opts.MinShare, opts.MinTotalMS = 0, 0, 0
 	return emit(c, audit.Advise(snap, opts, rules, path))
 }
