@@ -178,14 +178,16 @@ func (c *collector) collectServer(ctx context.Context) error {
 	var version string
 	var started, reset *time.Time
 	var hypo *string
+	var xacts *int64
 	err := c.conn.QueryRow(ctx, Marker+` SELECT current_setting('server_version'),
   current_setting('server_version_num')::int,
   current_user::text, current_database()::text, pg_postmaster_start_time(),
   (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+  (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()),
   (SELECT extversion FROM pg_extension WHERE extname = 'hypopg'),
   EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
   pg_is_in_recovery()`).
-		Scan(&version, &s.VersionNum, &s.CurrentUser, &c.snap.Database, &started, &reset, &hypo, &s.HypoPGAvailable, &s.InRecovery)
+		Scan(&version, &s.VersionNum, &s.CurrentUser, &c.snap.Database, &started, &reset, &xacts, &hypo, &s.HypoPGAvailable, &s.InRecovery)
 	if err != nil {
 		return fmt.Errorf("read server: %w", err)
 	}
@@ -196,6 +198,7 @@ func (c *collector) collectServer(ctx context.Context) error {
 	s.Version = version
 	s.StartedAt = utc(started)
 	s.StatsResetAt = utc(reset)
+	s.Transactions = xacts
 	if hypo != nil {
 		s.HypoPG = *hypo
 	}

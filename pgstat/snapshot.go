@@ -69,10 +69,20 @@ type Snapshot struct {
 	// Verify holds the measured effect of the chosen indexes (audit --verify):
 	// EXPLAIN ANALYZE before and after building them in a rolled-back transaction.
 	Verify []record.Measured `json:"verify,omitempty"`
+	// FixChecks are the rewritten statements a live audit PREPAREd (inside
+	// a rolled-back transaction) before showing them, each with the server's
+	// error when it failed; nil when none was checked.
+	FixChecks []FixCheck `json:"fix_checks,omitempty"`
 	// Problems lists what could not be collected and why; collection goes on past them.
 	Problems []Problem `json:"problems,omitempty"`
 	// Timings records how long each collection phase took, milliseconds by phase name.
 	Timings map[string]float64 `json:"timings_ms,omitempty"`
+}
+
+// FixCheck is one rewritten statement PREPAREd on the audited server.
+type FixCheck struct {
+	SQL   string `json:"sql"`             // the statement as the finding would show it, comments removed
+	Error string `json:"error,omitempty"` // the server's message; empty when it prepared
 }
 
 // Problem is a part of the collection that failed, with the fix for it.
@@ -111,6 +121,11 @@ type Server struct {
 	// statistics (index scans, table reads, pg_stat_statements) are its own
 	// and it accepts no writes.
 	InRecovery bool `json:"in_recovery,omitempty"`
+	// Transactions is xact_commit + xact_rollback of this database in
+	// pg_stat_database (since StatsResetAt, or since the database's
+	// statistics began when that is nil), read just before the statements;
+	// nil in snapshots from before it was recorded.
+	Transactions *int64 `json:"transactions,omitempty"`
 }
 
 // StatStatementsInfo describes the installed pg_stat_statements.

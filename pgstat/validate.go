@@ -177,6 +177,9 @@ var sessionStates = []string{"", "active", "idle", "idle in transaction", "idle 
 
 func (v *validator) snapshot(s *Snapshot) {
 	v.inRange("server.version_num", float64(s.Server.VersionNum), 0, 9999999)
+	if s.Server.Transactions != nil {
+		v.inRange("server.transactions", float64(*s.Server.Transactions), 0, MaxValue)
+	}
 	for phase, ms := range s.Timings {
 		v.inRange("timings_ms."+phase, ms, 0, MaxValue)
 	}
