@@ -77,7 +77,11 @@ var thresholdRanges = map[string]Range{
 	"n_plus_one_log_min_repeats":   atLeastOne,
 	"n_plus_one_log_min_ms":        nonNegative,
 
-	"unbatched_min_calls": atLeastOne,
+	"unbatched_min_calls":          atLeastOne,
+	"unbatched_min_calls_per_xact": ratio,
+	"unbatched_min_share":          fraction,
+	"unbatched_error_share":        fraction,
+	"unbatched_reset_skew_seconds": nonNegative,
 
 	"unbounded_min_rows_per_call": nonNegative,
 	"unbounded_min_calls":         atLeastOne,

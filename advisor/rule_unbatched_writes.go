@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
@@ -13,22 +14,42 @@ import (
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
-// UnbatchedWrites finds single-row INSERT, UPDATE and DELETE statements
-// executed thousands of times.
+// UnbatchedWrites finds single-row INSERT, UPDATE and DELETE statements that
+// the application runs in a loop: many times per transaction.
 var UnbatchedWrites = &Rule{
 	Name:     "unbatched-writes",
 	Family:   "workload",
 	Severity: SeverityWarning,
-	Doc: `Rows are written one statement at a time
-A single-row INSERT (or an UPDATE or DELETE by key) runs thousands of times:
-each row pays a round trip, a parse/bind/execute, and — outside an explicit
-transaction — a commit with its WAL flush. Batching the same rows is often 10
-to 100 times faster. Fix: send many rows per statement (a multi-row VALUES
-list, or one array per column with unnest), or COPY for bulk loads, and
-commit once per batch of a few hundred to a few thousand rows.`,
+	Doc: `Rows are written one statement at a time, in a loop
+A single-row INSERT (or an UPDATE or DELETE by key) runs many times per
+transaction: the application loops over rows, and each row pays a round
+trip and a parse/bind/execute. Batching the same rows is often 10 to 100
+times faster. A call count is no evidence of a loop: a write run once per
+request (an UPDATE by primary key, an audit-log INSERT) has nothing to
+batch. The evidence is the statement's calls per transaction of the
+database over the same period: pg_stat_statements calls against
+pg_stat_database xact_commit + xact_rollback, read together just before
+the statements. That is an average over all the database's transactions,
+read-only ones included: a loop in a few transactions of a busy mixed
+workload is missed, never invented; pgbench's TPC-B (each write once per
+transaction, 1.0) is silent, a loop of 40 INSERTs per transaction is found.
+Fix: send many rows per statement (one array per column with unnest, or a
+multi-row VALUES list), or COPY for bulk loads, and commit once per batch of
+a few hundred to a few thousand rows. A batched UPDATE adds up the deltas of
+a key that repeats in the batch (col = col + $n) and keeps the last value of
+a plain assignment, as the loop would. Live, every rewritten statement is
+PREPAREd in a rolled-back transaction before it is shown; one that fails is
+not shown as SQL, and the finding says why.`,
 	Criteria: `calls >= unbatched_min_calls; rows per call <= 1; INSERT with one VALUES row (not
-INSERT ... SELECT, not a multi-row VALUES), or UPDATE/DELETE with "column = $n" in WHERE. Severity: error
-when the statement costs >= 20% of total time, warning otherwise.`,
+INSERT ... SELECT, not a multi-row VALUES), or UPDATE/DELETE with "column = $n" in WHERE; calls per
+transaction > unbatched_min_calls_per_xact; the statement costs >= unbatched_min_share of total time.
+Calls per transaction are the statement's calls divided by the database's xact_commit + xact_rollback,
+counted only when both cover the same period: pg_stat_statements_info.stats_reset and
+pg_stat_database.stats_reset within unbatched_reset_skew_seconds of each other, or the database's
+statistics never reset and pg_stat_statements reset no later than that after the server's start.
+Without that evidence (a snapshot from before it was recorded, statistics reset at different times,
+pg_stat_statements before 1.9) there is no finding. Severity: error when the statement costs >=
+unbatched_error_share of total time, warning otherwise.`,
 	Run: runUnbatchedWrites,
 }
 
@@ -36,35 +57,83 @@ func init() { register(UnbatchedWrites) }
 
 // UnbatchedWritesThresholds are the thresholds of unbatched-writes (rules.unbatched-writes.thresholds in .pgadvisor.yaml).
 type UnbatchedWritesThresholds struct {
-	MinCalls int64 `json:"unbatched_min_calls" doc:"a single-row write runs at least this many times"`
+	MinCalls         int64   `json:"unbatched_min_calls" doc:"a single-row write runs at least this many times"`
+	MinCallsPerXact  float64 `json:"unbatched_min_calls_per_xact" doc:"a write runs more than this many times per transaction of the database to be a loop"`
+	MinShare         float64 `json:"unbatched_min_share" doc:"a loop costing less than this fraction of total time is not reported"`
+	ErrorShare       float64 `json:"unbatched_error_share" doc:"a loop costing at least this fraction of total time is an error, not a warning"`
+	ResetSkewSeconds float64 `json:"unbatched_reset_skew_seconds" doc:"pg_stat_statements and pg_stat_database cover the same period when reset within this many seconds of each other"`
 }
 
 var defaultUnbatchedWrites = UnbatchedWritesThresholds{
-	MinCalls: 1000,
+	MinCalls:         200,
+	MinCallsPerXact:  1.5,
+	MinShare:         0.01,
+	ErrorShare:       0.2,
+	ResetSkewSeconds: 60,
+}
+
+// unbatchedTransactions returns the database's transactions over the period
+// pg_stat_statements' calls cover, and false when the snapshot cannot tell.
+func unbatchedTransactions(snap *pgstat.Snapshot, skew time.Duration) (int64, bool) {
+	srv := snap.Server
+	if srv.Transactions == nil || *srv.Transactions <= 0 || snap.StatStatements == nil || snap.StatStatements.StatsReset == nil {
+		return 0, false
+	}
+	statementsReset := *snap.StatStatements.StatsReset
+	within := func(a, b time.Time) bool {
+		d := a.Sub(b)
+		return d <= skew && d >= -skew
+	}
+	switch {
+	case srv.StatsResetAt != nil:
+		return *srv.Transactions, within(*srv.StatsResetAt, statementsReset)
+	case srv.StartedAt != nil:
+		// The database's counters were never reset: they cover the time since
+		// the server's statistics began, and the statements' calls at most as
+		// long. pg_stat_statements reset at (or before: a clean restart keeps
+		// both) the server's start covers that whole time too; reset later, it
+		// would undercount the calls of an older database, so a reset after
+		// the start is not taken as evidence.
+		return *srv.Transactions, !statementsReset.After(srv.StartedAt.Add(skew))
+	}
+	return 0, false
+}
+
+// unbatchedCandidate reports whether s is a single-row write by its text
+// and counters, before any evidence of a loop.
+func unbatchedCandidate(p *Pass, s *model.Statement) bool {
+	f := s.Facts
+	if f == nil || s.Calls < p.Options.UnbatchedWrites.MinCalls || s.Calls == 0 || f.Target == nil || f.ModifyingCTE {
+		return false
+	}
+	if float64(s.Rows)/float64(s.Calls) > 1 {
+		return false
+	}
+	switch f.Kind {
+	case sqlfacts.KindInsert:
+		return f.InsertRows == 1
+	case sqlfacts.KindUpdate, sqlfacts.KindDelete:
+		return wlHasKeyEquality(f)
+	}
+	return false
 }
 
 func runUnbatchedWrites(p *Pass) error {
+	th := p.Options.UnbatchedWrites
+	xacts, haveXacts := unbatchedTransactions(p.Snapshot, time.Duration(th.ResetSkewSeconds*float64(time.Second)))
+	if !haveXacts {
+		return nil // no evidence of a loop: a call count alone is none
+	}
 	for _, s := range p.Statements {
+		if !unbatchedCandidate(p, s) || s.Share < th.MinShare {
+			continue
+		}
+		callsPerXact := float64(s.Calls) / float64(xacts)
+		if callsPerXact <= th.MinCallsPerXact {
+			continue // about once per transaction: no loop to batch
+		}
 		f := s.Facts
-		if f == nil || s.Calls < p.Options.UnbatchedWrites.MinCalls || s.Calls == 0 || f.Target == nil || f.ModifyingCTE {
-			continue
-		}
 		rowsPerCall := float64(s.Rows) / float64(s.Calls)
-		if rowsPerCall > 1 {
-			continue
-		}
-		switch f.Kind {
-		case sqlfacts.KindInsert:
-			if f.InsertRows != 1 {
-				continue
-			}
-		case sqlfacts.KindUpdate, sqlfacts.KindDelete:
-			if !wlHasKeyEquality(f) {
-				continue
-			}
-		default:
-			continue
-		}
 		table := wlTable(p, *f.Target)
 		target := f.Target.Name
 		objects := []string{}
@@ -73,28 +142,80 @@ func runUnbatchedWrites(p *Pass) error {
 			objects = wlObjects(table)
 		}
 		verb := strings.ToUpper(string(f.Kind))
-		msg := fmt.Sprintf("%s on %s writes one row per statement: %s calls, %.2f rows per call (%.1f ms in all)",
-			verb, target, humanInt(s.Calls), rowsPerCall, s.TotalTime())
 		ev := map[string]any{
-			"calls":         s.Calls,
-			"rows":          s.Rows,
-			"rows_per_call": round(rowsPerCall, 3),
-			"total_ms":      round(s.TotalTime(), 1),
-			"mean_ms":       round(s.MeanExecTime, 3),
-			"kind":          string(f.Kind),
+			"calls":                 s.Calls,
+			"rows":                  s.Rows,
+			"rows_per_call":         round(rowsPerCall, 3),
+			"transactions":          xacts,
+			"calls_per_transaction": round(callsPerXact, 2),
+			"total_ms":              round(s.TotalTime(), 1),
+			"mean_ms":               round(s.MeanExecTime, 3),
+			"kind":                  string(f.Kind),
 		}
 		if s.WALBytes > 0 {
 			ev["wal_bytes"] = num.Int64(s.WALBytes)
 		}
+		severity := SeverityWarning
+		if s.Share >= th.ErrorShare {
+			severity = SeverityError
+		}
+		msg := fmt.Sprintf("%s on %s writes one row per statement, %.1f times per transaction: %s calls in %s transactions, %.2f rows per call (%.1f ms in all, %.0f%% of the time)",
+			verb, target, callsPerXact, humanInt(s.Calls), humanInt(xacts), rowsPerCall, s.TotalTime(), 100*s.Share)
+		fix, unchecked := unbatchedFix(p, s, table)
+		if unchecked != "" {
+			msg += "; " + unchecked
+			ev["rewrite_error"] = unchecked
+		}
 		p.Report(p.StatementFinding(s, Finding{
-			Severity: wlSeverity(s.Share),
+			Severity: severity,
 			Message:  msg,
 			Objects:  objects,
 			Evidence: ev,
-			Fix:      unbatchedFix(p, s, table),
+			Fix:      fix,
 		}))
 	}
 	return nil
+}
+
+// UnbatchedRewrites returns the batched statements the unbatched-writes rule
+// would show for the snapshot's candidate statements, comments removed, as
+// they are PREPAREd before being shown (audit.CheckFixes). COPY, which
+// cannot be prepared, is left out.
+func UnbatchedRewrites(snap *pgstat.Snapshot, opts Options) []string {
+	var out []string
+	seen := map[string]bool{}
+	stmts, total := model.Statements(snap)
+	pass := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
+	for _, s := range pass.Statements {
+		if !unbatchedCandidate(pass, s) {
+			continue
+		}
+		var table *pgstat.Table
+		if s.Facts.Target != nil {
+			table = wlTable(pass, *s.Facts.Target)
+		}
+		for _, q := range unbatchedSQL(pass, s, table) {
+			q = FixStatement(q)
+			if q == "" || strings.HasPrefix(strings.ToUpper(q), "COPY ") || seen[q] {
+				continue
+			}
+			seen[q] = true
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// FixStatement is a fix's SQL without its comment lines, as it is PREPAREd.
+func FixStatement(sql string) string {
+	var lines []string
+	for _, l := range strings.Split(sql, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "--") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 // wlHasKeyEquality reports whether a statement's WHERE has "column = $n".
@@ -112,33 +233,111 @@ var (
 	updateHead = regexp.MustCompile(`(?is)^\s*UPDATE\s+(ONLY\s+)?((?:"[^"]+"|[^\s])+)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?\s+SET\s+`)
 	deleteHead = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(ONLY\s+)?((?:"[^"]+"|[^\s])+)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?\s+WHERE\s+`)
 	paramRef   = regexp.MustCompile(`\$(\d+)\b`)
-	plainParam = regexp.MustCompile(`^\$(\d+)(?:::[a-zA-Z_][\w ]*(?:\(\d+(?:,\s*\d+)?\))?)?$`)
+	// typeName is a type as format_type writes it, or as a cast names it.
+	typeName = `[a-zA-Z_][\w.]*(?:\s+(?:with|without)\s+time\s+zone|\s+precision|\s+varying)?(?:\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\))?(?:\[\])*`
+	// castParam is "$n::type".
+	castParam = regexp.MustCompile(`\$(\d+)\s*::\s*(` + typeName + `)`)
+	// plainParam is a value that is one parameter, maybe cast.
+	plainParam = regexp.MustCompile(`^\$(\d+)(?:\s*::\s*` + typeName + `)?$`)
+	// typedLiteral is a constant pg_stat_statements normalised inside a
+	// typed literal: interval '1 day' is shown as "interval $4".
+	typedLiteral = regexp.MustCompile(`(?i)\b(interval|timestamptz|timestamp(?:\s+with(?:out)?\s+time\s+zone)?|timetz|time(?:\s+with(?:out)?\s+time\s+zone)?|date|numeric|decimal|bigint|integer|int[248]?|smallint|real|float[48]|double\s+precision|boolean|bool|text|varchar|uuid|jsonb|json|inet|cidr|bytea|money)\s+\$(\d+)\b`)
+	// deltaAssign is "col = col + $n" (or -, on the same column).
+	deltaAssign = regexp.MustCompile(`^((?:"[^"]+"|[a-zA-Z_][\w$]*)(?:\.(?:"[^"]+"|[a-zA-Z_][\w$]*))?)\s*([-+])\s*\$(\d+)(?:\s*::\s*` + typeName + `)?$`)
 )
+
+// castTypedLiterals writes the normalised typed literals of q ("interval
+// $4") as casts ("$4::interval"), which a rewrite can use on an array
+// element and PostgreSQL can prepare.
+func castTypedLiterals(q string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range typedLiteral.FindAllStringSubmatchIndex(q, -1) {
+		if m[0] > 0 && (q[m[0]-1] == '.' || q[m[0]-1] == '"' || q[m[0]-1] == ':') {
+			continue
+		}
+		b.WriteString(q[last:m[0]])
+		fmt.Fprintf(&b, "$%s::%s", q[m[4]:m[5]], strings.Join(strings.Fields(strings.ToLower(q[m[2]:m[3]])), " "))
+		last = m[1]
+	}
+	b.WriteString(q[last:])
+	return b.String()
+}
+
+// unbatchedFix writes the batched form of a single-row write, leaving out
+// SQL that a live audit could not PREPARE; unchecked then says why.
+func unbatchedFix(p *Pass, s *model.Statement, table *pgstat.Table) (fix *Fix, unchecked string) {
+	sqls := unbatchedSQL(p, s, table)
+	summary := "Batch the rows: one statement with an array per column (unnest) or a multi-row VALUES list, COPY for bulk loads, and one transaction per batch"
+	if checks := p.Snapshot.FixChecks; len(checks) > 0 && len(sqls) > 0 {
+		failed := map[string]string{}
+		checked := map[string]bool{}
+		for _, c := range checks {
+			checked[c.SQL] = true
+			if c.Error != "" {
+				failed[c.SQL] = c.Error
+			}
+		}
+		kept := sqls[:0]
+		for _, q := range sqls {
+			stmt := FixStatement(q)
+			if msg, bad := failed[stmt]; bad {
+				unchecked = "the batched statement did not prepare on the server (" + msg + "), so it is not shown"
+				continue
+			}
+			kept = append(kept, q)
+		}
+		sqls = kept
+	}
+	if len(sqls) == 0 {
+		return &Fix{Summary: summary, SQL: []string{batchNote}, Advisory: true}, unchecked
+	}
+	sqls[len(sqls)-1] += "\n" + batchNote
+	return &Fix{Summary: summary, SQL: sqls, Advisory: true}, unchecked
+}
 
 const batchNote = "-- and commit once per batch (BEGIN; … a few hundred to a few thousand rows … COMMIT), not once per row"
 
-// unbatchedFix writes the batched form of a single-row write.
-func unbatchedFix(p *Pass, s *model.Statement, table *pgstat.Table) *Fix {
-	q := strings.TrimRight(strings.TrimSpace(s.Query), ";")
-	var sqls []string
+// unbatchedSQL writes the batched statements of a single-row write: none
+// when a parameter's type cannot be told from the target columns or a cast.
+func unbatchedSQL(p *Pass, s *model.Statement, table *pgstat.Table) []string {
+	q := castTypedLiterals(strings.TrimRight(strings.TrimSpace(s.Query), ";"))
 	switch s.Facts.Kind {
 	case sqlfacts.KindInsert:
-		sqls = insertBatches(p, s, table, q)
+		return insertBatches(p, s, table, q)
 	case sqlfacts.KindUpdate:
-		sqls = updateBatch(p, s, table, q)
+		return updateBatch(p, s, table, q)
 	case sqlfacts.KindDelete:
-		sqls = deleteBatch(p, s, table, q)
+		return deleteBatch(p, s, table, q)
 	}
-	summary := "Batch the rows: one statement with an array per column (unnest) or a multi-row VALUES list, COPY for bulk loads, and one transaction per batch"
-	if len(sqls) == 0 {
-		return &Fix{Summary: summary, SQL: []string{batchNote}, Advisory: true}
+	return nil
+}
+
+// arrayType is the array type of one parameter's element type, "" when
+// the element type is unknown or itself an array (unnest would flatten it).
+func arrayType(elem string) string {
+	if elem == "" || strings.HasSuffix(elem, "]") {
+		return ""
 	}
-	sqls[len(sqls)-1] += "\n" + batchNote
-	return &Fix{Summary: summary, SQL: sqls, Advisory: true}
+	return elem + "[]"
+}
+
+// castTypes returns the types the text casts its parameters to ($n::type).
+func castTypes(texts ...string) map[int]string {
+	out := map[int]string{}
+	for _, t := range texts {
+		for _, m := range castParam.FindAllStringSubmatch(t, -1) {
+			n, _ := strconv.Atoi(m[1])
+			if _, ok := out[n]; !ok {
+				out[n] = strings.Join(strings.Fields(m[2]), " ")
+			}
+		}
+	}
+	return out
 }
 
 // insertBatches rewrites INSERT INTO t (a, b) VALUES ($1, $2) [suffix] as an
-// INSERT … SELECT FROM unnest of one array per column, plus COPY.
+// INSERT … SELECT FROM unnest of one array per parameter, plus COPY.
 func insertBatches(p *Pass, s *model.Statement, table *pgstat.Table, q string) []string {
 	m := insertHead.FindStringSubmatchIndex(q)
 	if m == nil {
@@ -169,15 +368,18 @@ func insertBatches(p *Pass, s *model.Statement, table *pgstat.Table, q string) [
 		return nil
 	}
 	suffix := strings.TrimSpace(q[closeAt+1:])
-	types := map[int]string{}
+	if wlParams(suffix) != nil {
+		return nil // ON CONFLICT … or RETURNING with parameters: not one value per row
+	}
+	types := castTypes(values...)
 	allPlain := true
 	for i, v := range values {
 		v = strings.TrimSpace(v)
 		values[i] = v
 		if pm := plainParam.FindStringSubmatch(v); pm != nil {
 			n, _ := strconv.Atoi(pm[1])
-			if _, ok := types[n]; !ok {
-				types[n] = wlColumnType(table, wlUnquote(cols[i]))
+			if _, ok := types[n]; !ok && wlKnownColumnType(table, wlUnquote(cols[i])) != "" {
+				types[n] = wlKnownColumnType(table, wlUnquote(cols[i]))
 			}
 			if n != i+1 || strings.Contains(v, "::") {
 				allPlain = false
@@ -185,16 +387,27 @@ func insertBatches(p *Pass, s *model.Statement, table *pgstat.Table, q string) [
 			continue
 		}
 		allPlain = false
-	}
-	params := wlParams(values...)
-	for _, n := range params {
-		if _, ok := types[n]; !ok {
-			types[n] = wlParamType(p, s, table, n)
+		// One parameter in an expression (lower($2), $3 + 1): the column's
+		// type is the likely one; a live audit PREPAREs the rewrite before
+		// showing it.
+		if ps := wlParams(v); len(ps) == 1 {
+			if _, ok := types[ps[0]]; !ok && wlKnownColumnType(table, wlUnquote(cols[i])) != "" {
+				types[ps[0]] = wlKnownColumnType(table, wlUnquote(cols[i]))
+			}
 		}
 	}
+	params := wlParams(values...)
 	var arrays, names []string
 	for _, n := range params {
-		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", n, types[n]))
+		t, ok := types[n]
+		if !ok {
+			t = wlParamType(p, s, table, n)
+		}
+		at := arrayType(t)
+		if at == "" {
+			return nil
+		}
+		arrays = append(arrays, fmt.Sprintf("$%d::%s", n, at))
 		names = append(names, "p"+strconv.Itoa(n))
 	}
 	colList := strings.Join(cols, ", ")
@@ -219,7 +432,11 @@ func insertBatches(p *Pass, s *model.Statement, table *pgstat.Table, q string) [
 	return out
 }
 
-// updateBatch rewrites UPDATE t SET … WHERE … with $n as UPDATE … FROM unnest(…) AS v.
+// updateBatch rewrites UPDATE t SET … WHERE k = $n [AND …] as one UPDATE …
+// FROM the batch's arrays, grouped by key first so that a key repeated in
+// the batch ends as the loop leaves it: deltas (col = col + $n) are added
+// up, a plain assignment (col = $n) keeps the batch's last value. Any other
+// SET or WHERE form is not rewritten.
 func updateBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []string {
 	m := updateHead.FindStringSubmatchIndex(q)
 	if m == nil {
@@ -236,30 +453,102 @@ func updateBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []s
 	if r := wlFindTop(cond, 0, "returning"); r >= 0 {
 		cond, suffix = strings.TrimSpace(cond[:r]), "\n"+strings.TrimSpace(cond[r:])
 	}
-	types := map[int]string{}
+	if wlParams(suffix) != nil {
+		return nil
+	}
+	types := castTypes(set, cond)
+	// The key: WHERE is a conjunction of "column = $n".
+	keys := map[int]bool{}
+	for _, c := range wlSplitAnd(cond) {
+		col, val, ok := strings.Cut(c, "=")
+		pm := plainParam.FindStringSubmatch(strings.TrimSpace(val))
+		if !ok || pm == nil || strings.ContainsAny(col, "<>!()") {
+			return nil
+		}
+		n, _ := strconv.Atoi(pm[1])
+		keys[n] = true
+		if _, ok := types[n]; !ok && wlKnownColumnType(table, wlUnquote(strings.TrimSpace(col))) != "" {
+			types[n] = wlKnownColumnType(table, wlUnquote(strings.TrimSpace(col)))
+		}
+	}
+	// The values: each parameter of SET is a plain value or a delta.
+	agg := map[int]string{} // "last" or "sum"
 	for _, a := range wlSplitTop(set) {
 		col, val, ok := strings.Cut(a, "=")
 		if !ok {
-			continue
+			return nil
 		}
-		if pm := plainParam.FindStringSubmatch(strings.TrimSpace(val)); pm != nil {
-			n, _ := strconv.Atoi(pm[1])
-			types[n] = wlColumnType(table, wlUnquote(strings.TrimSpace(col)))
+		col, val = wlUnquote(strings.TrimSpace(col)), strings.TrimSpace(val)
+		ps := wlParams(val)
+		if len(ps) == 0 {
+			continue // now(), a constant: the same for every row
+		}
+		n := ps[0]
+		kind := ""
+		if plainParam.MatchString(val) {
+			kind = "last"
+		} else if dm := deltaAssign.FindStringSubmatch(val); dm != nil && wlUnquote(dm[1]) == col {
+			kind = "sum"
+		}
+		if kind == "" || len(ps) != 1 || (agg[n] != "" && agg[n] != kind) {
+			return nil
+		}
+		if keys[n] {
+			continue // a key's value is the group's
+		}
+		agg[n] = kind
+		if _, ok := types[n]; !ok && wlKnownColumnType(table, col) != "" {
+			types[n] = wlKnownColumnType(table, col)
 		}
 	}
 	params := wlParams(set, cond)
-	var arrays, names []string
+	var arrays, names, keyNames, outs []string
 	for _, n := range params {
 		t, ok := types[n]
 		if !ok {
 			t = wlParamType(p, s, table, n)
 		}
-		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", n, t))
-		names = append(names, "p"+strconv.Itoa(n))
+		at := arrayType(t)
+		if at == "" {
+			return nil
+		}
+		name := "p" + strconv.Itoa(n)
+		arrays = append(arrays, fmt.Sprintf("$%d::%s", n, at))
+		names = append(names, name)
+		switch {
+		case keys[n]:
+			keyNames = append(keyNames, name)
+			outs = append(outs, name)
+		case agg[n] == "sum":
+			outs = append(outs, fmt.Sprintf("sum(%s) AS %s", name, name))
+		case agg[n] == "last":
+			outs = append(outs, fmt.Sprintf("(array_agg(%s ORDER BY ord DESC))[1] AS %s", name, name))
+		default:
+			return nil
+		}
+	}
+	if len(keyNames) == 0 {
+		return nil
 	}
 	head := strings.TrimSpace(q[:m[1]])
-	return []string{fmt.Sprintf("-- one statement per batch: $n is the array of the batch's values\n%s %s\nFROM unnest(%s) AS v(%s)\nWHERE %s%s",
-		head, paramRef.ReplaceAllString(set, "v.p$1"), strings.Join(arrays, ", "), strings.Join(names, ", "), paramRef.ReplaceAllString(cond, "v.p$1"), suffix)}
+	return []string{fmt.Sprintf("-- one statement per batch: $n is the array of the batch's values; a key repeated in the batch is updated once, as the loop would leave it\n%s %s\nFROM (SELECT %s\n      FROM unnest(%s) WITH ORDINALITY AS u(%s, ord)\n      GROUP BY %s) AS v\nWHERE %s%s",
+		head, paramRef.ReplaceAllString(set, "v.p$1"), strings.Join(outs, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "), strings.Join(keyNames, ", "), paramRef.ReplaceAllString(cond, "v.p$1"), suffix)}
+}
+
+// wlSplitAnd splits a condition at its top-level ANDs; nil when it has a top-level OR.
+func wlSplitAnd(cond string) []string {
+	if wlFindTop(cond, 0, "or") >= 0 {
+		return nil
+	}
+	var out []string
+	for {
+		i := wlFindTop(cond, 0, "and")
+		if i < 0 {
+			return append(out, strings.TrimSpace(cond))
+		}
+		out = append(out, strings.TrimSpace(cond[:i]))
+		cond = cond[i+len("and"):]
+	}
 }
 
 // deleteBatch rewrites DELETE … WHERE key = $1 as = ANY($1::type[]), or
@@ -274,22 +563,40 @@ func deleteBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []s
 	if r := wlFindTop(cond, 0, "returning"); r >= 0 {
 		cond, suffix = strings.TrimSpace(cond[:r]), "\n"+strings.TrimSpace(cond[r:])
 	}
+	if wlParams(suffix) != nil {
+		return nil
+	}
+	types := castTypes(cond)
+	typeOf := func(n int) string {
+		if t, ok := types[n]; ok {
+			return arrayType(t)
+		}
+		return arrayType(wlParamType(p, s, table, n))
+	}
 	params := wlParams(cond)
 	head := strings.TrimSpace(q[:m[1]])
 	if len(params) == 1 {
 		n := params[0]
-		re := regexp.MustCompile(`=\s*\$` + strconv.Itoa(n) + `\b`)
+		re := regexp.MustCompile(`=\s*\$` + strconv.Itoa(n) + `\b(?:\s*::\s*` + typeName + `)?`)
 		if loc := re.FindStringIndex(cond); loc != nil && len(re.FindAllStringIndex(cond, -1)) == 1 {
-			batched := cond[:loc[0]] + fmt.Sprintf("= ANY($%d::%s[])", n, wlParamType(p, s, table, n)) + cond[loc[1]:]
+			at := typeOf(n)
+			if at == "" {
+				return nil
+			}
+			batched := cond[:loc[0]] + fmt.Sprintf("= ANY($%d::%s)", n, at) + cond[loc[1]:]
 			return []string{fmt.Sprintf("-- one statement per batch: $%d is the array of the batch's keys\n%s %s%s", n, head, batched, suffix)}
 		}
 	}
 	var arrays, names []string
 	for _, n := range params {
-		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", n, wlParamType(p, s, table, n)))
+		at := typeOf(n)
+		if at == "" {
+			return nil
+		}
+		arrays = append(arrays, fmt.Sprintf("$%d::%s", n, at))
 		names = append(names, "p"+strconv.Itoa(n))
 	}
-	from := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(head), "WHERE"))
+	from := strings.TrimSpace(head)
 	if i := strings.LastIndex(strings.ToUpper(head), "WHERE"); i >= 0 {
 		from = strings.TrimSpace(head[:i])
 	}
@@ -314,38 +621,41 @@ func wlParams(texts ...string) []int {
 	return out
 }
 
-// wlParamType is the type of the column $n is compared with, "text" when unknown.
+// wlParamType is the type of the column $n is compared with or assigned
+// to, "" when unknown.
 func wlParamType(p *Pass, s *model.Statement, table *pgstat.Table, n int) string {
-	if s.Facts != nil {
-		if c, ok := s.Facts.ParamColumns[n]; ok {
-			t := table
-			if c.Table != "" && (table == nil || c.Table != table.Name) {
-				if other := p.Table(c.Schema, c.Table); other != nil {
-					t = other
-				}
-			}
-			if typ := wlColumnType(t, c.Column); typ != "text" || t != nil {
+	if s.Facts == nil {
+		return ""
+	}
+	if c, ok := s.Facts.ParamColumns[n]; ok {
+		t := table
+		if c.Table != "" && (table == nil || c.Table != table.Name) {
+			t = p.Table(c.Schema, c.Table)
+		}
+		if typ := wlKnownColumnType(t, c.Column); typ != "" {
+			return typ
+		}
+	}
+	for _, pr := range s.Facts.Predicates {
+		if pr.Param == n && !pr.Join {
+			if typ := wlKnownColumnType(table, pr.Column.Column); typ != "" {
 				return typ
 			}
 		}
-		for _, pr := range s.Facts.Predicates {
-			if pr.Param == n {
-				return wlColumnType(table, pr.Column.Column)
-			}
-		}
 	}
-	return "text"
+	return ""
 }
 
-// wlColumnType is the type of a column of t, "text" when unknown.
-func wlColumnType(t *pgstat.Table, column string) string {
+// wlKnownColumnType is the type of a column of t (format_type of
+// pg_attribute), "" when unknown.
+func wlKnownColumnType(t *pgstat.Table, column string) string {
 	if t == nil {
-		return "text"
+		return ""
 	}
-	if c := wlColumn(t, column); c != nil && c.Type != "" {
+	if c := wlColumn(t, column); c != nil {
 		return c.Type
 	}
-	return "text"
+	return ""
 }
 
 func wlUnquote(s string) string {

@@ -205,14 +205,19 @@ func workloadCases() []workloadCase {
 			return nil
 		}},
 		{name: "unbatched-writes-loop", run: func(ctx context.Context, t *testing.T, dsn string, conn *pgx.Conn) func() {
-			for i := 0; i < 1500; i++ {
-				mustExec(ctx, t, conn, "INSERT INTO shop.events (order_id, kind, payload) VALUES ($1, $2, $3)", 1+i%3000, "viewed", `{"n": 1}`)
-			}
-			for i := 0; i < 1200; i++ {
-				mustExec(ctx, t, conn, "UPDATE shop.orders SET status = $1 WHERE id = $2", "shipped", 1+i)
-			}
-			for i := 0; i < 1100; i++ {
-				mustExec(ctx, t, conn, "DELETE FROM shop.order_items WHERE id = $1", 1+i)
+			// Loops inside transactions: 30 events, 10 price deltas (keys
+			// repeating), 10 status changes and 10 deletes per transaction.
+			for x := 0; x < 50; x++ {
+				mustExec(ctx, t, conn, "BEGIN")
+				for i := 0; i < 30; i++ {
+					mustExec(ctx, t, conn, "INSERT INTO shop.events (order_id, kind, payload, created_at) VALUES ($1, $2, $3, now() - interval '1 day')", 1+(30*x+i)%3000, "viewed", `{"n": 1}`)
+				}
+				for i := 0; i < 10; i++ {
+					mustExec(ctx, t, conn, "UPDATE shop.products SET price = price + $1 WHERE id = $2", 0.5, 1+(x+i)%7)
+					mustExec(ctx, t, conn, "UPDATE shop.orders SET status = $1 WHERE id = $2", "shipped", 1+10*x+i)
+					mustExec(ctx, t, conn, "DELETE FROM shop.order_items WHERE id = $1", 1+10*x+i)
+				}
+				mustExec(ctx, t, conn, "COMMIT")
 			}
 			return nil
 		}},
@@ -236,6 +241,15 @@ func workloadCases() []workloadCase {
 			}
 			for i := 0; i < 50; i++ {
 				mustExec(ctx, t, conn, "INSERT INTO shop.events (order_id, kind) VALUES ($1, $2)", i, "checkout")
+			}
+			// TPC-B's shape: each write once per transaction, thousands of
+			// calls, nothing to batch.
+			for x := 0; x < 1200; x++ {
+				mustExec(ctx, t, conn, "BEGIN")
+				mustExec(ctx, t, conn, "UPDATE shop.products SET price = price + $1 WHERE id = $2", 0.01, 1+x%300)
+				mustExec(ctx, t, conn, "UPDATE shop.customers SET name = $1 WHERE id = $2", "renamed", 1+x%500)
+				mustExec(ctx, t, conn, "INSERT INTO shop.events (order_id, kind, payload) VALUES ($1, $2, $3)", 1+x%3000, "paid", `{}`)
+				mustExec(ctx, t, conn, "COMMIT")
 			}
 			return nil
 		}},
