@@ -148,6 +148,9 @@ func Collect(ctx context.Context, opts Options) (snap *pgstat.Snapshot, err erro
 			return snap, err
 		}
 	}
+	if err := CheckFixes(ctx, conn, snap, opts.Advisor); err != nil {
+		return snap, err
+	}
 	return snap, nil
 }
 
