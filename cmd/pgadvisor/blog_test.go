@@ -12,6 +12,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/fixtures/blog"
 	"github.com/pgadvisor/pgadvisor/fixtures/shop"
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
 // TestAuditBlog audits a second fixture the rules were not tuned on: the blog
@@ -45,16 +46,21 @@ func TestAuditBlog(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // the held transactions age past the idle threshold (1 s)
 
 	reportPath := t.TempDir() + "/report.json"
-	args := []string{"audit", "--dsn", dsn, "--format", "json", "--output", reportPath, "--sample-window", "1s"}
+	snapPath := t.TempDir() + "/snap.json"
 	if path := os.Getenv("PGADVISOR_BLOG_SNAPSHOT"); path != "" {
-		args = append(args, "--save-snapshot", path) // for debugging the rules offline
+		snapPath = path // for debugging the rules offline
 	}
+	args := []string{"audit", "--dsn", dsn, "--format", "json", "--output", reportPath, "--sample-window", "1s", "--save-snapshot", snapPath}
 	code, _, stderr := runCLI(t, args...)
 	if code != exitClean {
 		t.Fatalf("audit exit %d: %s", code, stderr)
 	}
 	r := readReport(t, reportPath)
 	checkContract(t, r)
+	checkFixtureRewrites(t, dsn, readJSON[pgstat.Snapshot](t, snapPath), []fixtureLoop{{
+		table: "blog.page_views", loop: blog.SQLInsertPageView,
+		rows: [][]any{{int64(1), int64(10), "C1", "R1", "L1", "TZ1", "CUR1", "https://a.example/"}, {int64(1), int64(10), "C1", "R1", "L1", "TZ1", "CUR1", "https://b.example/"}, {int64(2), int64(11), "C2", "R2", "L2", "TZ2", "CUR2", ""}},
+	}})
 	for _, p := range blog.Expected() {
 		if !foundPlanted(r.Findings, shop.Planted(p)) {
 			t.Errorf("planted %s not found by %s (table %s, query %q, fix %q)", p.ID, p.Rule, p.Table, p.QueryContains, p.FixContains)

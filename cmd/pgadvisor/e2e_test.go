@@ -16,6 +16,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/fixtures/shop"
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/report"
 )
 
@@ -64,6 +65,10 @@ func TestAuditShop(t *testing.T) {
 	live := readReport(t, reportPath)
 	checkContract(t, live)
 	checkPlanted(t, live)
+	checkFixtureRewrites(t, dsn, readJSON[pgstat.Snapshot](t, snapPath), []fixtureLoop{{
+		table: "shop.events", loop: shop.SQLInsertEvent,
+		rows: [][]any{{int64(1), "item_reserved", int64(7), ""}, {int64(1), "item_reserved", int64(9), "x"}, {int64(2), "checkout", int64(3), ""}},
+	}})
 
 	// Offline: the same findings from the saved snapshot, without a database.
 	code, out, stderr := runCLI(t, "audit", "--snapshot", snapPath, "--format", "json")

@@ -314,3 +314,103 @@ func lastLine(out, containing string) string {
 	}
 	return ""
 }
+
+// fixtureLoop is a fixture's single-row write with representative rows,
+// to run its batched form against.
+type fixtureLoop struct {
+	table string  // schema-qualified target; its ids are serial
+	loop  string  // the statement the fixture sends, once per row
+	rows  [][]any // int64 and string values, one slice per execution
+}
+
+// checkFixtureRewrites checks every rewrite a live audit of a fixture
+// PREPAREd: each prepared without error, each is the batched form of one
+// of loops, and each, run once with the rows as arrays inside a
+// rolled-back transaction, adds the rows the loop adds (ids aside). It
+// logs the calls per transaction of each loop's statement.
+func checkFixtureRewrites(t *testing.T, dsn string, snap *pgstat.Snapshot, loops []fixtureLoop) {
+	t.Helper()
+	ctx := context.Background()
+	if snap.Server.Transactions != nil {
+		for _, l := range loops {
+			for q, r := range callsPerTransaction(t, snap, "INSERT INTO "+strings.ToUpper(l.table)) {
+				t.Logf("%.2f calls per transaction (%d transactions): %s", r, *snap.Server.Transactions, q)
+			}
+		}
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, c := range snap.FixChecks {
+		if c.Error != "" {
+			t.Errorf("rewrite did not prepare: %s\n%s", c.Error, c.SQL)
+			continue
+		}
+		var l *fixtureLoop
+		for i := range loops {
+			if strings.HasPrefix(c.SQL, "INSERT INTO "+loops[i].table+" ") {
+				l = &loops[i]
+			}
+		}
+		if l == nil {
+			t.Errorf("no representative rows for the rewrite (add them to the test):\n%s", c.SQL)
+			continue
+		}
+		added := func(tx pgx.Tx, since int64) string {
+			var s string
+			q := "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'id' ORDER BY (to_jsonb(t) - 'id')::text), '[]')::text FROM " + l.table + " t WHERE id > $1"
+			if err := tx.QueryRow(ctx, q, since).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		func() {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			var maxID int64
+			if err := tx.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM "+l.table).Scan(&maxID); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range l.rows {
+				if _, err := tx.Exec(ctx, l.loop, r...); err != nil {
+					t.Fatalf("loop: %v", err)
+				}
+			}
+			afterLoop := added(tx, maxID)
+			if _, err := tx.Exec(ctx, "DELETE FROM "+l.table+" WHERE id > $1", maxID); err != nil {
+				t.Fatal(err)
+			}
+			args := make([]any, len(l.rows[0]))
+			for j := range args {
+				switch l.rows[0][j].(type) {
+				case int64:
+					col := make([]int64, len(l.rows))
+					for i, r := range l.rows {
+						col[i] = r[j].(int64)
+					}
+					args[j] = col
+				default:
+					col := make([]string, len(l.rows))
+					for i, r := range l.rows {
+						col[i] = r[j].(string)
+					}
+					args[j] = col
+				}
+			}
+			if _, err := tx.Exec(ctx, c.SQL, args...); err != nil {
+				t.Fatalf("the rewrite does not run: %v\n%s", err, c.SQL)
+			}
+			if afterBatch := added(tx, maxID); afterBatch != afterLoop || afterLoop == "[]" {
+				t.Errorf("%s: the rewrite adds %s, the loop %s\n%s", l.table, afterBatch, afterLoop, c.SQL)
+			}
+		}()
+	}
+	if len(snap.FixChecks) == 0 {
+		t.Error("the live audit PREPAREd no rewrite: the fixture's single-row writes were not checked")
+	}
+}
