@@ -41,6 +41,30 @@ type Summary struct {
 	To         *time.Time `json:"to,omitempty"`
 	// Sequences are the N+1 patterns found, most child time first.
 	Sequences []Sequence `json:"sequences"`
+	// WriteBursts are the write statement shapes run MinRepeats or more
+	// times in a row in one transaction of one session (a loop of
+	// single-row writes), most time first; nil in summaries from before
+	// they were recorded.
+	WriteBursts []WriteBurst `json:"write_bursts,omitempty"`
+}
+
+// WriteBurst is one write statement shape (INSERT, UPDATE, DELETE) that a
+// session ran several times in a row inside one explicit transaction
+// (BEGIN … COMMIT, savepoints and SET between them allowed): the
+// statement-log evidence of a loop (unbatched-writes), aggregated over the
+// log. Autocommitted repeats do not count: a pooled session serving one
+// write per request looks the same. Only shapes with a run of at least MinRepeats
+// are kept; MinTotalMS does not apply (single-row writes are fast: the rule
+// judges their share of the workload's time).
+type WriteBurst struct {
+	Fingerprint string `json:"fingerprint"`
+	Query       string `json:"query"` // first example, normalised (literals as $n)
+	// Runs is the number of runs of at least MinRepeats executions.
+	Runs         int     `json:"runs"`
+	Sessions     int     `json:"sessions"`      // distinct sessions with such a run
+	MaxRepeats   int     `json:"max_repeats"`   // longest run, executions
+	TotalRepeats int64   `json:"total_repeats"` // executions in those runs
+	TotalMS      float64 `json:"total_ms"`      // time of those executions, milliseconds
 }
 
 // Sequence is one N+1 pattern: runs of one child statement shape repeated
@@ -74,6 +98,8 @@ type run struct {
 type sessionState struct {
 	parentFP, parentQuery string
 	cur                   *run
+	burst                 *run // the current run of one write shape
+	inTx                  bool // inside BEGIN … COMMIT
 }
 
 type detector struct {
@@ -82,6 +108,8 @@ type detector struct {
 	sessions map[string]*sessionState
 	seqs     map[[2]string]*Sequence
 	seqSess  map[[2]string]map[string]bool
+	bursts   map[string]*WriteBurst
+	burstSes map[string]map[string]bool
 	fpCache  map[string]string
 }
 
@@ -99,6 +127,8 @@ func newDetector(opts Options) *detector {
 		sessions: map[string]*sessionState{},
 		seqs:     map[[2]string]*Sequence{},
 		seqSess:  map[[2]string]map[string]bool{},
+		bursts:   map[string]*WriteBurst{},
+		burstSes: map[string]map[string]bool{},
 		fpCache:  map[string]string{},
 	}
 }
@@ -118,15 +148,36 @@ func (d *detector) add(e *Entry) {
 		}
 	}
 	kw := firstKeyword(e.Query)
-	if transparent[kw] {
-		return
-	}
 	st := d.sessions[e.Session]
 	if st == nil {
 		st = &sessionState{}
 		d.sessions[e.Session] = st
 	}
+	switch kw {
+	case "begin", "start":
+		st.inTx = true
+	case "commit", "end", "rollback", "abort":
+		if !strings.Contains(strings.ToLower(e.Query), " to ") { // not ROLLBACK TO SAVEPOINT
+			st.inTx = false
+			d.closeBurst(e.Session, st.burst)
+			st.burst = nil
+		}
+	}
+	if transparent[kw] {
+		return
+	}
 	fp := d.fingerprint(e.Query)
+	switch {
+	case !st.inTx || kw != "insert" && kw != "update" && kw != "delete":
+		d.closeBurst(e.Session, st.burst)
+		st.burst = nil
+	case st.burst != nil && st.burst.fp == fp:
+		st.burst.count++
+		st.burst.ms += e.DurationMS
+	default:
+		d.closeBurst(e.Session, st.burst)
+		st.burst = &run{fp: fp, query: e.Query, count: 1, ms: e.DurationMS, first: *e}
+	}
 	if st.cur != nil && st.cur.fp == fp {
 		st.cur.count++
 		st.cur.ms += e.DurationMS
@@ -177,12 +228,52 @@ func (d *detector) close(session string, r *run) {
 	d.seqSess[key][session] = true
 }
 
+// closeBurst records a finished run of one write shape.
+func (d *detector) closeBurst(session string, r *run) {
+	if r == nil || r.count < 2 {
+		return
+	}
+	b := d.bursts[r.fp]
+	if b == nil {
+		b = &WriteBurst{Fingerprint: r.fp, Query: loggedText(r.query)}
+		d.bursts[r.fp] = b
+		d.burstSes[r.fp] = map[string]bool{}
+	}
+	b.MaxRepeats = max(b.MaxRepeats, r.count)
+	if r.count < d.opts.MinRepeats {
+		return
+	}
+	b.Runs++
+	b.TotalRepeats += int64(r.count)
+	b.TotalMS += r.ms
+	d.burstSes[r.fp][session] = true
+}
+
 func (d *detector) finish() {
 	for sess, st := range d.sessions {
 		if st.cur != nil {
 			// A run at the end of the log counts: the loop may have ended the session.
 			d.close(sess, st.cur)
 		}
+		d.closeBurst(sess, st.burst)
+	}
+	for fp, b := range d.bursts {
+		if b.Runs == 0 {
+			continue
+		}
+		b.Sessions = len(d.burstSes[fp])
+		b.TotalMS = round3(b.TotalMS)
+		d.summary.WriteBursts = append(d.summary.WriteBursts, *b)
+	}
+	sort.Slice(d.summary.WriteBursts, func(i, j int) bool {
+		a, b := d.summary.WriteBursts[i], d.summary.WriteBursts[j]
+		if a.TotalMS != b.TotalMS {
+			return a.TotalMS > b.TotalMS
+		}
+		return a.Fingerprint < b.Fingerprint
+	})
+	if len(d.summary.WriteBursts) > d.opts.MaxSequences {
+		d.summary.WriteBursts = d.summary.WriteBursts[:d.opts.MaxSequences]
 	}
 	d.summary.Sessions = len(d.sessions)
 	for key, seq := range d.seqs {

@@ -95,8 +95,23 @@ CREATE TABLE events (id bigserial PRIMARY KEY, kind text);`, orders, orders)); e
 				}
 			}
 		}
+		// A loop of writes inside a transaction (a write burst), then
+		// autocommitted repeats of another write (not one: a pooled
+		// session serving one write per request looks the same).
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := 0; i < 20; i++ {
-			if _, err := conn.Exec(ctx, "INSERT INTO events (kind) VALUES ($1)", "k"); err != nil {
+			if _, err := tx.Exec(ctx, "INSERT INTO events (kind) VALUES ($1)", "k"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if _, err := conn.Exec(ctx, "UPDATE events SET kind = $1 WHERE id = $2", "j", i); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -141,6 +156,15 @@ CREATE TABLE events (id bigserial PRIMARY KEY, kind text);`, orders, orders)); e
 			}
 			if seq.TotalMS <= 0 || seq.User != "postgres" || seq.Database != "shop" {
 				t.Errorf("total %v ms, user %q, database %q", seq.TotalMS, seq.User, seq.Database)
+			}
+			// The loop of 20 INSERTs in one transaction per session is a
+			// write burst; the autocommitted UPDATEs are not.
+			eventsFP, _ := sqlfacts.Fingerprint("INSERT INTO events (kind) VALUES ($1)")
+			if len(sum.WriteBursts) != 1 {
+				t.Fatalf("want exactly the INSERT loop as a write burst, got %+v", sum.WriteBursts)
+			}
+			if b := sum.WriteBursts[0]; b.Fingerprint != eventsFP || b.Runs != 2 || b.Sessions != 2 || b.MaxRepeats != 20 || b.TotalRepeats != 40 || b.TotalMS <= 0 {
+				t.Errorf("write burst %+v, want the events INSERT: 2 runs in 2 sessions of 20", b)
 			}
 			if tc.format == FormatAuto && sum.Format != FormatCSV {
 				t.Errorf("detected %q, want csvlog", sum.Format)
