@@ -82,6 +82,7 @@ var thresholdRanges = map[string]Range{
 	"unbatched_min_share":          fraction,
 	"unbatched_error_share":        fraction,
 	"unbatched_reset_skew_seconds": nonNegative,
+	"unbatched_log_min_repeats":    {Min: 2, Max: maxThreshold, What: "a count"},
 
 	"unbounded_min_rows_per_call": nonNegative,
 	"unbounded_min_calls":         atLeastOne,

@@ -414,3 +414,99 @@ func checkFixtureRewrites(t *testing.T, dsn string, snap *pgstat.Snapshot, loops
 		t.Error("the live audit PREPAREd no rewrite: the fixture's single-row writes were not checked")
 	}
 }
+
+// TestAuditLogWriteLoop: a loop of 15 INSERTs in each of 20 transactions,
+// among 2,000 autocommitted reads: 0.15 calls per transaction of the
+// database, which no average can call a loop; the statement log shows the
+// runs, and with --log the loop is found. A write autocommitted once per
+// "request" 300 times in the same session stays silent with the log too.
+func TestAuditLogWriteLoop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cl, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
+		"log_min_duration_statement": "0",
+		"log_line_prefix":            "'%m [%p] %c %q%u@%d '",
+	}})
+	if err != nil {
+		pgtest.Unavailable(t, "%v", err)
+	}
+	defer cl.Stop()
+	dsn, err := cl.CreateDatabase(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range []string{
+		"CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)",
+		"INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g",
+		"CREATE TABLE lines (id bigserial PRIMARY KEY, item_id int NOT NULL, qty int NOT NULL)",
+		"CREATE TABLE visits (id bigserial PRIMARY KEY, item_id int NOT NULL)",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resetStatistics(t, dsn)
+	const loop = "INSERT INTO lines (item_id, qty) VALUES ($1, $2)"
+	const perRequest = "INSERT INTO visits (item_id) VALUES ($1)"
+	for r := 0; r < 2000; r++ {
+		var name string
+		if err := conn.QueryRow(ctx, "SELECT name FROM items WHERE id = $1", 1+r%100).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if r%100 == 0 {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 15; i++ {
+				if _, err := tx.Exec(ctx, loop, 1+i, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for r := 0; r < 300; r++ {
+		if _, err := conn.Exec(ctx, perRequest, 1+r%100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+		t.Fatal(err)
+	}
+	audit := func(args ...string) []advisor.Finding {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "report.json")
+		args = append([]string{"audit", "--dsn", dsn, "--format", "json", "--output", path, "--sample-window", "0", "--no-what-if"}, args...)
+		if code, _, stderr := runCLI(t, args...); code != exitClean && code != exitFindings {
+			t.Fatalf("audit exit %d: %s", code, stderr)
+		}
+		var out []advisor.Finding
+		for _, f := range readReport(t, path).Findings {
+			if f.Rule == "unbatched-writes" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	if fs := audit(); len(fs) != 0 {
+		t.Errorf("without the log, a loop in 1 of 100 transactions was reported: %s", fs[0].Message)
+	}
+	fs := audit("--log", cl.LogFile(), "--log-format", "stderr")
+	if len(fs) != 1 || !strings.Contains(fs[0].Query, "INSERT INTO lines") {
+		t.Fatalf("with --log, want the loop into lines only, got %v", fs)
+	}
+	t.Logf("finding: %s %s", fs[0].Severity, fs[0].Message)
+	perXact, _ := fs[0].Evidence["calls_per_transaction"].(float64)
+	maxRepeats, _ := fs[0].Evidence["log_max_repeats"].(float64)
+	if perXact >= 1 || maxRepeats != 15 {
+		t.Errorf("calls_per_transaction %v (want < 1: no loop by the average), log_max_repeats %v (want 15)", fs[0].Evidence["calls_per_transaction"], fs[0].Evidence["log_max_repeats"])
+	}
+}
