@@ -47,13 +47,13 @@ func CheckFixes(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, opts
 // context.
 func prepareRolledBack(ctx context.Context, conn *pgx.Conn, sql string) (msg string, err error) {
 	simple := pgx.QueryExecModeSimpleProtocol
-	if _, err := conn.Exec(ctx, pgstat.Marker+" BEGIN READ ONLY", simple); err != nil {
+	if _, err := conn.Exec(ctx, pgstat.Marker+"BEGIN READ ONLY", simple); err != nil {
 		return "", err
 	}
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, perr := conn.Exec(ctx, pgstat.Marker+" PREPARE "+fixStatementName+" AS "+sql, simple)
-	if _, rerr := conn.Exec(cleanup, pgstat.Marker+" ROLLBACK", simple); rerr != nil {
+	if _, rerr := conn.Exec(cleanup, pgstat.Marker+"ROLLBACK", simple); rerr != nil {
 		return "", rerr
 	}
 	if perr == nil {
