@@ -419,6 +419,11 @@ func insertBatches(p *Pass, s *model.Statement, table *pgstat.Table, q string) [
 	if wlParams(suffix) != nil {
 		return nil // ON CONFLICT … or RETURNING with parameters: not one value per row
 	}
+	if wlFindTop(suffix, 0, "do update") >= 0 {
+		// A key repeated in the batch would make ON CONFLICT DO UPDATE fail
+		// ("cannot affect row a second time"), where the loop updates twice.
+		return nil
+	}
 	types := castTypes(values...)
 	allPlain := true
 	for i, v := range values {

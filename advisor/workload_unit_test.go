@@ -123,3 +123,52 @@ func TestDenormalizationWriteHeavy(t *testing.T) {
 		}
 	}
 }
+
+func TestCastTypedLiterals(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"VALUES ($1, now() - interval $4)", "VALUES ($1, now() - $4::interval)"},
+		{"SET at = timestamptz $7", "SET at = $7::timestamptz"},
+		{"WHERE d = date $3 AND t = timestamp with time zone $2", "WHERE d = $3::date AND t = $2::timestamp with time zone"},
+		{"WHERE x = $1::interval", "WHERE x = $1::interval"},
+		{`WHERE "interval" $1`, `WHERE "interval" $1`},
+	} {
+		if got := castTypedLiterals(c.in); got != c.want {
+			t.Errorf("castTypedLiterals(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestUnbatchedUpdateRewrite: deltas are summed per key, plain assignments
+// keep the last value, and forms the batch cannot reproduce get no rewrite.
+func TestUnbatchedUpdateRewrite(t *testing.T) {
+	snap := pgstat.New()
+	snap.Tables = []pgstat.Table{{Schema: "app", Name: "accounts", Columns: []pgstat.Column{
+		{Name: "id", Type: "integer"}, {Name: "balance", Type: "integer"}, {Name: "note", Type: "text"}, {Name: "tags", Type: "text[]"},
+	}}}
+	p := &Pass{Snapshot: snap}
+	rewrite := func(q string) string {
+		s := &model.Statement{Statement: pgstat.Statement{Query: q}, Facts: &sqlfacts.Facts{Kind: sqlfacts.KindUpdate, Target: &sqlfacts.Relation{Schema: "app", Name: "accounts"}}}
+		return strings.Join(updateBatch(p, s, p.Table("app", "accounts"), castTypedLiterals(q)), "\n")
+	}
+	got := rewrite("UPDATE app.accounts SET balance = balance + $1, note = $2 WHERE id = $3")
+	for _, want := range []string{"sum(p1) AS p1", "(array_agg(p2 ORDER BY ord DESC))[1] AS p2", "unnest($1::integer[], $2::text[], $3::integer[]) WITH ORDINALITY", "GROUP BY p3", "WHERE id = v.p3"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	for _, q := range []string{
+		"UPDATE app.accounts SET balance = balance * $1 WHERE id = $2", // not a sum
+		"UPDATE app.accounts SET balance = $1 WHERE id > $2",           // not a key
+		"UPDATE app.accounts SET tags = $1 WHERE id = $2",              // an array column: unnest would flatten it
+		"UPDATE app.accounts SET balance = $1 WHERE id = $2 OR id = $3",
+	} {
+		if got := rewrite(q); got != "" {
+			t.Errorf("%s: rewritten, want none:\n%s", q, got)
+		}
+	}
+	ins := "INSERT INTO app.accounts (id, balance) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + EXCLUDED.balance"
+	s := &model.Statement{Statement: pgstat.Statement{Query: ins}, Facts: &sqlfacts.Facts{Kind: sqlfacts.KindInsert, InsertRows: 1, Target: &sqlfacts.Relation{Schema: "app", Name: "accounts"}}}
+	if got := insertBatches(p, s, p.Table("app", "accounts"), ins); got != nil {
+		t.Errorf("ON CONFLICT DO UPDATE rewritten, want none (a repeated key would fail): %q", got)
+	}
+}
