@@ -52,6 +52,8 @@ func Markdown(w io.Writer, r *Report) error {
 			ew.printf("\n")
 		}
 	}
+	writeTopStatements(ew, r.TopStatements, true)
+	writeNotPlanned(ew, r.NotPlanned, true)
 	firstRank := map[string]int{} // fix id → rank of the first finding printing its SQL
 	for _, g := range groupByRule(r.Findings) {
 		title := "`" + g.rule + "`"

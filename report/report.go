@@ -37,6 +37,11 @@ type Report struct {
 	// findings are those of what was collected.
 	Problems   []pgstat.Problem `json:"problems,omitempty"`
 	RuleErrors []string         `json:"rule_errors,omitempty"`
+	// TopStatements are the heaviest statements, with how each was planned
+	// and the findings about it (absent for a single statement).
+	TopStatements []TopStatement `json:"top_statements,omitempty"`
+	// NotPlanned lists every statement that could not be planned, with the cause.
+	NotPlanned []NotPlanned `json:"not_planned,omitempty"`
 	// Plan is the compact plan tree of the one statement of `pgadvisor
 	// explain` (explain.Plan.Tree); absent for audits.
 	Plan []string `json:"plan,omitempty"`
@@ -117,6 +122,10 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 		r.Findings = []advisor.Finding{}
 	}
 	r.Fixes = Fixes(r.Findings)
+	if source != "statement" {
+		r.TopStatements = topStatements(snap, r.Findings, TopStatementsShown)
+	}
+	r.NotPlanned = notPlanned(snap)
 	r.Summary.Suppressed = len(r.Suppressed)
 	if snap.StatStatements != nil && snap.StatStatements.StatsReset != nil {
 		r.Summary.StatsSince = snap.StatStatements.StatsReset

@@ -114,6 +114,8 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	for _, e := range r.RuleErrors {
 		ew.printf("rule failed: %s\n", e)
 	}
+	writeTopStatements(ew, r.TopStatements, false)
+	writeNotPlanned(ew, r.NotPlanned, false)
 	if ew.err != nil {
 		return ew.err
 	}
