@@ -538,7 +538,7 @@ func TestCollectActivity(t *testing.T) {
 		case int(idle.PgConn().PID()):
 			sawIdle = s.State == "idle in transaction" && s.XactStart != nil && strings.Contains(s.Query, "LOCK TABLE") && s.BackendType == "client backend"
 		case int(waiter.PgConn().PID()):
-			sawWaiter = s.WaitEventType == "Lock" && slices.Equal(s.BlockedBy, []int{int(idle.PgConn().PID())}) && s.State == "active"
+			sawWaiter = s.WaitEventType == "Lock" && slices.Equal(s.BlockedBy, []int{int(idle.PgConn().PID())}) && s.State == "active" && s.LockRelation == "shop.customers"
 		}
 	}
 	if !sawIdle || !sawWaiter {
