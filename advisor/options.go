@@ -96,6 +96,15 @@ type Options struct {
 	ChurnMinBackends int     `json:"churn_min_backends"`
 	ChurnMinFraction float64 `json:"churn_min_fraction"`
 
+	// ContentionMinShare: a statement's lock-wait samples on one table, as a
+	// fraction of all active session samples of the window (lock-contention).
+	ContentionMinShare float64 `json:"contention_min_share"`
+	// ContentionMinSamples: lock-wait samples a finding needs at least, so that
+	// a brief queue in a short window is not one (lock-contention).
+	ContentionMinSamples int64 `json:"contention_min_samples"`
+	// ContentionErrorShare: that fraction of all active samples waiting is an error (lock-contention).
+	ContentionErrorShare float64 `json:"contention_error_share"`
+
 	// DenormMinShare: a read's share of total time from which it is hot (denormalization).
 	DenormMinShare float64 `json:"denorm_min_share"`
 	// DenormMinCalls: calls that make a read a hot path (denormalization).
@@ -158,6 +167,10 @@ func DefaultOptions() Options {
 		ChurnBackendSeconds:  1,
 		ChurnMinBackends:     5,
 		ChurnMinFraction:     0.25,
+
+		ContentionMinShare:   0.05,
+		ContentionMinSamples: 10,
+		ContentionErrorShare: 0.5,
 
 		DenormMinShare:      0.05,
 		DenormMinCalls:      100,
