@@ -274,7 +274,7 @@ func contentionFinding(p *Pass, g *contentionGroup, s *Statement, stmtActive, db
 		Evidence: ev,
 		Fix: &Fix{
 			Summary:  contentionFixSummary(rowLocks),
-			SQL:      []string{contentionFixSQL(rowLocks)},
+			SQL:      contentionFixSQL(rowLocks),
 			Advisory: true,
 		},
 	}
@@ -316,25 +316,25 @@ func describeBlocker(query, state, wait string) string {
 
 func contentionFixSummary(rowLocks bool) string {
 	if !rowLocks {
-		return "Find the session that holds the lock (the query below, while it happens) and shorten its transaction; run DDL and LOCK TABLE with a lock_timeout, outside busy hours"
+		return "Find the session that holds the lock (the query shows who waits for whom, while it happens) and shorten its transaction; run DDL and LOCK TABLE with a lock_timeout, outside busy hours"
 	}
-	return "Hot rows: keep the transactions that write them short (write them last, commit right after), update rows in one order (by key) everywhere, or have fewer hot rows (spread a counter over several rows, summed on read)"
+	return "Hot rows: keep the transactions that write them short (write them last, commit right after), update rows in one order (by key) everywhere, or have fewer hot rows (spread a counter over several rows, summed on read); the query shows who waits for whom, while it happens"
 }
 
-func contentionFixSQL(rowLocks bool) string {
-	var b strings.Builder
+// contentionFixSQL is the fix's blocks: the design changes as comments
+// (row locks only), then the read-only query that shows the waits live,
+// without a comment, so that a printer that joins a block's lines keeps it.
+func contentionFixSQL(rowLocks bool) []string {
+	var out []string
 	if rowLocks {
-		b.WriteString(`-- design changes, for the application's transactions:
+		out = append(out, `-- design changes, for the application's transactions:
 -- 1. shorter transactions: write the hot rows last and commit right after; no network calls in between
 --    (a blocker idle in transaction is waiting for its client: send the transaction in one round trip)
 -- 2. one update order: take the rows in key order in every transaction (ORDER BY key ... FOR UPDATE)
 -- 3. fewer hot rows: spread a counter over N slot rows (each transaction adds to a random slot,
---    readers sum the slots), or insert deltas and aggregate them periodically
-`)
+--    readers sum the slots), or insert deltas and aggregate them periodically`)
 	}
-	b.WriteString("-- while the workload runs, who waits for whom, on which table (reads only):\n")
-	b.WriteString(contentionInspectSQL)
-	return b.String()
+	return append(out, contentionInspectSQL)
 }
 
 // truncateQuery shortens a query for a message, marking the cut with "…".
