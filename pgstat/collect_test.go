@@ -563,6 +563,9 @@ func TestCollectCancelledWhileSampling(t *testing.T) {
 	if snap == nil || len(snap.Activity) != 1 || findTable(snap, "shop", "orders") == nil || len(snap.Statements) == 0 {
 		t.Fatalf("partial snapshot not returned: %+v", snap)
 	}
+	if snap.Waits == nil || snap.Waits.Ticks != 1 {
+		t.Errorf("the wait profile sampled before the cancel is not kept: %+v", snap.Waits)
+	}
 	if !slices.ContainsFunc(snap.Problems, func(p Problem) bool { return p.Phase == PhaseActivity && p.Message == "interrupted" }) {
 		t.Errorf("problems = %+v", snap.Problems)
 	}
