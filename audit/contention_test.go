@@ -153,7 +153,7 @@ func TestPgbenchContention(t *testing.T) {
 }
 
 // auditUnderPgbench starts pgbench with args, lets it run 3 s, audits the
-// database for a 5 s sample window, and returns the snapshot, the findings
+// database with the default options (a 3 s sample window), and returns the snapshot, the findings
 // of every rule and pgbench, still running (it is stopped when the test ends).
 func auditUnderPgbench(ctx context.Context, t *testing.T, dsn string, args ...string) (*pgstat.Snapshot, []advisor.Finding, *pgtest.Pgbench) {
 	t.Helper()
@@ -164,8 +164,7 @@ func auditUnderPgbench(ctx context.Context, t *testing.T, dsn string, args ...st
 		t.Fatalf("pgbench ended early: %v\n%s", err, out)
 	}
 	opts := DefaultOptions()
-	opts.DSN = dsn
-	opts.SampleWindow = 5 * time.Second
+	opts.DSN = dsn // the default sample window, 3 s
 	start := time.Now()
 	snap, err := Collect(ctx, opts)
 	if err != nil {
