@@ -23,21 +23,26 @@ func TestWaitProfileRowLocks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	setupConn := dial(t, dsn)
-	mustExec(t, setupConn, "CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counters SELECT g, 0 FROM generate_series(1, 3) g")
+	mustExec(t, setupConn, "CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL); INSERT INTO counters SELECT g, 0 FROM generate_series(1, 3) g")
 	holder := dial(t, dsn)
 	mustExec(t, holder, "BEGIN")
-	mustExec(t, holder, "UPDATE counters SET n = n + 4242 WHERE id = 1")
+	mustExec(t, holder, "UPDATE counters SET n = n + 918273645 WHERE id = 1")
 	var waiters []*pgx.Conn
 	done := make(chan error, 2)
 	for i := 0; i < 2; i++ {
 		w := dial(t, dsn)
 		waiters = append(waiters, w)
 		go func() {
-			_, err := w.Exec(ctx, "UPDATE counters SET n = n + 17 WHERE id = 1")
+			_, err := w.Exec(ctx, "UPDATE counters SET n = n + 192837465 WHERE id = 1")
 			done <- err
 		}()
 		// The second waiter queues only once the first holds the tuple lock.
 		waitFor(ctx, t, setupConn, w, "Lock")
+	}
+
+	var raw int
+	if err := setupConn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()", "192837465").Scan(&raw); err != nil || raw != 2 {
+		t.Fatalf("the server shows the literal in %d sessions (%v), want the 2 waiters", raw, err)
 	}
 
 	conn := connect(t, dsn, ConnectOptions{})
@@ -93,7 +98,7 @@ func TestWaitProfileRowLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	if strings.Contains(string(data), "4242") || strings.Contains(string(data), "+ 17") {
+	if strings.Contains(string(data), "918273645") || strings.Contains(string(data), "192837465") {
 		t.Errorf("a literal of the workload reached the snapshot")
 	}
 	if _, err := Read(data); err != nil {
