@@ -66,6 +66,8 @@ func TestPgbenchContention(t *testing.T) {
 		for _, f := range findings {
 			if f.Rule == advisor.LockContention.Name {
 				contention = append(contention, f)
+			} else {
+				t.Logf("other rule: %s %s: %s", f.Severity, f.Rule, f.Message)
 			}
 		}
 		if len(contention) == 0 {
@@ -129,6 +131,7 @@ func TestPgbenchContention(t *testing.T) {
 		snap, findings, _ := auditUnderPgbench(ctx, t, dsn, "-b", "simple-update", "-c", "8", "-j", "2", "-T", "120", "-n")
 		t.Logf("wait profile: %d ticks, %d active samples", snap.Waits.Ticks, snap.Waits.ActiveSamples)
 		for _, f := range findings {
+			t.Logf("%s %s: %s", f.Severity, f.Rule, f.Message)
 			if f.Rule == advisor.LockContention.Name {
 				t.Errorf("lock-contention without hot rows: %s", f.Message)
 			}
@@ -153,7 +156,7 @@ func TestPgbenchContention(t *testing.T) {
 }
 
 // auditUnderPgbench starts pgbench with args, lets it run 3 s, audits the
-// database with the default options (a 3 s sample window), and returns the snapshot, the findings
+// database with the default options but a 5 s sample window, and returns the snapshot, the findings
 // of every rule and pgbench, still running (it is stopped when the test ends).
 func auditUnderPgbench(ctx context.Context, t *testing.T, dsn string, args ...string) (*pgstat.Snapshot, []advisor.Finding, *pgtest.Pgbench) {
 	t.Helper()
@@ -164,7 +167,10 @@ func auditUnderPgbench(ctx context.Context, t *testing.T, dsn string, args ...st
 		t.Fatalf("pgbench ended early: %v\n%s", err, out)
 	}
 	opts := DefaultOptions()
-	opts.DSN = dsn // the default sample window, 3 s
+	opts.DSN = dsn
+	// Longer than the default 3 s (with which six runs passed too), so that
+	// a machine loaded by other work still gives enough samples.
+	opts.SampleWindow = 5 * time.Second
 	start := time.Now()
 	snap, err := Collect(ctx, opts)
 	if err != nil {
