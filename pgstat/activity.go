@@ -11,26 +11,33 @@ import (
 // and lock_relation, where pg_locks names it, for the table of that wait: a
 // relation lock not granted, or a row (tuple) lock waited for or held while
 // the session waits for the row's transaction (Lock:transactionid). Only
-// tables of the current database can be named. pg_locks and
-// pg_blocking_pids() are read only for the sessions that wait on a lock.
+// tables of the current database can be named. pg_locks is read once, and
+// only when a session of the current database waits on a lock (a one-time
+// filter); pg_blocking_pids() is called for the waiting sessions only.
 // The query is read whole (the server keeps track_activity_query_size bytes)
 // so that it can be parsed and redacted; it is shortened afterwards.
 // %s is query_id (14+) or 0.
-const activityQuery = Marker + ` SELECT pid, COALESCE(datname::text, ''), COALESCE(usename::text, ''),
-  COALESCE(application_name, ''), COALESCE(host(client_addr), ''), COALESCE(backend_type, ''),
-  backend_start, xact_start, query_start, state_change, COALESCE(state, ''),
-  COALESCE(wait_event_type, ''), COALESCE(wait_event, ''),
-  CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) END,
-  CASE WHEN wait_event_type = 'Lock' AND datname = current_database() THEN
-    (SELECT format('%%I.%%I', n.nspname, c.relname)
-     FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE l.pid = a.pid AND l.locktype IN ('relation', 'tuple') AND (NOT l.granted OR l.locktype = 'tuple')
-       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     ORDER BY l.granted, l.locktype = 'relation' LIMIT 1) END,
-  COALESCE(%s, 0), COALESCE(query, '')
-FROM pg_stat_activity a
-WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(application_name, '') <> '` + ApplicationName + `'
-ORDER BY pid`
+const activityQuery = Marker + ` WITH a AS MATERIALIZED (
+  SELECT pid, datname, usename, application_name, client_addr, backend_type, backend_start, xact_start,
+    query_start, state_change, state, wait_event_type, wait_event, %s AS query_id, query
+  FROM pg_stat_activity
+  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(application_name, '') <> '` + ApplicationName + `'),
+l AS (
+  SELECT DISTINCT ON (l.pid) l.pid, format('%%I.%%I', n.nspname, c.relname) AS relation
+  FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE EXISTS (SELECT 1 FROM a WHERE a.wait_event_type = 'Lock' AND a.datname = current_database())
+    AND l.locktype IN ('relation', 'tuple') AND (NOT l.granted OR l.locktype = 'tuple')
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  ORDER BY l.pid, l.granted, l.locktype = 'relation')
+SELECT a.pid, COALESCE(a.datname::text, ''), COALESCE(a.usename::text, ''),
+  COALESCE(a.application_name, ''), COALESCE(host(a.client_addr), ''), COALESCE(a.backend_type, ''),
+  a.backend_start, a.xact_start, a.query_start, a.state_change, COALESCE(a.state, ''),
+  COALESCE(a.wait_event_type, ''), COALESCE(a.wait_event, ''),
+  CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END,
+  CASE WHEN a.wait_event_type = 'Lock' AND a.datname = current_database() THEN l.relation END,
+  COALESCE(a.query_id, 0), COALESCE(a.query, '')
+FROM a LEFT JOIN l ON l.pid = a.pid
+ORDER BY a.pid`
 
 // activitySQL is activityQuery for a server version.
 func activitySQL(versionNum int) string {

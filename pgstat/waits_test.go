@@ -3,6 +3,7 @@ package pgstat
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -123,8 +124,14 @@ func waitFor(ctx context.Context, t *testing.T, admin, w *pgx.Conn, waitType str
 
 // BenchmarkActivityTick measures one tick of the wait profile (the query,
 // its redaction and the aggregation) with 10 idle sessions, a holder idle
-// in transaction and 2 sessions waiting on its row.
+// in transaction and 2 or 40 sessions waiting on its row.
 func BenchmarkActivityTick(b *testing.B) {
+	for _, waiters := range []int{2, 40} {
+		b.Run(fmt.Sprintf("waiters=%d", waiters), func(b *testing.B) { benchmarkActivityTick(b, waiters) })
+	}
+}
+
+func benchmarkActivityTick(b *testing.B, waiters int) {
 	dsn := pgtest.DB(b)
 	ctx := context.Background()
 	open := func() *pgx.Conn {
@@ -148,12 +155,12 @@ func BenchmarkActivityTick(b *testing.B) {
 	holder := open()
 	exec(holder, "BEGIN")
 	exec(holder, "UPDATE counters SET n = n + 1 WHERE id = 1")
-	done := make(chan error, 2)
-	for i := 0; i < 2; i++ {
+	done := make(chan error, waiters)
+	for i := 0; i < waiters; i++ {
 		w := open()
 		go func() { _, err := w.Exec(ctx, "UPDATE counters SET n = n + 1 WHERE id = 1"); done <- err }()
 	}
-	for waiting := 0; waiting < 2; time.Sleep(10 * time.Millisecond) {
+	for waiting := 0; waiting < waiters; time.Sleep(10 * time.Millisecond) {
 		if err := setupConn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").Scan(&waiting); err != nil {
 			b.Fatal(err)
 		}
@@ -180,11 +187,18 @@ func BenchmarkActivityTick(b *testing.B) {
 		agg.add(sample, time.Since(start))
 	}
 	b.StopTimer()
-	if p := agg.profile(); p.ActiveSamples < int64(2*b.N) {
-		b.Fatalf("%d active samples in %d ticks, want the 2 waiters in each", p.ActiveSamples, b.N)
+	p := agg.profile()
+	var named int64
+	for _, e := range p.Entries {
+		if e.Relation == "public.counters" {
+			named += e.Samples
+		}
+	}
+	if named != int64(waiters*b.N) {
+		b.Fatalf("%d of %d waiter samples name the table", named, waiters*b.N)
 	}
 	exec(holder, "COMMIT")
-	for i := 0; i < 2; i++ {
+	for i := 0; i < waiters; i++ {
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
