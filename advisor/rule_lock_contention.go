@@ -203,10 +203,8 @@ func contentionFinding(p *Pass, g *contentionGroup, s *Statement, stmtActive, db
 	}
 	sort.Strings(events)
 	type blocker struct {
-		Query   string `json:"query"`
-		State   string `json:"state"`
-		Wait    string `json:"wait,omitempty"`
-		Samples int64  `json:"samples"`
+		Query, State, Wait string
+		Samples            int64
 	}
 	var blockers []blocker
 	for b, n := range g.blockers {
@@ -225,6 +223,18 @@ func contentionFinding(p *Pass, g *contentionGroup, s *Statement, stmtActive, db
 	if len(blockers) > pgstat.MaxWaitBlockers {
 		blockers = blockers[:pgstat.MaxWaitBlockers]
 	}
+	// The blockers, most frequent first: "11 samples, idle in transaction: INSERT …".
+	var blockerLines []string
+	for _, b := range blockers {
+		st := b.State
+		if st == "" {
+			st = "unknown"
+		}
+		if b.Wait != "" {
+			st += ", waiting on " + b.Wait
+		}
+		blockerLines = append(blockerLines, fmt.Sprintf("%d samples, %s: %s", b.Samples, st, b.Query))
+	}
 	ev := map[string]any{
 		"wait_samples":         g.samples,
 		"statement_samples":    stmtActive,
@@ -232,7 +242,7 @@ func contentionFinding(p *Pass, g *contentionGroup, s *Statement, stmtActive, db
 		"statement_wait_share": round(stmtShare, 3),
 		"active_wait_share":    round(share, 3),
 		"wait_events":          events,
-		"blockers":             blockers,
+		"blockers":             blockerLines,
 		"ticks":                w.Ticks,
 		"tick_ms":              w.IntervalMS,
 		"window_seconds":       round(w.WindowMS/1000, 1),

@@ -1,6 +1,7 @@
 package advisor
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -30,6 +31,11 @@ func contentionSnapshot(active int64, entries ...pgstat.WaitEntry) *pgstat.Snaps
 	return snap
 }
 
+func withBlockers(e pgstat.WaitEntry, b ...pgstat.WaitBlocker) pgstat.WaitEntry {
+	e.Blockers = b
+	return e
+}
+
 func TestLockContentionCases(t *testing.T) {
 	update := func(samples int64, event, relation string) pgstat.WaitEntry {
 		e := pgstat.WaitEntry{Database: "app", QueryID: 11, Query: "UPDATE counters SET n = n + $1 WHERE id = $2;", Samples: samples, Relation: relation}
@@ -47,7 +53,11 @@ func TestLockContentionCases(t *testing.T) {
 		object   string
 		active   int64 // active samples of the window (0: 100)
 	}{
-		{"row locks", []pgstat.WaitEntry{update(20, "transactionid", "public.counters"), update(10, "tuple", "public.counters"), update(10, "", "")},
+		{"row locks", []pgstat.WaitEntry{withBlockers(update(20, "transactionid", "public.counters"),
+			pgstat.WaitBlocker{Query: "COMMIT", State: "active", Samples: 2},
+			pgstat.WaitBlocker{Query: "UPDATE counters SET n = n + $1 WHERE id = $2;", State: "idle in transaction", Samples: 15}),
+			withBlockers(update(10, "tuple", "public.counters"), pgstat.WaitBlocker{Query: "UPDATE counters SET n = n + $1 WHERE id = $2;", State: "active", Wait: "Lock:transactionid", Samples: 10}),
+			update(10, "", "")},
 			SeverityWarning, "waits on row locks of public.counters in 75% of its active time, 30% of all active session time", "public.counters", 0},
 		{"transactionid without a tuple lock: the statement's target", []pgstat.WaitEntry{update(12, "transactionid", "")},
 			SeverityWarning, "row locks of public.counters", "public.counters", 0},
@@ -80,6 +90,14 @@ func TestLockContentionCases(t *testing.T) {
 			f := res.Findings[0]
 			if f.Severity != c.want || !strings.Contains(f.Message, c.wantText) || len(f.Objects) != 1 || f.Objects[0] != c.object {
 				t.Errorf("got %s %q on %v; want %s, %q, on %s", f.Severity, f.Message, f.Objects, c.want, c.wantText, c.object)
+			}
+			if c.name == "row locks" {
+				want := []string{"15 samples, idle in transaction: UPDATE counters SET n = n + $1 WHERE id = $2;",
+					"10 samples, active, waiting on Lock:transactionid: UPDATE counters SET n = n + $1 WHERE id = $2;",
+					"2 samples, active: COMMIT"}
+				if got := f.Evidence["blockers"]; !reflect.DeepEqual(got, want) || !strings.Contains(f.Message, `blocked by a transaction idle after "UPDATE counters`) {
+					t.Errorf("blockers %q, want %q; message %q", got, want, f.Message)
+				}
 			}
 			if f.QueryID != "11" || f.Query != "UPDATE counters SET n = n + $1 WHERE id = $2" || !f.Fix.Advisory {
 				t.Errorf("not tied to the statement of pg_stat_statements: queryid %q, query %q", f.QueryID, f.Query)
