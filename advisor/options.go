@@ -34,6 +34,7 @@ type Options struct {
 	UnbatchedWrites    UnbatchedWritesThresholds    `section:"unbatched-writes"`
 	UnboundedResult    UnboundedResultThresholds    `section:"unbounded-result"`
 	PoolExhaustion     PoolExhaustionThresholds     `section:"pool-exhaustion"`
+	LockContention     LockContentionThresholds     `section:"lock-contention"`
 	Denormalization    DenormalizationThresholds    `section:"denormalization"`
 
 	// Policy is applied to the findings after the rules (never read by a rule).
@@ -104,6 +105,7 @@ func DefaultOptions() Options {
 		UnbatchedWrites:    defaultUnbatchedWrites,
 		UnboundedResult:    defaultUnboundedResult,
 		PoolExhaustion:     defaultPoolExhaustion,
+		LockContention:     defaultLockContention,
 		Denormalization:    defaultDenormalization,
 	}
 }

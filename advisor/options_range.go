@@ -94,6 +94,10 @@ var thresholdRanges = map[string]Range{
 	"churn_min_backends":       atLeastOne,
 	"churn_min_fraction":       fraction,
 
+	"contention_min_share":   fraction,
+	"contention_min_samples": atLeastOne,
+	"contention_error_share": openFraction,
+
 	"denorm_min_share":       fraction,
 	"denorm_min_calls":       atLeastOne,
 	"denorm_min_call_share":  fraction,

@@ -538,7 +538,7 @@ func TestCollectActivity(t *testing.T) {
 		case int(idle.PgConn().PID()):
 			sawIdle = s.State == "idle in transaction" && s.XactStart != nil && strings.Contains(s.Query, "LOCK TABLE") && s.BackendType == "client backend"
 		case int(waiter.PgConn().PID()):
-			sawWaiter = s.WaitEventType == "Lock" && slices.Equal(s.BlockedBy, []int{int(idle.PgConn().PID())}) && s.State == "active"
+			sawWaiter = s.WaitEventType == "Lock" && slices.Equal(s.BlockedBy, []int{int(idle.PgConn().PID())}) && s.State == "active" && s.LockRelation == "shop.customers"
 		}
 	}
 	if !sawIdle || !sawWaiter {
@@ -562,6 +562,9 @@ func TestCollectCancelledWhileSampling(t *testing.T) {
 	}
 	if snap == nil || len(snap.Activity) != 1 || findTable(snap, "shop", "orders") == nil || len(snap.Statements) == 0 {
 		t.Fatalf("partial snapshot not returned: %+v", snap)
+	}
+	if snap.Waits == nil || snap.Waits.Ticks != 1 {
+		t.Errorf("the wait profile sampled before the cancel is not kept: %+v", snap.Waits)
 	}
 	if !slices.ContainsFunc(snap.Problems, func(p Problem) bool { return p.Phase == PhaseActivity && p.Message == "interrupted" }) {
 		t.Errorf("problems = %+v", snap.Problems)

@@ -57,6 +57,9 @@ type Snapshot struct {
 	// that index candidates resolve a view to its base tables.
 	Views    []View           `json:"views,omitempty"`
 	Activity []ActivitySample `json:"activity,omitempty"`
+	// Waits is the wait-event profile of the sampling window: pg_stat_activity
+	// read every WaitInterval and aggregated; nil when not sampled.
+	Waits *WaitProfile `json:"waits,omitempty"`
 	// PgBouncer holds the pooler's SHOW POOLS / SHOW STATS, when --pgbouncer was given.
 	PgBouncer *PgBouncerStats `json:"pgbouncer,omitempty"`
 	// Log is the statement-log summary (N+1 sequences), when --log was given.
@@ -286,7 +289,12 @@ type Session struct {
 	WaitEventType   string     `json:"wait_event_type,omitempty"`
 	WaitEvent       string     `json:"wait_event,omitempty"`
 	BlockedBy       []int      `json:"blocked_by,omitempty"` // pg_blocking_pids
-	Query           string     `json:"query,omitempty"`      // truncated to 200 characters
+	// LockRelation is, for a Lock wait, the schema-qualified table pg_locks
+	// names (see WaitEntry.Relation); empty otherwise.
+	LockRelation string `json:"lock_relation,omitempty"`
+	// QueryID is pg_stat_activity.query_id (14+), 0 when not computed.
+	QueryID int64  `json:"queryid,string,omitempty"`
+	Query   string `json:"query,omitempty"` // truncated to 200 characters
 }
 
 // Read decodes a snapshot file's contents and checks that it is one: a
