@@ -359,66 +359,28 @@ func wlUnquote(s string) string {
 	return strings.ToLower(s)
 }
 
-// wlScan walks sql outside string literals, quoted identifiers and comments,
-// calling fn with each byte offset and the parenthesis depth there; fn returns
-// false to stop.
+// wlScan walks sql outside string literals, quoted identifiers, dollar
+// quotes and comments (sqlfacts.NextToken tells them apart), calling fn with
+// each byte offset and the parenthesis depth there; fn returns false to stop.
 func wlScan(sql string, fn func(i, depth int) bool) {
 	depth := 0
-	for i := 0; i < len(sql); i++ {
-		c := sql[i]
-		switch {
-		case c == '\'':
-			for i++; i < len(sql); i++ {
-				if sql[i] == '\'' {
-					if i+1 < len(sql) && sql[i+1] == '\'' {
-						i++
-						continue
-					}
-					break
-				}
-			}
+	for i := 0; i < len(sql); {
+		kind, end := sqlfacts.NextToken(sql, i)
+		switch kind {
+		case sqlfacts.TokenString, sqlfacts.TokenQuotedIdentifier, sqlfacts.TokenDollarQuoted, sqlfacts.TokenComment:
+			i = end
 			continue
-		case c == '"':
-			for i++; i < len(sql) && sql[i] != '"'; i++ {
+		}
+		for ; i < end; i++ {
+			if sql[i] == ')' {
+				depth--
 			}
-			continue
-		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
-			for i < len(sql) && sql[i] != '\n' {
-				i++
-			}
-			continue
-		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				return
-			}
-			i += end + 3
-			continue
-		case c == '$' && i+1 < len(sql) && (sql[i+1] == '$' || isIdentStart(sql[i+1])) && (i == 0 || !isIdentChar(sql[i-1])):
-			j := i + 1
-			for j < len(sql) && sql[j] != '$' && isIdentChar(sql[j]) {
-				j++
-			}
-			if j < len(sql) && sql[j] == '$' {
-				tag := sql[i : j+1]
-				end := strings.Index(sql[j+1:], tag)
-				if end < 0 {
-					return
-				}
-				i = j + end + len(tag)
-				continue
-			}
-		case c == '(':
 			if !fn(i, depth) {
 				return
 			}
-			depth++
-			continue
-		case c == ')':
-			depth--
-		}
-		if !fn(i, depth) {
-			return
+			if sql[i] == '(' {
+				depth++
+			}
 		}
 	}
 }

@@ -40,6 +40,12 @@ func TestTopLevelScanning(t *testing.T) {
 	if wlFindTop("SELECT $tag$ from $tag$, 1", 0, "from") != -1 {
 		t.Error("found FROM inside a dollar-quoted string")
 	}
+	// A nested comment ends at its own */, an E'' string is not closed by \'.
+	for _, q := range []string{"SELECT /* a /* b */ from */ 1 FROM t", "SELECT E'\\' from ', 1 FROM t"} {
+		if f := wlFindTop(q, 0, "from"); f < 0 || q[f:] != "FROM t" {
+			t.Errorf("FROM of %q at %d", q, f)
+		}
+	}
 }
 
 func trimAll(ss []string) []string {
