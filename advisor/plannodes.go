@@ -230,30 +230,6 @@ func workMemMB(needKB, currentKB float64) int64 {
 	return mb
 }
 
-// formatKB renders kilobytes as a short human size: "512 kB", "38.2 MB", "1.5 GB".
-func formatKB(kb float64) string {
-	switch {
-	case kb >= 1024*1024:
-		return strconv.FormatFloat(round(kb/1024/1024, 1), 'f', -1, 64) + " GB"
-	case kb >= 1024:
-		return strconv.FormatFloat(round(kb/1024, 1), 'f', -1, 64) + " MB"
-	}
-	return strconv.FormatFloat(round(kb, 0), 'f', -1, 64) + " kB"
-}
-
-// formatCount renders a row or loop count compactly: 950, 12.3k, 4.5M.
-func formatCount(v float64) string {
-	switch {
-	case v >= 1e9:
-		return strconv.FormatFloat(round(v/1e9, 1), 'f', -1, 64) + "G"
-	case v >= 1e6:
-		return strconv.FormatFloat(round(v/1e6, 1), 'f', -1, 64) + "M"
-	case v >= 1e4:
-		return strconv.FormatFloat(round(v/1e3, 1), 'f', -1, 64) + "k"
-	}
-	return strconv.FormatFloat(round(v, 0), 'f', -1, 64)
-}
-
 // setWorkMemFix is the fix of a spill: the work_mem that holds it in memory,
 // for the query's role (ALTER ROLE, when the statement's user is known) or
 // transaction, or, when that is more than MaxWorkMemMB, the advice to

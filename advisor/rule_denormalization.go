@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -157,7 +158,7 @@ func runDenormalization(p *Pass) error {
 			what = "an aggregate"
 		}
 		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time, %s calls (%.1f%% of all read calls, %.2f ms each); writes are at most %.2f%% of reads",
-			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, humanInt(s.Calls), callShare*100, s.MeanExecTime, maxRatio*100)
+			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, num.Thousands(s.Calls), callShare*100, s.MeanExecTime, maxRatio*100)
 		if n := ev["same_join_statements"]; n != nil {
 			msg += fmt.Sprintf("; %d statements repeat this join", n)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -96,18 +97,18 @@ func runLargeOffset(p *Pass) error {
 			ev["rows_per_call"] = round(rowsPerCall, 1)
 			ev["buffers_per_row"] = round(buffers/rowsPerCall, 1)
 			msg = fmt.Sprintf("OFFSET $%d pagination touches %s buffers per call to return %s rows (%.0f per row, pg_stat_statements): deep pages are read and discarded",
-				f.Offset.Param, formatCount(buffers), formatCount(rowsPerCall), buffers/rowsPerCall)
+				f.Offset.Param, num.Compact(buffers), num.Compact(rowsPerCall), buffers/rowsPerCall)
 			bigWork = buffers >= 100*p.Options.LargeOffset.MinBuffers
 		case limitNode != nil:
 			ev["rows_discarded"] = discarded
 			ev["rows_returned"] = limitNode.TotalActualRows()
 			ev["rows_read"] = limitNode.Plans[0].TotalActualRows()
 			msg = fmt.Sprintf("OFFSET pagination reads %s rows to return %s: %s are discarded per call, %s",
-				formatCount(limitNode.Plans[0].TotalActualRows()), formatCount(limitNode.TotalActualRows()), formatCount(discarded), modeNote(s))
+				num.Compact(limitNode.Plans[0].TotalActualRows()), num.Compact(limitNode.TotalActualRows()), num.Compact(discarded), modeNote(s))
 		default:
 			ev["offset"] = offset
 			msg = fmt.Sprintf("OFFSET %s makes every call produce and discard %s rows before the page it returns (%s)",
-				formatCount(offset), formatCount(offset), modeNote(s))
+				num.Compact(offset), num.Compact(offset), modeNote(s))
 		}
 		var objects []string
 		if f != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -169,7 +170,7 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 	if t != nil {
 		rows := relRows(t)
 		ev["table_rows"] = rows
-		size = fmt.Sprintf(" (%s rows)", formatCount(rows))
+		size = fmt.Sprintf(" (%s rows)", num.Compact(rows))
 		sev = severityFor(p, s, rows >= 100*p.Options.LeadingWildcard.LargeTableRows)
 	}
 	note := modeNote(s)

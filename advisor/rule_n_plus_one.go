@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pglog"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -164,7 +165,7 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	ratio := float64(child.Calls) / float64(best.Rows)
 	link := bestLink
 	msg := fmt.Sprintf("%s is read once per row of a statement on %s: %s calls of %.1f rows each, for %s parent rows (%.2f×) — N+1 queries",
-		wlName(link.child), wlName(link.parent), humanInt(child.Calls), rowsPerCall, humanInt(best.Rows), ratio)
+		wlName(link.child), wlName(link.parent), num.Thousands(child.Calls), rowsPerCall, num.Thousands(best.Rows), ratio)
 	ev := map[string]any{
 		"child_calls":          child.Calls,
 		"child_rows":           child.Rows,
@@ -483,22 +484,4 @@ func wlPlural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
-}
-
-// humanInt formats a count with thousands separators.
-func humanInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -106,7 +107,7 @@ func reportNonSargable(p *Pass, s *model.Statement, t *pgstat.Table, obj string,
 	size := ""
 	if t != nil {
 		ev["table_rows"] = rows
-		size = fmt.Sprintf(" (%s rows)", formatCount(rows))
+		size = fmt.Sprintf(" (%s rows)", num.Compact(rows))
 	}
 	planNote := modeNote(s)
 	if scan != nil {

@@ -3,6 +3,7 @@ package advisor
 import (
 	"fmt"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -62,7 +63,7 @@ func runRedundantIndex(p *Pass) error {
 			kind = "a duplicate of"
 		}
 		p.Report(Finding{
-			Message: fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, humanBytes(a.SizeBytes)),
+			Message: fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, num.Bytes(float64(a.SizeBytes))),
 			Objects: []string{name, pgstat.QuoteQualified(a.Schema, a.Table)},
 			Evidence: map[string]any{
 				"redundant_index":       name,

@@ -132,9 +132,9 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 		how = "measured with EXPLAIN ANALYZE"
 	}
 	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %s discarded, %s)",
-		t.QualifiedName(), conditionText(s, t, n.Filter), humanCount(rows), percent(discard), how)
+		t.QualifiedName(), conditionText(s, t, n.Filter), num.Compact(rows), num.Percent(discard), how)
 	if loops > 1 && !n.ParallelAware {
-		msg += fmt.Sprintf(", %s times per call", humanCount(loops))
+		msg += fmt.Sprintf(", %s times per call", num.Compact(loops))
 	}
 	ev := map[string]any{
 		"table_rows":         num.Int64(rows),
@@ -259,30 +259,4 @@ func balanced(s string) bool {
 		}
 	}
 	return depth == 0
-}
-
-// percent formats a fraction, with more digits the closer it is to 100%.
-func percent(v float64) string {
-	switch {
-	case v >= 0.99995 && v < 1:
-		return ">99.99%"
-	case v >= 0.9999 && v < 1:
-		return fmt.Sprintf("%.3f%%", v*100)
-	case v >= 0.99 && v < 1:
-		return fmt.Sprintf("%.2f%%", v*100)
-	}
-	return fmt.Sprintf("%.1f%%", v*100)
-}
-
-// humanCount formats a row count: 950, 12.3k, 1.2M, 3.4G.
-func humanCount(v float64) string {
-	switch {
-	case v >= 1e9:
-		return fmt.Sprintf("%.1fG", v/1e9)
-	case v >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
 }

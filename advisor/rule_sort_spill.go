@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
@@ -80,7 +81,7 @@ func reportSessionSortSpill(p *Pass, s *model.Statement, root *explain.Node, wor
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, tempKB >= 64*1024),
 		Message: fmt.Sprintf("%s%s of ~%s rows (~%s) spills to disk in the application's sessions: %s of temporary files written per call (pg_stat_statements); %s",
-			worst.NodeType, sortKeyNote(worst), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), sessionSpillNote(s, workMem)),
+			worst.NodeType, sortKeyNote(worst), num.Compact(worst.PlanRows), num.Bytes(1024*worstKB), num.Bytes(1024*tempKB), sessionSpillNote(s, workMem)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, "sort", mb),
@@ -132,7 +133,7 @@ func reportMeasuredSortSpill(p *Pass, s *model.Statement, root *explain.Node, wo
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, spillKB >= 64*1024),
 		Message: fmt.Sprintf("%s%s spilled %s to disk (%s, %s), %s",
-			worst.NodeType, sortKeyNote(worst), formatKB(spillKB), worst.SortMethod, workMem.measuredNote(), modeNote(s)),
+			worst.NodeType, sortKeyNote(worst), num.Bytes(1024*spillKB), worst.SortMethod, workMem.measuredNote(), modeNote(s)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, "sort", mb),
@@ -166,7 +167,7 @@ func reportEstimatedSortSpill(p *Pass, s *model.Statement, root *explain.Node, w
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, tempKB >= 64*1024),
 		Message: fmt.Sprintf("%s%s of ~%s rows likely spills to disk: %s of temporary files written per call (pg_stat_statements), %s; %s",
-			worst.NodeType, sortKeyNote(worst), formatCount(worst.PlanRows), formatKB(tempKB), workMem.note(), modeNote(s)),
+			worst.NodeType, sortKeyNote(worst), num.Compact(worst.PlanRows), num.Bytes(1024*tempKB), workMem.note(), modeNote(s)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, "sort", mb),
@@ -234,14 +235,14 @@ func sessionSpillCulprit(s *model.Statement, root *explain.Node) (*explain.Node,
 // sessionSpillNote explains a spill seen only in pg_stat_statements: by the
 // role's smaller work_mem when it has one, else by a session setting.
 func sessionSpillNote(s *model.Statement, workMem stmtWorkMem) string {
-	measured := fmt.Sprintf("the plan measured with pgadvisor's work_mem %s did not spill", formatKB(workMem.MeasuredKB))
+	measured := fmt.Sprintf("the plan measured with pgadvisor's work_mem %s did not spill", num.Bytes(1024*workMem.MeasuredKB))
 	switch {
 	case workMem.Role != "" && workMem.KB < workMem.MeasuredKB:
 		return fmt.Sprintf("%s, but role %s runs with work_mem %s (ALTER ROLE … SET work_mem = '%s'); %s",
-			measured, pgstat.QuoteIdent(workMem.Role), formatKB(workMem.KB), workMem.Value, modeNote(s))
+			measured, pgstat.QuoteIdent(workMem.Role), num.Bytes(1024*workMem.KB), workMem.Value, modeNote(s))
 	case workMem.Role != "":
 		return fmt.Sprintf("%s, nor would it with role %s's work_mem %s, so the application's sessions SET a smaller work_mem themselves; %s",
-			measured, pgstat.QuoteIdent(workMem.Role), formatKB(workMem.KB), modeNote(s))
+			measured, pgstat.QuoteIdent(workMem.Role), num.Bytes(1024*workMem.KB), modeNote(s))
 	case workMem.NoRoleSetting:
 		return fmt.Sprintf("%s and role %s has no work_mem of its own, so the application's sessions SET a smaller work_mem themselves; %s",
 			measured, pgstat.QuoteIdent(s.User), modeNote(s))

@@ -74,7 +74,7 @@ func runUnbatchedWrites(p *Pass) error {
 		}
 		verb := strings.ToUpper(string(f.Kind))
 		msg := fmt.Sprintf("%s on %s writes one row per statement: %s calls, %.2f rows per call (%.1f ms in all)",
-			verb, target, humanInt(s.Calls), rowsPerCall, s.TotalTime())
+			verb, target, num.Thousands(s.Calls), rowsPerCall, s.TotalTime())
 		ev := map[string]any{
 			"calls":         s.Calls,
 			"rows":          s.Rows,

@@ -103,7 +103,7 @@ func unboundedFinding(p *Pass, s *model.Statement, rowsPerCall float64) Finding 
 		}
 	}
 	msg := fmt.Sprintf("a read of %s returns %s rows per call without LIMIT (%s calls, %s rows in all)",
-		where, humanInt(num.Int64(rowsPerCall+0.5)), humanInt(s.Calls), humanInt(s.Rows))
+		where, num.Thousands(num.Int64(rowsPerCall+0.5)), num.Thousands(s.Calls), num.Thousands(s.Rows))
 	return Finding{
 		Severity: wlSeverity(s.Share),
 		Message:  msg,
@@ -282,7 +282,7 @@ func wideRowFinding(p *Pass, s *model.Statement, rowsPerCall float64) (Finding, 
 		fix.SQL = []string{q[:start] + list + q[star+1:]}
 	}
 	msg := fmt.Sprintf("SELECT * of %s ships %d-byte rows on a hot path (%s calls, %s bytes per call)",
-		wlName(t), width, humanInt(s.Calls), humanInt(num.Int64(float64(width)*rowsPerCall)))
+		wlName(t), width, num.Thousands(s.Calls), num.Thousands(num.Int64(float64(width)*rowsPerCall)))
 	return Finding{
 		Severity: wlSeverity(s.Share),
 		Message:  msg,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -78,7 +79,7 @@ func runUnusedIndex(p *Pass) error {
 			ev["counters_from"] = "standby"
 			p.Report(Finding{
 				Severity: SeverityNotice,
-				Message:  fmt.Sprintf("index %s on %s has never been scanned on this standby since its statistics were reset%s; it costs %s, but a standby counts only its own scans", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
+				Message:  fmt.Sprintf("index %s on %s has never been scanned on this standby since its statistics were reset%s; it costs %s, but a standby counts only its own scans", name, t.QualifiedName(), age, num.Bytes(float64(ix.SizeBytes))),
 				Objects:  []string{name, t.QualifiedName()},
 				Evidence: ev,
 				Fix: &Fix{
@@ -90,7 +91,7 @@ func runUnusedIndex(p *Pass) error {
 		}
 		p.Report(Finding{
 			Severity: sev,
-			Message:  fmt.Sprintf("index %s on %s has never been scanned since the statistics were reset%s; it costs %s and slows every write", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
+			Message:  fmt.Sprintf("index %s on %s has never been scanned since the statistics were reset%s; it costs %s and slows every write", name, t.QualifiedName(), age, num.Bytes(float64(ix.SizeBytes))),
 			Objects:  []string{name, t.QualifiedName()},
 			Evidence: ev,
 			Fix:      &Fix{Summary: "Drop the unused index (after checking replicas and a full business cycle of statistics)", SQL: []string{drop}},
@@ -155,16 +156,4 @@ func humanAge(hours float64) string {
 		return fmt.Sprintf("%.0f hours", hours)
 	}
 	return fmt.Sprintf("%.0f days", hours/24)
-}
-
-func humanBytes(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.0f kB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", b)
 }

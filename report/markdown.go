@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // Markdown prints the report as a Markdown document (for tickets and nightly mails).
@@ -69,7 +70,7 @@ func Markdown(w io.Writer, r *Report) error {
 				ew.printf(" (%.1f%% of statement time)", f.Impact.Share*100)
 			}
 			if f.Impact.Calls > 0 {
-				ew.printf(", %s calls", Count(f.Impact.Calls))
+				ew.printf(", %s calls", num.Thousands(f.Impact.Calls))
 			}
 			ew.printf("\n")
 			if len(f.Objects) > 0 {

@@ -116,12 +116,12 @@ func writeTopStatements(ew *errWriter, top []TopStatement, md bool) {
 			refs = findingRefs(t.Findings)
 		}
 		if md {
-			ew.printf("| %d | %s | %s | %s | %.1f%% | %s | %s | `%s` |\n", i+1, Count(t.Calls), Duration(t.MeanMS), Duration(t.TotalMS), t.Share*100,
+			ew.printf("| %d | %s | %s | %s | %.1f%% | %s | %s | `%s` |\n", i+1, num.Thousands(t.Calls), Duration(t.MeanMS), Duration(t.TotalMS), t.Share*100,
 				mdEscape(planLabel(t)), refs, strings.ReplaceAll(Shorten(oneLine(t.Query), 120), "`", "'"))
 			continue
 		}
 		head := fmt.Sprintf("%2d. %s calls, %s mean, %s total (%.1f%%); plan %s; findings %s",
-			i+1, Count(t.Calls), Duration(t.MeanMS), Duration(t.TotalMS), t.Share*100, planLabel(t), refs)
+			i+1, num.Thousands(t.Calls), Duration(t.MeanMS), Duration(t.TotalMS), t.Share*100, planLabel(t), refs)
 		ew.printf("%s\n", indentWrap(head, Width, "    "))
 		ew.printf("%s\n", indentWrap("    "+Shorten(oneLine(t.Query), 180), Width, "    "))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // Width is the width the table view fits in.
@@ -262,7 +263,7 @@ func impactCell(f advisor.Finding) string {
 		lines = append(lines, fmt.Sprintf("%.1f%%", f.Impact.Share*100))
 	}
 	if f.Impact.Calls > 0 {
-		lines = append(lines, Count(f.Impact.Calls)+" calls")
+		lines = append(lines, num.Thousands(f.Impact.Calls)+" calls")
 	}
 	if len(lines) == 0 {
 		lines = append(lines, "-")
@@ -374,18 +375,6 @@ func Duration(ms float64) string {
 		return fmt.Sprintf("%.1f min", ms/60_000)
 	}
 	return fmt.Sprintf("%.1f h", ms/3_600_000)
-}
-
-// Count formats a count with thousands separators.
-func Count(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + Count(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // Shorten cuts s to at most n runes, ending in "…" when cut.
