@@ -92,10 +92,17 @@ func costsTime(p *Pass, s *model.Statement) bool {
 // when it is small and the statement costs less than ten times MinShare, a
 // warning otherwise.
 func severityFor(p *Pass, s *model.Statement, big bool) Severity {
+	return severityByShare(p.Options, s.Share, big, !big)
+}
+
+// severityByShare is the one grader of a finding by the share of total time
+// its statement costs: an error from PlanErrorShare when mayError, a notice
+// below ten times MinShare when mayNotice, a warning otherwise.
+func severityByShare(o Options, share float64, mayError, mayNotice bool) Severity {
 	switch {
-	case big && s.Share >= p.Options.PlanErrorShare:
+	case mayError && share >= o.PlanErrorShare:
 		return SeverityError
-	case !big && s.Share < 10*p.Options.MinShare:
+	case mayNotice && share < 10*o.MinShare:
 		return SeverityNotice
 	}
 	return SeverityWarning

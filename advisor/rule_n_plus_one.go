@@ -39,7 +39,7 @@ table by a foreign key (or a <table>_id column name); parent returns >= 2 rows p
 parent rows between n_plus_one_min_ratio and n_plus_one_max_ratio. Statement log: a run of
 >= n_plus_one_log_min_repeats consecutive executions of one statement shape in one session right after
 another statement, the run taking >= n_plus_one_log_min_ms. Severity: error when the child costs
->= 20% of total time, warning otherwise.`,
+>= plan_error_share of total time, warning otherwise.`,
 	Run: runNPlusOne,
 }
 
@@ -181,7 +181,7 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 		"link_source":          link.source,
 	}
 	finding := Finding{
-		Severity: wlSeverity(child.Share),
+		Severity: severityByShare(p.Options, child.Share, true, false),
 		Message:  msg,
 		Objects:  wlObjects(link.child, link.parent),
 		Evidence: ev,
@@ -339,14 +339,6 @@ func wlObjects(tables ...*pgstat.Table) []string {
 		out = append(out, wlName(t))
 	}
 	return out
-}
-
-// wlSeverity grades a workload finding by the statement's share of total time.
-func wlSeverity(share float64) Severity {
-	if share >= 0.2 {
-		return SeverityError
-	}
-	return SeverityWarning
 }
 
 // nPlusOneFix writes the batched child statement and the join.

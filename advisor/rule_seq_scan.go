@@ -27,7 +27,7 @@ proves which one with HypoPG); when the filter cannot use an index (a function
 on the column, a leading wildcard), rewrite it or index the expression.`,
 	Criteria: `table rows >= large_table_rows; discarded fraction of rows read >= seq_scan_discard,
 measured with ANALYZE or estimated from the plan; statement share of total time >= min_share and total
-time >= min_total_ms. Severity: error at >= 20% of total time, warning at >= 1%, notice below.`,
+time >= min_total_ms. Severity: error at share >= plan_error_share, warning at >= 10 x min_share, notice below.`,
 	Run: runSeqScan,
 }
 
@@ -156,7 +156,7 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 		}
 	}
 	f := Finding{
-		Severity: severityByShare(s.Share, 0.2, 0.01),
+		Severity: severityByShare(p.Options, s.Share, true, true),
 		Message:  msg,
 		Objects:  []string{t.QualifiedName()},
 		Evidence: ev,
@@ -184,17 +184,6 @@ func scanCandidate(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Candida
 		}
 	}
 	return nil
-}
-
-// severityByShare grades a finding by the share of total time it concerns.
-func severityByShare(share, errorAt, warnAt float64) Severity {
-	switch {
-	case share >= errorAt:
-		return SeverityError
-	case share >= warnAt:
-		return SeverityWarning
-	}
-	return SeverityNotice
 }
 
 // conditionText describes what the scan filters on: the statement's own

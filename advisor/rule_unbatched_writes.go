@@ -28,7 +28,7 @@ list, or one array per column with unnest), or COPY for bulk loads, and
 commit once per batch of a few hundred to a few thousand rows.`,
 	Criteria: `calls >= unbatched_min_calls; rows per call <= 1; INSERT with one VALUES row (not
 INSERT ... SELECT, not a multi-row VALUES), or UPDATE/DELETE with "column = $n" in WHERE. Severity: error
-when the statement costs >= 20% of total time, warning otherwise.`,
+when the statement costs >= plan_error_share of total time, warning otherwise.`,
 	Run: runUnbatchedWrites,
 }
 
@@ -87,7 +87,7 @@ func runUnbatchedWrites(p *Pass) error {
 			ev["wal_bytes"] = num.Int64(s.WALBytes)
 		}
 		p.Report(p.StatementFinding(s, Finding{
-			Severity: wlSeverity(s.Share),
+			Severity: severityByShare(p.Options, s.Share, true, false),
 			Message:  msg,
 			Objects:  objects,
 			Evidence: ev,

@@ -27,7 +27,7 @@ OFFSET it costs the same on every page), and name the columns the caller needs.`
 	Criteria: `rows per call >= unbounded_min_rows_per_call with calls >= unbounded_min_calls and no
 LIMIT (aggregates returning one row per call never qualify); or SELECT * of a table whose average row width
 (sum of pg_stats avg_width) is >= wide_row_bytes with calls >= wide_row_min_calls. Severity:
-error when the statement costs >= 20% of total time, warning otherwise.`,
+error when the statement costs >= plan_error_share of total time, warning otherwise.`,
 	Run: runUnboundedResult,
 }
 
@@ -105,7 +105,7 @@ func unboundedFinding(p *Pass, s *model.Statement, rowsPerCall float64) Finding 
 	msg := fmt.Sprintf("a read of %s returns %s rows per call without LIMIT (%s calls, %s rows in all)",
 		where, num.Thousands(num.Int64(rowsPerCall+0.5)), num.Thousands(s.Calls), num.Thousands(s.Rows))
 	return Finding{
-		Severity: wlSeverity(s.Share),
+		Severity: severityByShare(p.Options, s.Share, true, false),
 		Message:  msg,
 		Objects:  wlObjects(tables...),
 		Evidence: ev,
@@ -284,7 +284,7 @@ func wideRowFinding(p *Pass, s *model.Statement, rowsPerCall float64) (Finding, 
 	msg := fmt.Sprintf("SELECT * of %s ships %d-byte rows on a hot path (%s calls, %s bytes per call)",
 		wlName(t), width, num.Thousands(s.Calls), num.Thousands(num.Int64(float64(width)*rowsPerCall)))
 	return Finding{
-		Severity: wlSeverity(s.Share),
+		Severity: severityByShare(p.Options, s.Share, true, false),
 		Message:  msg,
 		Objects:  wlObjects(t),
 		Evidence: ev,
