@@ -144,12 +144,6 @@ func objectsUnder(p *Pass, n *explain.Node) []string {
 	return out
 }
 
-// relRows is the best row count of a table: the larger of reltuples and
-// n_live_tup (reltuples is -1 before the first ANALYZE on 14+).
-func relRows(t *pgstat.Table) float64 {
-	return math.Max(t.Rows, float64(t.NLiveTup))
-}
-
 // settingKB returns a memory setting of the snapshot in kB: the pg_settings
 // value times its unit (B, kB, 8kB, MB, GB), or a SHOW-style value such as
 // "4MB". ok is false when the setting is absent or not a size.

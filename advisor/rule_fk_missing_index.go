@@ -55,7 +55,7 @@ func runFKMissingIndex(p *Pass) error {
 			continue
 		}
 		ref := p.Table(fk.RefSchema, fk.RefTable)
-		rows := relRows(t)
+		rows := p.Snapshot.RowCount(t)
 		var refWrites int64
 		if ref != nil {
 			refWrites = ref.NTupDel + ref.NTupUpd

@@ -168,7 +168,7 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 	size := ""
 	sev := SeverityNotice
 	if t != nil {
-		rows := relRows(t)
+		rows := p.Snapshot.RowCount(t)
 		ev["table_rows"] = rows
 		size = fmt.Sprintf(" (%s rows)", num.Compact(rows))
 		sev = severityFor(p, s, rows >= 100*p.Options.LeadingWildcard.LargeTableRows)

@@ -89,7 +89,7 @@ func reportNonSargable(p *Pass, s *model.Statement, t *pgstat.Table, obj string,
 	var rows float64
 	if t != nil {
 		colType = columnType(t, col)
-		rows = relRows(t)
+		rows = p.Snapshot.RowCount(t)
 	}
 	wrap := "wrapped in " + pr.Function + "()"
 	if pr.Function == "" {
@@ -203,11 +203,11 @@ func largePredicateTable(p *Pass, f *sqlfacts.Facts, c sqlfacts.ColumnRef) (t *p
 			if t == nil {
 				return nil, "", false
 			}
-			return t, t.QualifiedName(), relRows(t) >= p.Options.NonSargable.LargeTableRows
+			return t, t.QualifiedName(), p.Snapshot.RowCount(t) >= p.Options.NonSargable.LargeTableRows
 		}
 	}
 	if t = p.Table(schema, name); t != nil {
-		return t, t.QualifiedName(), relRows(t) >= p.Options.NonSargable.LargeTableRows
+		return t, t.QualifiedName(), p.Snapshot.RowCount(t) >= p.Options.NonSargable.LargeTableRows
 	}
 	return nil, pgstat.QuoteQualified(schema, name), len(p.Snapshot.Tables) == 0
 }

@@ -62,7 +62,7 @@ func runSeqScan(p *Pass) error {
 			if t == nil {
 				return true
 			}
-			rows := relRows(t)
+			rows := p.Snapshot.RowCount(t)
 			if rows < p.Options.SeqScan.LargeTableRows {
 				return true
 			}

@@ -347,6 +347,50 @@ func recordedDecodeProblem(err error) string {
 	return ""
 }
 
+// RowCount is the number of rows of t, the one definition every rule and the
+// what-if use: the larger of reltuples and n_live_tup (reltuples is -1 before
+// the first ANALYZE on 14+, and n_live_tup counts rows written since), and
+// for a partitioned table the sum of that over its partitions at every
+// level (its own reltuples is -1 or a stale figure until the parent itself
+// is analysed, which autovacuum never does); its own count when none of its
+// partitions is in the snapshot.
+func (s *Snapshot) RowCount(t *Table) float64 {
+	own := max(t.Rows, float64(t.NLiveTup))
+	if t.Kind != "p" {
+		return own
+	}
+	byName := make(map[string]*Table, len(s.Tables))
+	for i := range s.Tables {
+		byName[s.Tables[i].QualifiedName()] = &s.Tables[i]
+	}
+	root := t.QualifiedName()
+	sum, found := 0.0, false
+	for i := range s.Tables {
+		p := &s.Tables[i]
+		if p.Kind == "p" || p.Parent == "" {
+			continue
+		}
+		// Walk up from the leaf (a few levels at most; a cycle in a
+		// hand-edited snapshot stops at the bound).
+		for up, depth := p.Parent, 0; up != "" && depth < 8; depth++ {
+			if up == root {
+				sum += max(p.Rows, float64(p.NLiveTup))
+				found = true
+				break
+			}
+			next := byName[up]
+			if next == nil {
+				break
+			}
+			up = next.Parent
+		}
+	}
+	if !found {
+		return own
+	}
+	return sum
+}
+
 // Table returns the table by schema and name; schema "" means unqualified:
 // the table of that name in public, else the first of that name.
 func (s *Snapshot) Table(schema, name string) *Table {

@@ -193,23 +193,8 @@ func splitQualified(s string) (schema, name string) {
 	return parts[0], parts[1]
 }
 
-// rows is the table's row estimate: reltuples, else n_live_tup, for a
-// partitioned table the sum over its partitions.
-func (c *catalog) rows(t *pgstat.Table) float64 {
-	r := t.Rows
-	if r <= 0 {
-		r = float64(t.NLiveTup)
-	}
-	if r <= 0 && t.Kind == "p" {
-		for i := range c.snap.Tables {
-			p := &c.snap.Tables[i]
-			if p.Parent != "" && c.parent(p) == t && p.Kind != "p" {
-				r += max(p.Rows, float64(p.NLiveTup))
-			}
-		}
-	}
-	return r
-}
+// rows is the table's row count (pgstat.Snapshot.RowCount).
+func (c *catalog) rows(t *pgstat.Table) float64 { return c.snap.RowCount(t) }
 
 func (c *catalog) sizeBytes(t *pgstat.Table) int64 {
 	s := t.SizeBytes
