@@ -285,15 +285,6 @@ func wlHasColumn(t *pgstat.Table, name string) bool {
 	return wlColumn(t, name) != nil
 }
 
-func wlColumn(t *pgstat.Table, name string) *pgstat.Column {
-	for i := range t.Columns {
-		if t.Columns[i].Name == name {
-			return &t.Columns[i]
-		}
-	}
-	return nil
-}
-
 // wlSelects reports whether a SELECT's output list can hold column: it names
 // it or has a *. A text it cannot read counts as yes.
 func wlSelects(sql, column string) bool {
@@ -311,11 +302,6 @@ func wlSelects(sql, column string) bool {
 	return re.MatchString(list)
 }
 
-// wlTable resolves a relation of the facts to the snapshot's table.
-func wlTable(p *Pass, r sqlfacts.Relation) *pgstat.Table {
-	return p.Table(r.Schema, r.Name)
-}
-
 // wlReads reports whether a statement reads table.
 func wlReads(p *Pass, f *sqlfacts.Facts, table *pgstat.Table) bool {
 	for _, r := range f.Relations {
@@ -324,21 +310,6 @@ func wlReads(p *Pass, f *sqlfacts.Facts, table *pgstat.Table) bool {
 		}
 	}
 	return false
-}
-
-func wlName(t *pgstat.Table) string { return t.QualifiedName() }
-
-func wlObjects(tables ...*pgstat.Table) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, t := range tables {
-		if t == nil || seen[wlName(t)] {
-			continue
-		}
-		seen[wlName(t)] = true
-		out = append(out, wlName(t))
-	}
-	return out
 }
 
 // nPlusOneFix writes the batched child statement and the join.

@@ -3,7 +3,6 @@ package advisor
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -111,7 +110,6 @@ var (
 	insertHead = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+((?:"[^"]+"|[^\s(])+)(\s+AS\s+\S+)?\s*(?:\(([^)]*)\))?\s*VALUES\s*\(`)
 	updateHead = regexp.MustCompile(`(?is)^\s*UPDATE\s+(ONLY\s+)?((?:"[^"]+"|[^\s])+)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?\s+SET\s+`)
 	deleteHead = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(ONLY\s+)?((?:"[^"]+"|[^\s])+)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?\s+WHERE\s+`)
-	paramRef   = regexp.MustCompile(`\$(\d+)\b`)
 	plainParam = regexp.MustCompile(`^\$(\d+)(?:::[a-zA-Z_][\w ]*(?:\(\d+(?:,\s*\d+)?\))?)?$`)
 )
 
@@ -297,23 +295,6 @@ func deleteBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []s
 		from, strings.Join(arrays, ", "), strings.Join(names, ", "), paramRef.ReplaceAllString(cond, "v.p$1"), suffix)}
 }
 
-// wlParams lists the distinct $n of the texts, in numeric order.
-func wlParams(texts ...string) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, t := range texts {
-		for _, m := range paramRef.FindAllStringSubmatch(t, -1) {
-			n, _ := strconv.Atoi(m[1])
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	sort.Ints(out)
-	return out
-}
-
 // wlParamType is the type of the column $n is compared with, "text" when unknown.
 func wlParamType(p *Pass, s *model.Statement, table *pgstat.Table, n int) string {
 	if s.Facts != nil {
@@ -346,120 +327,4 @@ func wlColumnType(t *pgstat.Table, column string) string {
 		return c.Type
 	}
 	return "text"
-}
-
-func wlUnquote(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
-	}
-	if i := strings.LastIndex(s, "."); i >= 0 {
-		return wlUnquote(s[i+1:])
-	}
-	return strings.ToLower(s)
-}
-
-// wlScan walks sql outside string literals, quoted identifiers, dollar
-// quotes and comments (sqlfacts.NextToken tells them apart), calling fn with
-// each byte offset and the parenthesis depth there; fn returns false to stop.
-func wlScan(sql string, fn func(i, depth int) bool) {
-	depth := 0
-	for i := 0; i < len(sql); {
-		kind, end := sqlfacts.NextToken(sql, i)
-		switch kind {
-		case sqlfacts.TokenString, sqlfacts.TokenQuotedIdentifier, sqlfacts.TokenDollarQuoted, sqlfacts.TokenComment:
-			i = end
-			continue
-		}
-		for ; i < end; i++ {
-			if sql[i] == ')' {
-				depth--
-			}
-			if !fn(i, depth) {
-				return
-			}
-			if sql[i] == '(' {
-				depth++
-			}
-		}
-	}
-}
-
-func isIdentStart(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
-}
-
-func isIdentChar(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' || c == '$' }
-
-// wlFindTop returns the offset of the first top-level (depth 0) occurrence of
-// a keyword in sql at or after from, or -1. A keyword may be two words ("order by").
-func wlFindTop(sql string, from int, keywords ...string) int {
-	found := -1
-	wlScan(sql, func(i, depth int) bool {
-		if i < from || depth != 0 || !isIdentStart(sql[i]) || (i > 0 && isIdentChar(sql[i-1])) {
-			return true
-		}
-		for _, kw := range keywords {
-			if wlKeywordAt(sql, i, kw) {
-				found = i
-				return false
-			}
-		}
-		return true
-	})
-	return found
-}
-
-func wlKeywordAt(sql string, i int, kw string) bool {
-	words := strings.Fields(kw)
-	for wi, w := range words {
-		if i+len(w) > len(sql) || !strings.EqualFold(sql[i:i+len(w)], w) {
-			return false
-		}
-		i += len(w)
-		if i < len(sql) && isIdentChar(sql[i]) {
-			return false
-		}
-		if wi < len(words)-1 {
-			j := i
-			for j < len(sql) && (sql[j] == ' ' || sql[j] == '\t' || sql[j] == '\n' || sql[j] == '\r') {
-				j++
-			}
-			if j == i {
-				return false
-			}
-			i = j
-		}
-	}
-	return true
-}
-
-// wlSplitTop splits s at top-level commas.
-func wlSplitTop(s string) []string {
-	var out []string
-	start := 0
-	wlScan(s, func(i, depth int) bool {
-		if depth == 0 && s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-		return true
-	})
-	return append(out, s[start:])
-}
-
-// wlMatchParen returns the offset of the parenthesis closing the one at open, or -1.
-func wlMatchParen(s string, open int) int {
-	closeAt := -1
-	wlScan(s, func(i, depth int) bool {
-		if i > open && depth == 0 && s[i] == ')' {
-			closeAt = i
-			return false
-		}
-		return true
-	})
-	if closeAt >= 0 {
-		return closeAt
-	}
-	return -1
 }
