@@ -52,26 +52,14 @@ func (p *Pass) recommendationFor(queryID, schema, table string) *whatif.Recommen
 	return nil
 }
 
-// recommendationLeadingWith returns a recommended plain-column index on
-// schema.table whose first len(cols) keys are exactly cols (in any order: they
-// are equality keys), if any.
+// recommendationLeadingWith returns a recommended index on schema.table that
+// serves equality on cols (whatif.KeysServe: a btree index whose first
+// len(cols) keys are cols, in any order), if any.
 func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *whatif.Recommendation {
 	recs, _ := p.IndexAdvice()
 	for i := range recs {
 		r := &recs[i]
-		if r.Schema != schema || r.Table != table || r.Method != "btree" || len(r.Keys) < len(cols) {
-			continue
-		}
-		want := map[string]bool{}
-		for _, c := range cols {
-			want[c] = true
-		}
-		for _, k := range r.Keys[:len(cols)] {
-			if k.Expression == "" {
-				delete(want, k.Column)
-			}
-		}
-		if len(want) == 0 {
+		if r.Schema == schema && r.Table == table && whatif.KeysServe(r.Method, r.Keys, false, "btree", columnKeys(cols), len(cols)) {
 			return r
 		}
 	}
@@ -98,4 +86,13 @@ func dropIndexSQL(p *Pass, ix *pgstat.Index) (sql string, ok bool) {
 		return "DROP INDEX IF EXISTS " + name, true
 	}
 	return "DROP INDEX CONCURRENTLY IF EXISTS " + name, true
+}
+
+// columnKeys are plain column keys, one a column.
+func columnKeys(cols []string) []whatif.Key {
+	keys := make([]whatif.Key, len(cols))
+	for i, c := range cols {
+		keys[i] = whatif.Key{Column: c}
+	}
+	return keys
 }

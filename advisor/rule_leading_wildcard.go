@@ -116,7 +116,7 @@ func runLeadingWildcard(p *Pass) error {
 				continue
 			}
 			seen[key] = true
-			if t != nil && hasTrigramIndex(p, t, expr) {
+			if t != nil && hasTrigramIndex(p, t, trigramKey(pr, expr)) {
 				continue
 			}
 			reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, likely, scan)
@@ -257,24 +257,13 @@ func concatWildcard(query, col string) (pattern string, likely bool) {
 	return "", false
 }
 
-// hasTrigramIndex reports whether t has a valid trigram (GIN or GiST) index
-// on the expression.
-func hasTrigramIndex(p *Pass, t *pgstat.Table, expr string) bool {
-	want := normalizeExpr(expr)
+// hasTrigramIndex reports whether an index of t serves a trigram search on
+// key (whatif.IndexServes: a valid, non-partial GIN or GiST index with a
+// pg_trgm operator class on it).
+func hasTrigramIndex(p *Pass, t *pgstat.Table, key whatif.Key) bool {
 	for _, ix := range p.IndexesOf(t) {
-		if !ix.Valid {
-			continue
-		}
-		for i, c := range ix.Columns {
-			if normalizeExpr(c) != want {
-				continue
-			}
-			if i < len(ix.Opclasses) && strings.Contains(ix.Opclasses[i], "trgm") {
-				return true
-			}
-			if strings.Contains(ix.Definition, "trgm_ops") {
-				return true
-			}
+		if whatif.IndexServes(ix, "gin", []whatif.Key{key}, 1) {
+			return true
 		}
 	}
 	return false
@@ -286,10 +275,15 @@ func trigramIndexSQL(t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, e
 	if t == nil {
 		return nil // the table is not in the snapshot: no name to give the index
 	}
-	key := whatif.Key{Column: pr.Column.Column, Opclass: "gin_trgm_ops"}
-	if pr.Function != "" || pr.Cast != "" {
-		key = whatif.Key{Expression: expr, Opclass: "gin_trgm_ops"}
-	}
-	c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "gin", Partitioned: t.Kind == "p", Keys: []whatif.Key{key}, Extensions: []string{"pg_trgm"}}
+	c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "gin", Partitioned: t.Kind == "p", Keys: []whatif.Key{trigramKey(pr, expr)}, Extensions: []string{"pg_trgm"}}
 	return c.FixSQL()
+}
+
+// trigramKey is the pg_trgm key of a LIKE predicate: its column, or the
+// expression around it.
+func trigramKey(pr sqlfacts.Predicate, expr string) whatif.Key {
+	if pr.Function != "" || pr.Cast != "" {
+		return whatif.Key{Expression: expr, Opclass: "gin_trgm_ops"}
+	}
+	return whatif.Key{Column: pr.Column.Column, Opclass: "gin_trgm_ops"}
 }

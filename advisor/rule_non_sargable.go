@@ -256,25 +256,23 @@ func normalizeExpr(s string) string {
 	}, s)
 }
 
-// hasExpressionIndex reports whether a valid index of t has expr as its
-// leading key, an expression key.
+// hasExpressionIndex reports whether an index of t serves equality on the
+// expression expr (whatif.IndexServes: a valid, non-partial index leading
+// with it).
 func hasExpressionIndex(p *Pass, t *pgstat.Table, expr string) bool {
-	want := normalizeExpr(expr)
 	for _, ix := range p.IndexesOf(t) {
-		if !ix.Valid || len(ix.Columns) == 0 || len(ix.Expressions) == 0 || !ix.Expressions[0] {
-			continue
-		}
-		if normalizeExpr(ix.Columns[0]) == want {
+		if whatif.IndexServes(ix, "btree", []whatif.Key{{Expression: expr}}, 1) {
 			return true
 		}
 	}
 	return false
 }
 
-// hasLeadingIndex reports whether a valid btree index of t leads with column col.
+// hasLeadingIndex reports whether an index of t serves a range of column col
+// (whatif.IndexServes: a valid, non-partial btree index leading with it).
 func hasLeadingIndex(p *Pass, t *pgstat.Table, col string) bool {
 	for _, ix := range p.IndexesOf(t) {
-		if ix.Valid && len(ix.Columns) > 0 && ix.Columns[0] == col && (len(ix.Expressions) == 0 || !ix.Expressions[0]) && (ix.Method == "" || ix.Method == "btree") {
+		if whatif.IndexServes(ix, "btree", []whatif.Key{{Column: col}}, 0) {
 			return true
 		}
 	}

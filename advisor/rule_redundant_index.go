@@ -5,6 +5,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // RedundantIndex finds indexes that another index of the same table makes unnecessary.
@@ -79,9 +80,10 @@ func runRedundantIndex(p *Pass) error {
 	return nil
 }
 
-// covers reports whether b serves every lookup a serves: the same method,
-// a's keys leading b's (any method when identical, btree for a prefix) with
-// the same expressions, operator classes and directions, the same predicate,
+// covers reports whether b serves every lookup a serves: the same method and
+// predicate, a's keys served by b's as ordered keys (whatif.KeysServe: for
+// btree a prefix of b with the same expressions, operator classes and
+// directions, or all directions reversed; for another method the same keys),
 // and a's INCLUDE columns among b's columns.
 func covers(b, a *pgstat.Index) bool {
 	if a.Method != b.Method || a.Predicate != b.Predicate || len(a.Columns) > len(b.Columns) || len(a.Columns) == 0 {
@@ -90,11 +92,8 @@ func covers(b, a *pgstat.Index) bool {
 	if len(a.Columns) < len(b.Columns) && a.Method != "btree" {
 		return false
 	}
-	for k := range a.Columns {
-		if a.Columns[k] != b.Columns[k] || boolAt(a.Expressions, k) != boolAt(b.Expressions, k) ||
-			boolAt(a.Descending, k) != boolAt(b.Descending, k) || stringAt(a.Opclasses, k) != stringAt(b.Opclasses, k) {
-			return false
-		}
+	if !whatif.KeysServe(b.Method, whatif.IndexKeys(b), false, a.Method, whatif.IndexKeys(a), 0) {
+		return false
 	}
 	have := map[string]bool{}
 	for _, c := range append(append([]string(nil), b.Columns...), b.Include...) {
@@ -110,13 +109,4 @@ func covers(b, a *pgstat.Index) bool {
 
 func sameKeys(a, b *pgstat.Index) bool {
 	return len(a.Columns) == len(b.Columns) && covers(a, b) && covers(b, a)
-}
-
-func boolAt(v []bool, i int) bool { return i < len(v) && v[i] }
-
-func stringAt(v []string, i int) string {
-	if i < len(v) {
-		return v[i]
-	}
-	return ""
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // UnusedIndex finds indexes never scanned since the statistics were reset.
@@ -130,22 +131,11 @@ func onlyFKIndex(s *pgstat.Snapshot, ix *pgstat.Index) bool {
 	return false
 }
 
-// leadsWith reports whether a valid, non-partial index's leading key columns
-// are cols, in any order.
+// leadsWith reports whether ix serves equality on the columns cols, in any
+// order (whatif.IndexServes): a valid, non-partial btree index leading with
+// them, a unique one on some of them, or a hash index on the one column.
 func leadsWith(ix *pgstat.Index, cols []string) bool {
-	if !ix.Valid || ix.Predicate != "" || len(ix.Columns) < len(cols) || len(cols) == 0 {
-		return false
-	}
-	want := map[string]bool{}
-	for _, c := range cols {
-		want[c] = true
-	}
-	for i, c := range ix.Columns[:len(cols)] {
-		if !want[c] || (i < len(ix.Expressions) && ix.Expressions[i]) {
-			return false
-		}
-	}
-	return true
+	return whatif.IndexServes(ix, "btree", columnKeys(cols), len(cols))
 }
 
 func humanAge(hours float64) string {

@@ -63,63 +63,11 @@ func hypoSupported(c Candidate) bool {
 // directions reversed also counts: a backward scan), or a unique btree index
 // whose keys are all among c's equality columns (at most one row matches).
 func coveredBy(c Candidate, ix *pgstat.Index) bool {
-	if !ix.Valid || ix.Predicate != "" {
-		return false
-	}
-	keys := indexKeys(ix)
-	if ix.Unique && ix.Method == "btree" && c.Method == "btree" && len(keys) > 0 && len(keys) <= c.EqualityKeys {
-		eq := map[string]bool{}
-		for _, k := range c.Keys[:c.EqualityKeys] {
-			eq[keyTarget(k)] = true
-		}
-		all := true
-		for _, k := range keys {
-			if !eq[keyTarget(k)] {
-				all = false
-			}
-		}
-		if all {
-			return true
-		}
-	}
-	if ix.Method != c.Method || len(keys) < len(c.Keys) {
-		return false
-	}
-	n := c.EqualityKeys
-	if n > len(c.Keys) {
-		n = len(c.Keys)
-	}
-	eq := map[string]bool{}
-	for _, k := range c.Keys[:n] {
-		eq[keyTarget(k)] = true
-	}
-	for _, k := range keys[:n] {
-		if !eq[keyTarget(k)] {
-			return false
-		}
-	}
-	rest, irest := c.Keys[n:], keys[n:len(c.Keys)]
-	forward, backward := true, true
-	for i := range rest {
-		if keyTarget(rest[i]) != keyTarget(irest[i]) {
-			return false
-		}
-		if !sameKey(rest[i], irest[i]) {
-			forward = false
-		}
-		rev := irest[i]
-		rev.Desc = !rev.Desc
-		nf := !nullsFirst(irest[i])
-		rev.NullsFirst = &nf
-		if !sameKey(rest[i], rev) {
-			backward = false
-		}
-	}
-	return forward || backward
+	return IndexServes(ix, c.Method, c.Keys, c.EqualityKeys)
 }
 
-// indexKeys converts an existing index's key columns to Keys.
-func indexKeys(ix *pgstat.Index) []Key {
+// IndexKeys converts an existing index's key columns to Keys.
+func IndexKeys(ix *pgstat.Index) []Key {
 	out := make([]Key, len(ix.Columns))
 	for i, col := range ix.Columns {
 		k := Key{Column: col}
