@@ -71,22 +71,6 @@ func TestSettingKB(t *testing.T) {
 	}
 }
 
-func TestNormalizeExpr(t *testing.T) {
-	same := [][2]string{
-		{"lower(email)", "lower((email)::text)"},
-		{"LOWER( email )", "lower(email)"},
-		{`lower("email")`, "lower(email)"},
-	}
-	for _, c := range same {
-		if normalizeExpr(c[0]) != normalizeExpr(c[1]) {
-			t.Errorf("normalizeExpr(%q) != normalizeExpr(%q)", c[0], c[1])
-		}
-	}
-	if normalizeExpr("created_at::date") == normalizeExpr("created_at") {
-		t.Error("a cast to date must not normalise to the bare column")
-	}
-}
-
 func TestColumnExpressionStripsQualifiers(t *testing.T) {
 	f := &sqlfacts.Facts{Relations: []sqlfacts.Relation{{Schema: "shop", Name: "customers", Alias: "c"}}}
 	for _, c := range []struct {

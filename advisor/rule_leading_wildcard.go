@@ -70,57 +70,40 @@ func leadingWildcard(pattern string) bool {
 }
 
 func runLeadingWildcard(p *Pass) error {
-	for _, s := range p.Statements {
-		f := s.Facts
-		if f == nil || !costsTime(p, s) {
+	seen := expressionsSeen{}
+	for _, fp := range largeTableFilters(p, func(pr sqlfacts.Predicate) bool { return isLikeOperator(pr.Operator) }) {
+		s, pr, t, obj := fp.s, fp.pr, fp.t, fp.obj
+		scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
+		pattern, likely := "", false
+		switch {
+		case pr.HasConst:
+			if !leadingWildcard(pr.Const) {
+				continue
+			}
+			pattern = strings.Trim(pr.Const, "'")
+		case pr.Param == 0:
+			if pattern, likely = concatWildcard(s.Query, pr.Column.Column); pattern == "" {
+				continue
+			}
+		case scan != nil:
+			pattern = wildcardInFilter(scan, pr.Column.Column)
+			if pattern == "" {
+				if !hiddenPatternScan(s, pr, scan) {
+					continue
+				}
+				pattern, likely = fmt.Sprintf("$%d", pr.Param), true
+			}
+		default:
+			continue // a $n pattern without a plan that shows it
+		}
+		if planned && scan == nil {
 			continue
 		}
-		seen := map[string]bool{}
-		for _, pr := range f.Predicates {
-			if pr.Join || !isLikeOperator(pr.Operator) {
-				continue
-			}
-			t, obj, ok := largePredicateTable(p, f, pr.Column)
-			if !ok {
-				continue
-			}
-			scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
-			pattern, likely := "", false
-			switch {
-			case pr.HasConst:
-				if !leadingWildcard(pr.Const) {
-					continue
-				}
-				pattern = strings.Trim(pr.Const, "'")
-			case pr.Param == 0:
-				if pattern, likely = concatWildcard(s.Query, pr.Column.Column); pattern == "" {
-					continue
-				}
-			case scan != nil:
-				pattern = wildcardInFilter(scan, pr.Column.Column)
-				if pattern == "" {
-					if !hiddenPatternScan(s, pr, scan) {
-						continue
-					}
-					pattern, likely = fmt.Sprintf("$%d", pr.Param), true
-				}
-			default:
-				continue // a $n pattern without a plan that shows it
-			}
-			if planned && scan == nil {
-				continue
-			}
-			expr := columnExpression(f, pr)
-			key := obj + "\x00" + normalizeExpr(expr)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			if t != nil && hasTrigramIndex(p, t, trigramKey(pr, expr)) {
-				continue
-			}
-			reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, likely, scan)
+		expr := columnExpression(s.Facts, pr)
+		if !seen.first(fp, expr) || (t != nil && hasTrigramIndex(p, t, trigramKey(pr, expr))) {
+			continue
 		}
+		reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, likely, scan)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package advisor
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -50,35 +49,18 @@ var defaultNonSargable = NonSargableThresholds{
 }
 
 func runNonSargable(p *Pass) error {
-	for _, s := range p.Statements {
-		f := s.Facts
-		if f == nil || !costsTime(p, s) {
+	seen := expressionsSeen{}
+	for _, fp := range largeTableFilters(p, func(pr sqlfacts.Predicate) bool { return pr.Function != "" || pr.Cast != "" }) {
+		s, pr, t, obj := fp.s, fp.pr, fp.t, fp.obj
+		expr := columnExpression(s.Facts, pr)
+		if !seen.first(fp, expr) || (t != nil && hasExpressionIndex(p, t, expr)) {
 			continue
 		}
-		seen := map[string]bool{}
-		for _, pr := range f.Predicates {
-			if pr.Join || (pr.Function == "" && pr.Cast == "") {
-				continue
-			}
-			t, obj, ok := largePredicateTable(p, f, pr.Column)
-			if !ok {
-				continue
-			}
-			expr := columnExpression(f, pr)
-			key := obj + "\x00" + normalizeExpr(expr)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			if t != nil && hasExpressionIndex(p, t, expr) {
-				continue
-			}
-			scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
-			if planned && scan == nil {
-				continue
-			}
-			reportNonSargable(p, s, t, obj, pr, expr, scan)
+		scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
+		if planned && scan == nil {
+			continue
 		}
+		reportNonSargable(p, s, t, obj, pr, expr, scan)
 	}
 	return nil
 }
@@ -179,83 +161,6 @@ func otherSide(pr sqlfacts.Predicate) string {
 	return " …"
 }
 
-// largePredicateTable resolves a predicate's column to its table and reports
-// whether the table is large enough to matter. t is nil when the snapshot
-// does not know the table; that is accepted only when the snapshot has no
-// tables at all (offline review).
-func largePredicateTable(p *Pass, f *sqlfacts.Facts, c sqlfacts.ColumnRef) (t *pgstat.Table, obj string, ok bool) {
-	schema, name := c.Schema, c.Table
-	if name == "" {
-		switch {
-		case len(f.Relations) == 1:
-			schema, name = f.Relations[0].Schema, f.Relations[0].Name
-		default:
-			for _, r := range f.Relations {
-				rt := p.Table(r.Schema, r.Name)
-				if rt == nil || columnType(rt, c.Column) == "" {
-					continue
-				}
-				if t != nil {
-					return nil, "", false // ambiguous
-				}
-				t = rt
-			}
-			if t == nil {
-				return nil, "", false
-			}
-			return t, t.QualifiedName(), p.Snapshot.RowCount(t) >= p.Options.NonSargable.LargeTableRows
-		}
-	}
-	if t = p.Table(schema, name); t != nil {
-		return t, t.QualifiedName(), p.Snapshot.RowCount(t) >= p.Options.NonSargable.LargeTableRows
-	}
-	return nil, pgstat.QuoteQualified(schema, name), len(p.Snapshot.Tables) == 0
-}
-
-// columnExpression is the predicate's column-side expression without table
-// or alias qualifiers, usable in CREATE INDEX.
-func columnExpression(f *sqlfacts.Facts, pr sqlfacts.Predicate) string {
-	expr := pr.Expression
-	if expr == "" {
-		switch {
-		case pr.Function == "" && pr.Cast == "":
-			expr = pgstat.QuoteIdent(pr.Column.Column)
-		case pr.Function != "":
-			expr = pr.Function + "(" + pgstat.QuoteIdent(pr.Column.Column) + ")"
-		default:
-			expr = pgstat.QuoteIdent(pr.Column.Column) + "::" + pr.Cast
-		}
-	}
-	for _, r := range f.Relations {
-		for _, q := range []string{r.Alias, r.Name, pgstat.QuoteQualified(r.Schema, r.Name)} {
-			if q == "" {
-				continue
-			}
-			re := regexp.MustCompile(`(^|[^\w."])` + regexp.QuoteMeta(q) + `\.`)
-			expr = re.ReplaceAllString(expr, "$1")
-		}
-	}
-	return expr
-}
-
-// textCast matches the casts to text that pg_get_indexdef adds around
-// varchar and char columns, e.g. lower((email)::text).
-var textCast = regexp.MustCompile(`::\s*(text|character varying|varchar|bpchar)\b`)
-
-// normalizeExpr reduces an expression text to compare the SQL side with
-// pg_get_indexdef: lower case, text casts, quotes, parentheses and spaces
-// removed; other casts are kept (created_at::date is not created_at).
-func normalizeExpr(s string) string {
-	s = textCast.ReplaceAllString(strings.ToLower(s), "")
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '(', ')', ' ', '"', '\t', '\n':
-			return -1
-		}
-		return r
-	}, s)
-}
-
 // hasExpressionIndex reports whether an index of t serves equality on the
 // expression expr (whatif.IndexServes: a valid, non-partial index leading
 // with it).
@@ -286,42 +191,6 @@ func columnType(t *pgstat.Table, col string) string {
 		}
 	}
 	return ""
-}
-
-// filterScanOf looks in the statement's plan for the scan of a table that
-// applies a condition on column col as a Filter (reading rows to discard
-// them), rather than as an Index Cond or Recheck Cond. planned is false when
-// there is no plan or it does not scan the table by name; scan is nil when the
-// table is scanned but no scan filters on col, or an index serves col.
-func filterScanOf(s *model.Statement, t *pgstat.Table, obj, col string) (scan *explain.Node, planned bool) {
-	root := planRoot(s)
-	if root == nil {
-		return nil, false
-	}
-	served := false
-	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
-		if n.RelationName == "" {
-			return
-		}
-		if t != nil {
-			if n.RelationName != t.Name || (n.Schema != "" && n.Schema != t.Schema) {
-				return
-			}
-		} else if pgstat.QuoteQualified(n.Schema, n.RelationName) != obj && n.RelationName != obj {
-			return
-		}
-		planned = true
-		switch {
-		case mentionsColumn(n.IndexCond, col) || mentionsColumn(n.RecheckCond, col):
-			served = true
-		case scan == nil && mentionsColumn(n.Filter, col):
-			scan = n
-		}
-	})
-	if served {
-		return nil, true
-	}
-	return scan, planned
 }
 
 // mentionsColumn reports whether a plan condition names column col outside

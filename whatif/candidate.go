@@ -2,6 +2,7 @@ package whatif
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 // keyTarget is the key without direction: what it indexes.
 func keyTarget(k Key) string {
 	if k.Expression != "" {
-		return "expr:" + normExpr(k.Expression) + "/" + k.Opclass
+		return "expr:" + NormalizeExpression(k.Expression) + "/" + k.Opclass
 	}
 	return "col:" + k.Column + "/" + k.Opclass
 }
@@ -28,15 +29,19 @@ func nullsFirst(k Key) bool {
 	return k.Desc
 }
 
-// normExpr normalises an expression for comparison with an index's expression
-// text: lower case, without white space, quotes, parentheses and ::text casts.
-func normExpr(s string) string {
-	s = strings.ToLower(s)
-	s = strings.ReplaceAll(s, "::text", "")
-	s = strings.ReplaceAll(s, "::character varying", "")
+// textCast matches the casts to text that pg_get_indexdef adds around
+// varchar and char columns, e.g. lower((email)::text).
+var textCast = regexp.MustCompile(`::\s*(text|character varying|varchar|bpchar)\b`)
+
+// NormalizeExpression reduces an expression text so that a statement's and
+// pg_get_indexdef's forms of one expression compare equal: lower case, text
+// casts, quotes, parentheses and white space removed; other casts are kept
+// (created_at::date is not created_at).
+func NormalizeExpression(s string) string {
+	s = textCast.ReplaceAllString(strings.ToLower(s), "")
 	return strings.Map(func(r rune) rune {
 		switch r {
-		case ' ', '\t', '\n', '"', '(', ')':
+		case '(', ')', ' ', '"', '\t', '\n':
 			return -1
 		}
 		return r

@@ -34,7 +34,7 @@ func IndexServes(ix *pgstat.Index, method string, keys []Key, equality int) bool
 //   - any other method for the same method: want's keys are have's leading
 //     keys, one for one.
 //
-// Expressions are compared normalised (normExpr).
+// Expressions are compared normalised (NormalizeExpression).
 func KeysServe(haveMethod string, have []Key, unique bool, method string, want []Key, equality int) bool {
 	equality = min(equality, len(want))
 	switch {
@@ -46,7 +46,7 @@ func KeysServe(haveMethod string, have []Key, unique bool, method string, want [
 		for _, w := range want {
 			found := false
 			for _, h := range have {
-				if h.Column == w.Column && normExpr(h.Expression) == normExpr(w.Expression) && sameOpclass(h.Opclass, w.Opclass) {
+				if h.Column == w.Column && NormalizeExpression(h.Expression) == NormalizeExpression(w.Expression) && sameOpclass(h.Opclass, w.Opclass) {
 					found = true
 					break
 				}

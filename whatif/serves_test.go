@@ -73,3 +73,21 @@ func TestIndexServes(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeExpression(t *testing.T) {
+	same := [][2]string{
+		{"lower(email)", "lower((email)::text)"},
+		{"LOWER( email )", "lower(email)"},
+		{`lower("email")`, "lower(email)"},
+		{"upper(code)", "upper((code)::bpchar)"},
+		{"lower(name)", "lower((name)::character varying)"},
+	}
+	for _, c := range same {
+		if NormalizeExpression(c[0]) != NormalizeExpression(c[1]) {
+			t.Errorf("NormalizeExpression(%q) != NormalizeExpression(%q)", c[0], c[1])
+		}
+	}
+	if NormalizeExpression("created_at::date") == NormalizeExpression("created_at") {
+		t.Error("a cast to date must not normalise to the bare column")
+	}
+}
