@@ -96,3 +96,10 @@ func columnKeys(cols []string) []whatif.Key {
 	}
 	return keys
 }
+
+// leadsWith reports whether ix serves equality on the columns cols, in any
+// order (whatif.IndexServes): a valid, non-partial btree index leading with
+// them, a unique one on some of them, or a hash index on the one column.
+func leadsWith(ix *pgstat.Index, cols []string) bool {
+	return whatif.IndexServes(ix, "btree", columnKeys(cols), len(cols))
+}

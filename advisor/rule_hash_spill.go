@@ -45,10 +45,6 @@ Severity: error when the memory needed is >= 64MB and share >= plan_error_share;
 
 func init() { register(HashSpill) }
 
-func isHashAgg(n *explain.Node) bool {
-	return n.NodeType == "Aggregate" && (n.Strategy == "Hashed" || n.Strategy == "Mixed")
-}
-
 // hashSpill is one spilling hash node with the memory it needed, kB.
 type hashSpill struct {
 	node, parent *explain.Node

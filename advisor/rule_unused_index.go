@@ -6,7 +6,6 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
-	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // UnusedIndex finds indexes never scanned since the statistics were reset.
@@ -129,13 +128,6 @@ func onlyFKIndex(s *pgstat.Snapshot, ix *pgstat.Index) bool {
 		}
 	}
 	return false
-}
-
-// leadsWith reports whether ix serves equality on the columns cols, in any
-// order (whatif.IndexServes): a valid, non-partial btree index leading with
-// them, a unique one on some of them, or a hash index on the one column.
-func leadsWith(ix *pgstat.Index, cols []string) bool {
-	return whatif.IndexServes(ix, "btree", columnKeys(cols), len(cols))
 }
 
 func humanAge(hours float64) string {

@@ -40,3 +40,20 @@ func wlColumn(t *pgstat.Table, name string) *pgstat.Column {
 	}
 	return nil
 }
+
+// wlPrimaryKey returns the primary-key columns of t (or of its first unique index).
+func wlPrimaryKey(p *Pass, t *pgstat.Table) []string {
+	var unique []string
+	for _, ix := range p.IndexesOf(t) {
+		if ix.Predicate != "" || len(ix.Expressions) > 0 && anyTrue(ix.Expressions) {
+			continue
+		}
+		if ix.Primary {
+			return ix.Columns
+		}
+		if ix.Unique && unique == nil {
+			unique = ix.Columns
+		}
+	}
+	return unique
+}
