@@ -14,6 +14,12 @@ import (
 	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
+// LargeTableThresholds are the thresholds of a rule about predicates on large
+// tables (leading-wildcard, non-sargable), each rule's set in its own section.
+type LargeTableThresholds struct {
+	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
+}
+
 // filterPredicate is a predicate of a statement that is not a join
 // condition, on a table large enough to matter.
 type filterPredicate struct {

@@ -43,9 +43,7 @@ Severity: error when the table has >= 100 x large_table_rows rows and share >= p
 func init() { register(LeadingWildcard) }
 
 // LeadingWildcardThresholds are the thresholds of leading-wildcard (rules.leading-wildcard.thresholds in .pgadvisor.yaml).
-type LeadingWildcardThresholds struct {
-	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
-}
+type LeadingWildcardThresholds = LargeTableThresholds
 
 var defaultLeadingWildcard = LeadingWildcardThresholds{
 	LargeTableRows: 10000,

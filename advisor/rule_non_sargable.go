@@ -40,9 +40,7 @@ Severity: error when the table has >= 100 x large_table_rows rows and share >= p
 func init() { register(NonSargable) }
 
 // NonSargableThresholds are the thresholds of non-sargable (rules.non-sargable.thresholds in .pgadvisor.yaml).
-type NonSargableThresholds struct {
-	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
-}
+type NonSargableThresholds = LargeTableThresholds
 
 var defaultNonSargable = NonSargableThresholds{
 	LargeTableRows: 10000,
