@@ -117,7 +117,7 @@ func runMissingIndex(p *Pass) error {
 			ev["existing_indexes"] = r.WriteCost.ExistingIndexes
 		}
 		if r.Partitioned {
-			ev["partitioned"] = "created on the partitioned parent; CREATE INDEX CONCURRENTLY is not possible there (it locks writes while it builds)"
+			partitionEvidence(ev, r.Candidate)
 		}
 		m := measuredFor(measured, r.Name())
 		if len(m) > 0 {
@@ -134,6 +134,38 @@ func runMissingIndex(p *Pass) error {
 		p.Report(f)
 	}
 	return nil
+}
+
+// partitionEvidence describes the online recipe of an index on a
+// partitioned table: which partitions get a new index (and its size) and
+// which attach the index they already have.
+func partitionEvidence(ev map[string]any, c whatif.Candidate) {
+	if len(c.Partitions) == 0 {
+		ev["partitioned"] = "created on the partitioned parent, which has no partitions yet"
+		return
+	}
+	ev["partitioned"] = "online recipe: the index ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition that needs it, ALTER INDEX … ATTACH PARTITION for each (a plain CREATE INDEX on the parent would lock writes while it builds)"
+	var built, attached []string
+	sizes := map[string]int64{}
+	for _, s := range c.Partitions {
+		switch {
+		case s.Partitioned:
+		case s.Builds():
+			built = append(built, s.QualifiedTable())
+			if s.SizeBytes > 0 {
+				sizes[s.QualifiedTable()] = s.SizeBytes
+			}
+		default:
+			attached = append(attached, s.QualifiedTable()+" ("+s.Attach+")")
+		}
+	}
+	ev["partitions_built"] = built
+	if len(sizes) > 0 {
+		ev["partition_size_bytes"] = sizes
+	}
+	if len(attached) > 0 {
+		ev["partitions_attached"] = attached
+	}
 }
 
 // measuredFor returns the --verify measurements of the statements an index serves.
@@ -168,6 +200,18 @@ func missingIndexMessage(r whatif.Recommendation) string {
 	using := ""
 	if r.Method != "btree" {
 		using = " using " + r.Method
+	}
+	if n := len(r.Partitions); n > 0 {
+		leaves, builds := 0, 0
+		for _, s := range r.Partitions {
+			if !s.Partitioned {
+				leaves++
+			}
+			if s.Builds() {
+				builds++
+			}
+		}
+		using += fmt.Sprintf(", built on %d of its %d partitions (%s)", builds, leaves, humanBytes(r.SizeBytes))
 	}
 	if r.Verified {
 		return fmt.Sprintf("%s needs an index on (%s)%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",

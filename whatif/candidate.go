@@ -95,6 +95,9 @@ type Candidate struct {
 	// Partitioned is set when Table is a partitioned table: the index is
 	// created on the parent, and CREATE INDEX CONCURRENTLY is not possible there.
 	Partitioned bool `json:"partitioned,omitempty"`
+	// Partitions are the steps of the online recipe on a partitioned table
+	// (WithPartitions), one per partition; nil when they are not known.
+	Partitions []PartitionStep `json:"partitions,omitempty"`
 	// QueryIDs are the statements the candidate was built for.
 	QueryIDs []string `json:"queryids"`
 	Reason   string   `json:"reason"`
@@ -192,11 +195,17 @@ func (c Candidate) CreateSQL() string {
 }
 
 // FixSQL is what to run, in order: the CREATE EXTENSION IF NOT EXISTS of
-// each extension the index needs, then CreateSQL.
+// each extension the index needs, then CreateSQL, or for a partitioned table
+// with known partitions the online recipe (CREATE INDEX … ON ONLY the
+// parent, CREATE INDEX CONCURRENTLY per partition that needs one, ALTER
+// INDEX … ATTACH PARTITION for each).
 func (c Candidate) FixSQL() []string {
 	var out []string
 	for _, e := range c.Extensions {
 		out = append(out, "CREATE EXTENSION IF NOT EXISTS "+pgstat.QuoteIdent(e))
+	}
+	if c.Partitioned && len(c.Partitions) > 0 {
+		return append(out, c.partitionSQL()...)
 	}
 	return append(out, c.CreateSQL())
 }
@@ -208,9 +217,11 @@ func (c Candidate) hypoSQL() string {
 
 // EstimatedSize is a rough size of the index without HypoPG, bytes: rows ×
 // (tuple header + key widths, 8-byte aligned, + line pointer) / 90% fill for
-// btree; three times the key width per row for a trigram GIN index.
+// btree; three times the key width per row for a trigram GIN index. On a
+// partitioned table the rows are those of the partitions that need a build
+// (BuildRows).
 func (c Candidate) EstimatedSize() int64 {
-	rows := c.RowsEstimate
+	rows := c.BuildRows()
 	if rows <= 0 {
 		return 0
 	}

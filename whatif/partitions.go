@@ -1,0 +1,161 @@
+package whatif
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// PartitionStep is what the online recipe of an index on a partitioned table
+// does on one of its partitions: build the index there with CREATE INDEX
+// CONCURRENTLY, or attach an index the partition already has, then ALTER
+// INDEX … ATTACH PARTITION it to the parent's index.
+type PartitionStep struct {
+	Schema string `json:"schema"`
+	Table  string `json:"table"`
+	// Parent is the partitioned table (schema.name, quoted where needed)
+	// whose index this partition's index is attached to.
+	Parent string `json:"parent"`
+	// Partitioned is set for a sub-partitioned partition: it gets an index
+	// ON ONLY itself, to which its own partitions' indexes are attached.
+	Partitioned bool `json:"partitioned,omitempty"`
+	// Attach names an existing valid index of the partition (schema.name)
+	// that has exactly the new index's keys and is attached to no other
+	// index: it is attached as it is, nothing is built.
+	Attach string `json:"attach,omitempty"`
+	// Rows is the partition's row estimate.
+	Rows float64 `json:"rows,omitempty"`
+	// SizeBytes is the size of the index built on this partition
+	// (hypopg_relation_size, else an estimate), bytes; 0 when nothing is built.
+	SizeBytes int64 `json:"size_bytes,omitempty"`
+}
+
+// Builds reports whether the step builds an index (a leaf partition without
+// an index to attach).
+func (s PartitionStep) Builds() bool { return !s.Partitioned && s.Attach == "" }
+
+// QualifiedTable is the partition's schema.name, quoted where needed.
+func (s PartitionStep) QualifiedTable() string { return pgstat.QuoteQualified(s.Schema, s.Table) }
+
+// on is the candidate moved to the step's partition: the same keys and
+// method, named after the partition.
+func (s PartitionStep) on(c Candidate) Candidate {
+	p := c
+	p.Schema, p.Table = s.Schema, s.Table
+	p.Partitioned = s.Partitioned
+	p.Partitions = nil
+	p.RowsEstimate = s.Rows
+	return p
+}
+
+// WithPartitions fills in c.Partitions for a candidate on a partitioned
+// table: every partition of the snapshot below it (sub-partitioned ones
+// before their own partitions), each with the existing index it can attach,
+// if any. Foreign-table partitions get no index and are left out. Other
+// candidates are returned as they are.
+func WithPartitions(snap *pgstat.Snapshot, c Candidate) Candidate {
+	if !c.Partitioned || snap == nil {
+		return c
+	}
+	c.Partitions = nil
+	var walk func(parent string, depth int)
+	walk = func(parent string, depth int) {
+		if depth > 8 {
+			return
+		}
+		var children []*pgstat.Table
+		for i := range snap.Tables {
+			if t := &snap.Tables[i]; t.Parent == parent && t.Kind != "f" {
+				children = append(children, t)
+			}
+		}
+		sort.Slice(children, func(i, j int) bool { return children[i].QualifiedName() < children[j].QualifiedName() })
+		for _, t := range children {
+			step := PartitionStep{Schema: t.Schema, Table: t.Name, Parent: parent, Partitioned: t.Kind == "p", Rows: max(t.Rows, float64(t.NLiveTup))}
+			if !step.Partitioned {
+				step.Attach = attachable(snap, t, c)
+			}
+			c.Partitions = append(c.Partitions, step)
+			if step.Partitioned {
+				walk(t.QualifiedName(), depth+1)
+			}
+		}
+	}
+	walk(c.QualifiedTable(), 0)
+	return c
+}
+
+// attachable returns the existing index of partition t that can be attached
+// to c's index as it is: valid, not partial, no INCLUDE columns, not attached
+// to another index, same method and exactly c's keys (directions and
+// operator classes included). "" when there is none.
+func attachable(snap *pgstat.Snapshot, t *pgstat.Table, c Candidate) string {
+	for i := range snap.Indexes {
+		ix := &snap.Indexes[i]
+		if ix.Schema != t.Schema || ix.Table != t.Name || !ix.Valid || ix.Predicate != "" || len(ix.Include) > 0 ||
+			ix.Parent != "" || ix.Unique || ix.Method != c.Method || len(ix.Columns) != len(c.Keys) {
+			continue
+		}
+		same := true
+		for k, key := range indexKeys(ix) {
+			if !key.same(c.Keys[k]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return pgstat.QuoteQualified(ix.Schema, ix.Name)
+		}
+	}
+	return ""
+}
+
+// BuildRows is the number of rows the index is built over: for a
+// partitioned table with known partitions, those of the partitions that
+// need a build; else the table's estimate.
+func (c Candidate) BuildRows() float64 {
+	if !c.Partitioned || len(c.Partitions) == 0 {
+		return c.RowsEstimate
+	}
+	var rows float64
+	for _, s := range c.Partitions {
+		if s.Builds() {
+			rows += s.Rows
+		}
+	}
+	return rows
+}
+
+// partitionSQL is the online recipe for an index on a partitioned table with
+// known partitions: the index ON ONLY the parent (invalid until every
+// partition has one attached), then per partition CREATE INDEX CONCURRENTLY
+// (or an existing index) and ALTER INDEX … ATTACH PARTITION. Nothing locks
+// writes for longer than a catalog update; when the last partition is
+// attached, the parent's index becomes valid.
+func (c Candidate) partitionSQL() []string {
+	index := func(schema, table string) string {
+		return pgstat.QuoteQualified(schema, Candidate{Schema: schema, Table: table, Method: c.Method, Keys: c.Keys}.Name())
+	}
+	parentIndex := map[string]string{c.QualifiedTable(): index(c.Schema, c.Table)}
+	out := []string{fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)",
+		pgstat.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.keyList())}
+	var attachLater []string // sub-partitioned partitions' indexes, attached once complete
+	for _, s := range c.Partitions {
+		own := index(s.Schema, s.Table)
+		switch {
+		case s.Partitioned:
+			parentIndex[s.QualifiedTable()] = own
+			out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)",
+				pgstat.QuoteIdent(s.on(c).Name()), s.QualifiedTable(), c.Method, c.keyList()))
+			attachLater = append([]string{fmt.Sprintf("ALTER INDEX %s ATTACH PARTITION %s", parentIndex[s.Parent], own)}, attachLater...)
+			continue
+		case s.Attach != "":
+			own = s.Attach
+		default:
+			out = append(out, s.on(c).CreateSQL())
+		}
+		out = append(out, fmt.Sprintf("ALTER INDEX %s ATTACH PARTITION %s", parentIndex[s.Parent], own))
+	}
+	return append(out, attachLater...)
+}
