@@ -85,3 +85,69 @@ func TestPartitionIndexHygiene(t *testing.T) {
 		}
 	}
 }
+
+// TestIncompletePartitionedIndex leaves an index ON ONLY a partitioned table
+// attached in one partition of three (another has an identical index of its
+// own, the third none): invalid-index names the two and its fix, run on the
+// server, attaches the one, builds the other concurrently and leaves the
+// parent's index valid.
+func TestIncompletePartitionedIndex(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{
+		`CREATE TABLE reading (station int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+		`CREATE TABLE reading_2026_01 PARTITION OF reading FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
+		`CREATE TABLE reading_2026_02 PARTITION OF reading FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')`,
+		`CREATE TABLE reading_2026_03 PARTITION OF reading FOR VALUES FROM ('2026-03-01') TO ('2026-04-01')`,
+		`INSERT INTO reading SELECT g % 50, date '2026-01-01' + g % 90 FROM generate_series(1, 9000) g`,
+		`CREATE INDEX reading_station ON ONLY reading (station)`,
+		`CREATE INDEX reading_2026_01_station ON reading_2026_01 (station)`,
+		`ALTER INDEX reading_station ATTACH PARTITION reading_2026_01_station`,
+		`CREATE INDEX reading_2026_02_station ON reading_2026_02 (station)`,
+		`ANALYZE reading`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(snap, []*Rule{InvalidIndex}, DefaultOptions())
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %+v, want one", res.Findings)
+	}
+	f := res.Findings[0]
+	if missing, _ := f.Evidence["partitions_missing"].([]string); strings.Join(missing, ",") != "public.reading_2026_02,public.reading_2026_03" {
+		t.Errorf("partitions missing %v", f.Evidence["partitions_missing"])
+	}
+	sql := strings.Join(f.Fix.SQL, ";\n")
+	t.Logf("fix:\n%s", sql)
+	for _, want := range []string{
+		"ALTER INDEX public.reading_station ATTACH PARTITION public.reading_2026_02_station",
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS reading_2026_03_station_idx ON public.reading_2026_03 USING btree (station)",
+		"ALTER INDEX public.reading_station ATTACH PARTITION public.reading_2026_03_station_idx",
+	} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("fix lacks %q", want)
+		}
+	}
+	if strings.Contains(sql, "reading_2026_01") || strings.Contains(sql, "DROP") {
+		t.Error("the fix touches the partition already attached, or drops the index")
+	}
+	for _, s := range f.Fix.SQL {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var valid bool
+	if err := conn.QueryRow(ctx, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'reading_station'::regclass").Scan(&valid); err != nil || !valid {
+		t.Errorf("reading_station after the fix: valid %v (%v)", valid, err)
+	}
+}

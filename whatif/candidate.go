@@ -95,6 +95,9 @@ type Candidate struct {
 	// Partitioned is set when Table is a partitioned table: the index is
 	// created on the parent, and CREATE INDEX CONCURRENTLY is not possible there.
 	Partitioned bool `json:"partitioned,omitempty"`
+	// IndexName, when set, is the name of an existing index the candidate
+	// stands for (an invalid partitioned index to complete); Name returns it.
+	IndexName string `json:"index_name,omitempty"`
 	// Partitions are the steps of the online recipe on a partitioned table
 	// (WithPartitions), one per partition; nil when they are not known.
 	Partitions []PartitionStep `json:"partitions,omitempty"`
@@ -131,6 +134,9 @@ func (c Candidate) ID() string {
 // Name is the index name: readable, deterministic, lower case and at most 63
 // bytes, e.g. orders_customer_id_status_created_at_idx.
 func (c Candidate) Name() string {
+	if c.IndexName != "" {
+		return c.IndexName
+	}
 	parts := []string{c.Table}
 	for _, k := range c.Keys {
 		if k.Expression != "" {

@@ -24,6 +24,9 @@ type PartitionStep struct {
 	// that has exactly the new index's keys and is attached to no other
 	// index: it is attached as it is, nothing is built.
 	Attach string `json:"attach,omitempty"`
+	// Attached is set when Attach is already attached to the parent's
+	// index (an index being completed, see Candidate.IndexName): nothing to do.
+	Attached bool `json:"attached,omitempty"`
 	// Rows is the partition's row estimate.
 	Rows float64 `json:"rows,omitempty"`
 	// SizeBytes is the size of the index built on this partition
@@ -45,6 +48,7 @@ func (s PartitionStep) on(c Candidate) Candidate {
 	p.Schema, p.Table = s.Schema, s.Table
 	p.Partitioned = s.Partitioned
 	p.Partitions = nil
+	p.IndexName = ""
 	p.RowsEstimate = s.Rows
 	return p
 }
@@ -52,15 +56,24 @@ func (s PartitionStep) on(c Candidate) Candidate {
 // WithPartitions fills in c.Partitions for a candidate on a partitioned
 // table: every partition of the snapshot below it (sub-partitioned ones
 // before their own partitions), each with the existing index it can attach,
-// if any. Foreign-table partitions get no index and are left out. Other
-// candidates are returned as they are.
+// if any, or the one already attached to the parent's index. Foreign-table
+// partitions get no index and are left out. Other candidates are returned as
+// they are.
 func WithPartitions(snap *pgstat.Snapshot, c Candidate) Candidate {
 	if !c.Partitioned || snap == nil {
 		return c
 	}
 	c.Partitions = nil
-	var walk func(parent string, depth int)
-	walk = func(parent string, depth int) {
+	attachedTo := func(t *pgstat.Table, parentIndex string) string {
+		for i := range snap.Indexes {
+			if ix := &snap.Indexes[i]; ix.Schema == t.Schema && ix.Table == t.Name && ix.Parent == parentIndex {
+				return pgstat.QuoteQualified(ix.Schema, ix.Name)
+			}
+		}
+		return ""
+	}
+	var walk func(parent, parentIndex string, depth int)
+	walk = func(parent, parentIndex string, depth int) {
 		if depth > 8 {
 			return
 		}
@@ -73,16 +86,19 @@ func WithPartitions(snap *pgstat.Snapshot, c Candidate) Candidate {
 		sort.Slice(children, func(i, j int) bool { return children[i].QualifiedName() < children[j].QualifiedName() })
 		for _, t := range children {
 			step := PartitionStep{Schema: t.Schema, Table: t.Name, Parent: parent, Partitioned: t.Kind == "p", Rows: max(t.Rows, float64(t.NLiveTup))}
-			if !step.Partitioned {
+			own := pgstat.QuoteQualified(t.Schema, step.on(c).Name())
+			if done := attachedTo(t, parentIndex); done != "" {
+				step.Attach, step.Attached, own = done, true, done
+			} else if !step.Partitioned {
 				step.Attach = attachable(snap, t, c)
 			}
 			c.Partitions = append(c.Partitions, step)
 			if step.Partitioned {
-				walk(t.QualifiedName(), depth+1)
+				walk(t.QualifiedName(), own, depth+1)
 			}
 		}
 	}
-	walk(c.QualifiedTable(), 0)
+	walk(c.QualifiedTable(), pgstat.QuoteQualified(c.Schema, c.Name()), 0)
 	return c
 }
 
@@ -134,16 +150,24 @@ func (c Candidate) BuildRows() float64 {
 // writes for longer than a catalog update; when the last partition is
 // attached, the parent's index becomes valid.
 func (c Candidate) partitionSQL() []string {
-	index := func(schema, table string) string {
-		return pgstat.QuoteQualified(schema, Candidate{Schema: schema, Table: table, Method: c.Method, Keys: c.Keys}.Name())
+	index := func(s PartitionStep) string {
+		if s.Attached {
+			return s.Attach
+		}
+		return pgstat.QuoteQualified(s.Schema, s.on(c).Name())
 	}
-	parentIndex := map[string]string{c.QualifiedTable(): index(c.Schema, c.Table)}
+	parentIndex := map[string]string{c.QualifiedTable(): pgstat.QuoteQualified(c.Schema, c.Name())}
 	out := []string{fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)",
 		pgstat.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.keyList())}
 	var attachLater []string // sub-partitioned partitions' indexes, attached once complete
 	for _, s := range c.Partitions {
-		own := index(s.Schema, s.Table)
+		own := index(s)
 		switch {
+		case s.Attached:
+			if s.Partitioned {
+				parentIndex[s.QualifiedTable()] = own
+			}
+			continue
 		case s.Partitioned:
 			parentIndex[s.QualifiedTable()] = own
 			out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)",
@@ -158,4 +182,19 @@ func (c Candidate) partitionSQL() []string {
 		out = append(out, fmt.Sprintf("ALTER INDEX %s ATTACH PARTITION %s", parentIndex[s.Parent], own))
 	}
 	return append(out, attachLater...)
+}
+
+// CompletionOf is the candidate that completes an invalid index of a
+// partitioned table (an index created ON ONLY the parent whose partitions
+// were never all attached): its name, method and keys, with the partitions'
+// steps (WithPartitions) so that FixSQL builds and attaches only what is
+// missing. ok is false for an index it cannot complete as a plain key list
+// (partial, INCLUDE, unique) or one not on a partitioned table.
+func CompletionOf(snap *pgstat.Snapshot, ix *pgstat.Index) (c Candidate, ok bool) {
+	t := snap.Table(ix.Schema, ix.Table)
+	if t == nil || t.Kind != "p" || ix.Predicate != "" || len(ix.Include) > 0 || ix.Unique || ix.Primary || len(ix.Columns) == 0 {
+		return c, false
+	}
+	c = Candidate{Schema: ix.Schema, Table: ix.Table, Method: ix.Method, Keys: indexKeys(ix), Partitioned: true, IndexName: ix.Name}
+	return WithPartitions(snap, c), true
 }
