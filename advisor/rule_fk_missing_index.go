@@ -20,7 +20,10 @@ columns, every DELETE or key UPDATE on the referenced table scans the
 referencing table to check for rows, under lock, and joins from the parent to
 its children cannot use an index. Create one with CREATE INDEX CONCURRENTLY
 on the referencing columns (a composite index that starts with them serves
-too).`,
+too). A foreign key declared on partitions rather than on their partitioned
+table (as older schemas had to) is reported once for the table, naming the
+partitions without an index; the evidence carries the ALTER TABLE that
+declares it on the parent instead.`,
 	Thresholds: `no valid, non-partial index whose leading columns are the foreign key's columns (any order); the
 referencing table has >= large_table_rows (10000) rows, or the referenced table has had rows deleted or updated since
 the statistics were reset. A key declared on the parent is reported once, on the parent. A key declared on

@@ -26,8 +26,14 @@ planner uses, that cut a statement's cost by half or more, with the most time
 saved per byte, one composite serving several statements where it can, minus
 the write cost on write-heavy tables. The fix is the CREATE INDEX
 CONCURRENTLY to run (preceded by CREATE EXTENSION IF NOT EXISTS pg_trgm for a
-trigram index). Without HypoPG the candidates are still reported, marked
-"verified": false, with how to install it.`,
+trigram index). On a partitioned table the fix is the online recipe: the
+index ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition that
+needs it and ALTER INDEX … ATTACH PARTITION for each (a partition that already
+has an identical index of its own gets it attached instead of a new one); the
+size counts only the partitions built, each sized by HypoPG on that
+partition (evidence: partitions_built, partitions_attached,
+partition_size_bytes). Without HypoPG the candidates are still reported,
+marked "verified": false, with how to install it.`,
 	Thresholds: `candidate tables >= large_table_rows (10000) rows, or >= 1 MiB when never analysed; a verified index must be
 used by the planner and cut a statement's cost by >= min_cost_reduction (50%) and by >= 100 cost units; statements
 considered cost >= min_total_ms (10 ms), >= min_share (0.1%) of total time and >= min_calls calls; an index only adding

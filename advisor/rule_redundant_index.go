@@ -19,7 +19,10 @@ planner can use the longer index for the same lookups. It still costs storage
 and every write. Drop the redundant one with DROP INDEX CONCURRENTLY; the
 evidence names the index that covers it. Unique, primary-key and
 constraint-backing indexes are never reported as the redundant one (they
-enforce a rule); INCLUDE columns of the redundant index must be covered too.`,
+enforce a rule); INCLUDE columns of the redundant index must be covered too.
+Inside a partition, an index attached to the partitioned table's index is
+never the redundant one (it can only be dropped with its parent's): the
+partition's own duplicate next to it is, and it is dropped concurrently.`,
 	Thresholds: `exact duplicates for any method; leading-column prefixes for btree only; both valid; same predicate (or
 neither partial). Severity: warning.`,
 	Run: runRedundantIndex,

@@ -23,7 +23,11 @@ A statement reads a large table from start to end and keeps only a small part
 of it: every call costs time proportional to the table, not to the answer.
 The usual fix is an index on the filtered columns (the missing-index rule
 proves which one with HypoPG); when the filter cannot use an index (a function
-on the column, a leading wildcard), rewrite it or index the expression.`,
+on the column, a leading wildcard), rewrite it or index the expression. The
+scans of a statement over several partitions of one table are one finding
+(the first partition, the others in other_partitions_scanned), whose fix is
+the index on the partitioned table with its online recipe: the same one the
+missing-index rule proposes.`,
 	Thresholds: `table rows >= large_table_rows (10000); discarded fraction of rows read >= seq_scan_discard (0.9),
 measured with ANALYZE or estimated from the plan; statement share of total time >= min_share (0.1%) and total
 time >= min_total_ms (10 ms). Severity: error at >= 20% of total time, warning at >= 1%, notice below.`,

@@ -22,7 +22,11 @@ standby's own: the finding only asks to check the primary and every replica,
 and proposes no DROP. Primary keys, unique and constraint-backing
 indexes are never reported: they enforce rules even when no query reads them.
 Nor is an index that is the only one leading with a foreign key's columns
-(dropping it would slow deletes on the referenced table).`,
+(dropping it would slow deletes on the referenced table). An index of a
+partitioned table is unused when no partition's index attached to it was
+scanned (it is dropped on the parent, without CONCURRENTLY, which a
+partitioned index does not allow); an index a partition has of its own is
+judged like any other.`,
 	Thresholds: `idx_scan = 0; valid index; not primary, unique or constraint-backing; its table has been read at least once
 (seq_scan + idx_scan > 0) since the reset. An index of a partitioned table counts the scans, reads and size of
 the partitions' indexes attached to it; an attached partition index is never reported alone (it goes with its
