@@ -151,3 +151,57 @@ func TestIncompletePartitionedIndex(t *testing.T) {
 		t.Errorf("reading_station after the fix: valid %v (%v)", valid, err)
 	}
 }
+
+// TestForeignKeyOnSomePartitions declares a foreign key on one partition of
+// two, without an index: fk-missing-index reports it once for the
+// partitioned table, and as not every partition has the key, the fix indexes
+// that partition concurrently. The fix runs for real, the ALTER TABLE of the
+// evidence in a rolled-back transaction.
+func TestForeignKeyOnSomePartitions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{
+		`CREATE TABLE station (id int PRIMARY KEY)`,
+		`INSERT INTO station SELECT generate_series(0, 49)`,
+		`CREATE TABLE reading (station int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at)`,
+		`CREATE TABLE reading_2026_01 PARTITION OF reading FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
+		`CREATE TABLE reading_2026_02 PARTITION OF reading FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')`,
+		`INSERT INTO reading SELECT g % 50, date '2026-01-01' + g % 31 FROM generate_series(1, 12000) g`,
+		`ALTER TABLE reading_2026_01 ADD FOREIGN KEY (station) REFERENCES station (id)`,
+		`ANALYZE reading`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(snap, []*Rule{FKMissingIndex}, DefaultOptions())
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %+v, want one", res.Findings)
+	}
+	f := res.Findings[0]
+	want := "CREATE INDEX CONCURRENTLY IF NOT EXISTS reading_2026_01_station_idx ON public.reading_2026_01 USING btree (station)"
+	if len(f.Fix.SQL) != 1 || f.Fix.SQL[0] != want || !slices.Contains(f.Objects, "public.reading") {
+		t.Errorf("finding %v fix %q, want %q", f.Objects, f.Fix.SQL, want)
+	}
+	if _, err := conn.Exec(ctx, f.Fix.SQL[0]); err != nil {
+		t.Errorf("%s: %v", f.Fix.SQL[0], err)
+	}
+	declare, _ := f.Evidence["declare_on_parent_sql"].(string)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, declare); err != nil {
+		t.Errorf("%q: %v", declare, err)
+	}
+}
