@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // TestPartitionIndexHygiene collects a partitioned table from the server and
@@ -129,6 +130,11 @@ func TestIncompletePartitionedIndex(t *testing.T) {
 	}
 	sql := strings.Join(f.Fix.SQL, ";\n")
 	t.Logf("fix:\n%s", sql)
+	// The index advisor's candidate with the same keys completes it too.
+	c := whatif.WithPartitions(snap, whatif.Candidate{Schema: "public", Table: "reading", Method: "btree", Partitioned: true, Keys: []whatif.Key{{Column: "station"}}})
+	if got := strings.Join(c.FixSQL(), ";\n"); got != sql {
+		t.Errorf("the candidate on (station) does not complete reading_station:\n%s", got)
+	}
 	for _, want := range []string{
 		"ALTER INDEX public.reading_station ATTACH PARTITION public.reading_2026_02_station",
 		"CREATE INDEX CONCURRENTLY IF NOT EXISTS reading_2026_03_station_idx ON public.reading_2026_03 USING btree (station)",

@@ -56,14 +56,26 @@ func (s PartitionStep) on(c Candidate) Candidate {
 // WithPartitions fills in c.Partitions for a candidate on a partitioned
 // table: every partition of the snapshot below it (sub-partitioned ones
 // before their own partitions), each with the existing index it can attach,
-// if any, or the one already attached to the parent's index. Foreign-table
-// partitions get no index and are left out. Other candidates are returned as
-// they are.
+// if any, or the one already attached to the parent's index. When the
+// parent has an invalid index with exactly c's keys (an online build left
+// unfinished), c takes its name, so that the recipe completes it rather than
+// building a second one. Foreign-table partitions get no index and are left
+// out. Other candidates are returned as they are.
 func WithPartitions(snap *pgstat.Snapshot, c Candidate) Candidate {
 	if !c.Partitioned || snap == nil {
 		return c
 	}
 	c.Partitions = nil
+	if c.IndexName == "" {
+		if t := snap.Table(c.Schema, c.Table); t != nil {
+			for i := range snap.Indexes {
+				if ix := &snap.Indexes[i]; !ix.Valid && ix.Schema == t.Schema && ix.Table == t.Name && sameIndexKeys(ix, c) {
+					c.IndexName = ix.Name
+					break
+				}
+			}
+		}
+	}
 	attachedTo := func(t *pgstat.Table, parentIndex string) string {
 		for i := range snap.Indexes {
 			if ix := &snap.Indexes[i]; ix.Schema == t.Schema && ix.Table == t.Name && ix.Parent == parentIndex {
@@ -109,22 +121,26 @@ func WithPartitions(snap *pgstat.Snapshot, c Candidate) Candidate {
 func attachable(snap *pgstat.Snapshot, t *pgstat.Table, c Candidate) string {
 	for i := range snap.Indexes {
 		ix := &snap.Indexes[i]
-		if ix.Schema != t.Schema || ix.Table != t.Name || !ix.Valid || ix.Predicate != "" || len(ix.Include) > 0 ||
-			ix.Parent != "" || ix.Unique || ix.Method != c.Method || len(ix.Columns) != len(c.Keys) {
-			continue
-		}
-		same := true
-		for k, key := range indexKeys(ix) {
-			if !key.same(c.Keys[k]) {
-				same = false
-				break
-			}
-		}
-		if same {
+		if ix.Schema == t.Schema && ix.Table == t.Name && ix.Valid && ix.Parent == "" && sameIndexKeys(ix, c) {
 			return pgstat.QuoteQualified(ix.Schema, ix.Name)
 		}
 	}
 	return ""
+}
+
+// sameIndexKeys reports whether ix is a plain index (not partial, unique or
+// with INCLUDE columns) of c's method with exactly c's keys, directions and
+// operator classes included.
+func sameIndexKeys(ix *pgstat.Index, c Candidate) bool {
+	if ix.Predicate != "" || len(ix.Include) > 0 || ix.Unique || ix.Primary || ix.Method != c.Method || len(ix.Columns) != len(c.Keys) {
+		return false
+	}
+	for k, key := range indexKeys(ix) {
+		if !key.same(c.Keys[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // BuildRows is the number of rows the index is built over: for a
