@@ -94,6 +94,25 @@ func (p *Pass) indexSQL(c whatif.Candidate) []string {
 	return whatif.WithPartitions(p.Snapshot, c).FixSQL()
 }
 
+// attachmentsKnown reports whether the snapshot records which partition
+// indexes are attached to a partitioned index (pgstat.Index.Parent): it does
+// when some index has a parent, or when no partitioned table has an index
+// (then no partition index can be attached). A snapshot saved before the
+// field existed has partitioned indexes but no parents.
+func (p *Pass) attachmentsKnown() bool {
+	partitionedIndex := false
+	for i := range p.Snapshot.Indexes {
+		ix := &p.Snapshot.Indexes[i]
+		if ix.Parent != "" {
+			return true
+		}
+		if t := p.Table(ix.Schema, ix.Table); t != nil && t.Kind == "p" {
+			partitionedIndex = true
+		}
+	}
+	return !partitionedIndex
+}
+
 // dropIndexSQL is the statement that drops an index, or ok=false for an index
 // of a partition attached to its parent's index (it is dropped with it: the
 // finding belongs to the parent). An index a partition has of its own is
@@ -105,6 +124,8 @@ func dropIndexSQL(p *Pass, ix *pgstat.Index) (sql string, ok bool) {
 	switch {
 	case ix.Parent != "":
 		return "", false
+	case t != nil && t.Parent != "" && !p.attachmentsKnown():
+		return "", false // a snapshot from before attachments were recorded: it may be attached
 	case t != nil && t.Kind == "p":
 		return "DROP INDEX IF EXISTS " + name, true
 	}

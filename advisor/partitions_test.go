@@ -2,6 +2,7 @@ package advisor
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -209,5 +210,36 @@ func TestForeignKeyOnSomePartitions(t *testing.T) {
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, declare); err != nil {
 		t.Errorf("%q: %v", declare, err)
+	}
+}
+
+// TestOldSnapshotDropsNoPartitionIndex reads the rental snapshot as a
+// snapshot saved before index attachments were recorded (no parent on any
+// index): no index of a partition is proposed for a drop, since it may be
+// attached to its table's index, while with attachments the duplicate is.
+func TestOldSnapshotDropsNoPartitionIndex(t *testing.T) {
+	data, err := os.ReadFile("testdata/partitions-rental/snapshot.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	drops := func(snap *pgstat.Snapshot) []string {
+		var out []string
+		for _, f := range Run(snap, []*Rule{RedundantIndex, UnusedIndex}, DefaultOptions()).Findings {
+			out = append(out, f.Fix.SQL...)
+		}
+		return out
+	}
+	snap, err := pgstat.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := drops(snap); len(got) != 1 || !strings.Contains(got[0], "payment_p2026_02_customer_id_dup") {
+		t.Errorf("with attachments: drops %q, want the duplicate's", got)
+	}
+	for i := range snap.Indexes {
+		snap.Indexes[i].Parent = ""
+	}
+	if got := drops(snap); len(got) != 0 {
+		t.Errorf("without attachments: drops %q, want none", got)
 	}
 }
