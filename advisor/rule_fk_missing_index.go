@@ -192,15 +192,14 @@ func partitionFKs(p *Pass, fks []pgstat.ForeignKey) {
 			ev["referenced_updates"] = ref.NTupUpd
 		}
 		var fix *Fix
-		if len(g.declared) == leaves {
+		if r := p.recommendationLeadingWith(g.root.Schema, g.root.Name, fk.Columns); r != nil {
+			fix = indexFix(p, "Create the index the missing-index finding recommends, which leads with the foreign key's columns and so serves it too", r.Candidate)
+			ev["served_by_recommended_index"] = r.Name()
+		} else if len(g.declared) == leaves {
 			// Every partition has the key: one index on the parent serves them
 			// all and the partitions to come.
 			c := whatif.Candidate{Schema: g.root.Schema, Table: g.root.Name, Method: "btree", Partitioned: true, Keys: keys}
 			fix = indexFix(p, "Index the referencing columns on the partitioned table, online (built only on the partitions without one)", c)
-			if r := p.recommendationLeadingWith(g.root.Schema, g.root.Name, fk.Columns); r != nil {
-				fix = indexFix(p, "Create the index the missing-index finding recommends, which leads with the foreign key's columns and so serves it too", r.Candidate)
-				ev["served_by_recommended_index"] = r.Name()
-			}
 		} else {
 			fix = &Fix{Summary: "Index the referencing columns of each partition that declares the key"}
 			for _, t := range g.bare {
