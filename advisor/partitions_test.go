@@ -207,9 +207,49 @@ func TestForeignKeyOnSomePartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, declare); err != nil {
 		t.Errorf("%q: %v", declare, err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// With the key on both partitions, February (unindexed) gets the
+	// parent's index through the online recipe, January's index attached.
+	if _, err := conn.Exec(ctx, `ALTER TABLE reading_2026_02 ADD FOREIGN KEY (station) REFERENCES station (id)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO reading SELECT g % 50, date '2026-02-01' + g % 28 FROM generate_series(1, 12000) g`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE reading`); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res = Run(snap, []*Rule{FKMissingIndex}, DefaultOptions())
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %+v, want one", res.Findings)
+	}
+	recipe := strings.Join(res.Findings[0].Fix.SQL, ";\n")
+	for _, want := range []string{
+		"CREATE INDEX IF NOT EXISTS reading_station_idx ON ONLY public.reading USING btree (station)",
+		"ALTER INDEX public.reading_station_idx ATTACH PARTITION public.reading_2026_01_station_idx",
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS reading_2026_02_station_idx ON public.reading_2026_02 USING btree (station)",
+	} {
+		if !strings.Contains(recipe, want) {
+			t.Errorf("recipe lacks %q:\n%s", want, recipe)
+		}
+	}
+	for _, s := range res.Findings[0].Fix.SQL {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var valid bool
+	if err := conn.QueryRow(ctx, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'reading_station_idx'::regclass").Scan(&valid); err != nil || !valid {
+		t.Errorf("reading_station_idx after the recipe: valid %v (%v)", valid, err)
 	}
 }
 
