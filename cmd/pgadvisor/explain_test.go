@@ -61,7 +61,7 @@ func TestExplainStatements(t *testing.T) {
 		{"delete", "DELETE FROM app.users WHERE tenant_id = $1 AND created_at < $2", "tenant_id"},
 		{"view", "SELECT id FROM app.recent_events WHERE user_id = $1", "app.events"},
 		{"cte", "WITH r AS (SELECT * FROM app.events WHERE user_id = $1) SELECT count(*) FROM r", "(user_id)"},
-		{"partitioned", "SELECT value FROM app.measurements WHERE device_id = $1 ORDER BY at DESC LIMIT 10", "ON app.measurements "},
+		{"partitioned", "SELECT value FROM app.measurements WHERE device_id = $1 ORDER BY at DESC LIMIT 10", "ON ONLY app.measurements "},
 		{"quoted identifiers", `SELECT "Label" FROM "Bar"."Foo" WHERE "OwnerId" = $1`, `"Bar"."Foo"`},
 		{"mixed directions", "SELECT id FROM app.events WHERE user_id = $1 ORDER BY kind DESC, at LIMIT 10", "(user_id, kind DESC, at)"},
 		{"leading wildcard", "SELECT id FROM app.users WHERE name LIKE '%4242%'", "gin_trgm_ops"},
