@@ -26,7 +26,7 @@ finishes that, building the index with CREATE INDEX CONCURRENTLY only on the
 partitions that lack it and attaching it.`,
 	Criteria: `pg_index.indisvalid = false. Severity: warning; error for a unique index. On a partitioned table: the
 partitions without an attached index are named (a partial, INCLUDE or unique index keeps the drop-and-rebuild fix).`,
-	Run:      runInvalidIndex,
+	Run: runInvalidIndex,
 }
 
 func init() { register(InvalidIndex) }
