@@ -202,6 +202,9 @@ var filterColumn = regexp.MustCompile(`(?is)^\s*((?:"[^"]+"|[a-z_][a-z0-9_$]*)(?
 // denormFix writes the materialised view: the statement without its $n
 // conditions, the filtered columns added to the output, a unique index for
 // REFRESH … CONCURRENTLY, the refresh, and the read from the view.
+// denormParam finds a $n left in a view's body.
+var denormParam = regexp.MustCompile(`\$\d+`)
+
 func denormFix(p *Pass, s *model.Statement, tables []*pgstat.Table, maxRatio float64) *Fix {
 	fix := &Fix{
 		Summary:  fmt.Sprintf("Precompute it: a materialised view refreshed CONCURRENTLY on a schedule (or a copied column / summary table kept by the application); the tables change little (writes <= %.2f%% of reads)", maxRatio*100),
@@ -220,6 +223,16 @@ func denormFix(p *Pass, s *model.Statement, tables []*pgstat.Table, maxRatio flo
 	}
 	mv := pgstat.QuoteQualified(tables[0].Schema, name)
 	body, filters, keys, ok := denormBody(p, s)
+	if ok {
+		if hidden := denormParam.FindAllString(body, -1); len(hidden) > 0 {
+			// A view cannot take parameters: the constants pg_stat_statements
+			// hid outside the WHERE conditions (a separator, a label) are
+			// the application's to write in; the SQL would not run as it is.
+			fix.SQL = []string{fmt.Sprintf("-- CREATE MATERIALIZED VIEW %s AS <this statement without its $n conditions, with the filtered columns in the output and the application's constants for %s, which pg_stat_statements hides>;\n-- CREATE UNIQUE INDEX ON %s (%s);\n-- REFRESH MATERIALIZED VIEW CONCURRENTLY %s;  -- on a schedule",
+				mv, strings.Join(hidden, ", "), mv, strings.Join(keys, ", "), mv)}
+			return fix
+		}
+	}
 	if !ok {
 		fix.SQL = []string{fmt.Sprintf("-- CREATE MATERIALIZED VIEW %s AS <this statement without its $n conditions, with the filtered columns in the output>;\n-- CREATE UNIQUE INDEX ON %s (<its key columns>);\n-- REFRESH MATERIALIZED VIEW CONCURRENTLY %s;  -- on a schedule", mv, mv, mv)}
 		return fix

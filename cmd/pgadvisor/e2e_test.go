@@ -145,6 +145,14 @@ func TestAuditShop(t *testing.T) {
 	// planted idle ones first, as a DBA would before applying the fixes.
 	release()
 	checkSQLScriptRuns(t, ctx, dsn, snapPath)
+	conn, err = pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if n := checkAdvisoryFixesRun(t, ctx, conn, live.Findings); n < 4 {
+		t.Errorf("%d advisory fix statements ran, want at least 4 (keyset, materialised view, N+1, batched insert)", n)
+	}
 }
 
 // checkFixesOnce: the table view prints each fix statement once, however

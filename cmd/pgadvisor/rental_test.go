@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -129,6 +130,9 @@ func TestAuditRental(t *testing.T) {
 	}
 
 	runFixes(t, ctx, conn, r.Findings)
+	if n := checkAdvisoryFixesRun(t, ctx, conn, r.Findings); n == 0 {
+		t.Errorf("no advisory fix SQL ran (the N+1 rewrite at least should)")
+	}
 
 	var valid bool
 	var builtBytes, allBytes int64
@@ -183,6 +187,8 @@ func findingWith(fs []advisor.Finding, rule, query string) *advisor.Finding {
 // CONCURRENTLY cannot run in a transaction; any other runs in a transaction
 // that is rolled back. SQL shown as evidence (declare_on_parent_sql) runs
 // rolled back too.
+var alterSystem = regexp.MustCompile(`^\s*ALTER SYSTEM SET (\w+)`)
+
 func runFixes(t *testing.T, ctx context.Context, conn *pgx.Conn, fs []advisor.Finding) {
 	t.Helper()
 	seen := map[string]bool{}
@@ -208,7 +214,17 @@ func runFixes(t *testing.T, ctx context.Context, conn *pgx.Conn, fs []advisor.Fi
 }
 
 func runFix(ctx context.Context, conn *pgx.Conn, sqls []string) error {
-	online := slices.ContainsFunc(sqls, func(s string) bool { return strings.Contains(s, "CONCURRENTLY") })
+	// ALTER SYSTEM cannot run in a transaction block: such a fix runs as
+	// it is, and the setting is reset afterwards (the cluster is shared).
+	online := slices.ContainsFunc(sqls, func(s string) bool {
+		return strings.Contains(s, "CONCURRENTLY") || strings.HasPrefix(strings.TrimSpace(s), "ALTER SYSTEM")
+	})
+	for _, s := range sqls {
+		if m := alterSystem.FindStringSubmatch(s); m != nil {
+			defer conn.Exec(ctx, "SELECT pg_reload_conf()")
+			defer conn.Exec(ctx, "ALTER SYSTEM RESET "+m[1])
+		}
+	}
 	if online {
 		for _, s := range sqls {
 			if _, err := conn.Exec(ctx, s); err != nil {
