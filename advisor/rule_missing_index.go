@@ -83,7 +83,7 @@ func runMissingIndex(p *Pass) error {
 		}
 		for _, g := range r.Statements {
 			f.Impact.Calls += g.Calls
-			if g.QueryID != f.QueryID {
+			if g.QueryID != heaviest.ID().String() {
 				f.QueryIDs = append(f.QueryIDs, g.QueryID)
 			}
 		}

@@ -52,6 +52,7 @@ func Markdown(w io.Writer, r *Report) error {
 			ew.printf("\n")
 		}
 	}
+	writeWhatIfTries(ew, r.WhatIf, true)
 	writeTopStatements(ew, r.TopStatements, true)
 	writeNotPlanned(ew, r.NotPlanned, true)
 	firstRank := map[string]int{} // fix id → rank of the first finding printing its SQL

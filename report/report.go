@@ -42,6 +42,9 @@ type Report struct {
 	TopStatements []TopStatement `json:"top_statements,omitempty"`
 	// NotPlanned lists every statement that could not be planned, with the cause.
 	NotPlanned []NotPlanned `json:"not_planned,omitempty"`
+	// WhatIf lists the hypothetical indexes tried for the one statement of
+	// `pgadvisor explain`, with its cost without and with each; absent for audits.
+	WhatIf []WhatIfTry `json:"what_if,omitempty"`
 	// Plan is the compact plan tree of the one statement of `pgadvisor
 	// explain` (explain.Plan.Tree); absent for audits.
 	Plan []string `json:"plan,omitempty"`
@@ -132,7 +135,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	} else if snap.Server.StatsResetAt != nil {
 		r.Summary.StatsSince = snap.Server.StatsResetAt
 	}
-	if ss := snap.StatStatements; ss != nil {
+	if ss := snap.StatStatements; ss != nil && source != "statement" {
 		if ss.Entries != nil {
 			r.Summary.StatementsLeftOut = max(*ss.Entries-len(snap.Statements), 0)
 		} else {
@@ -152,6 +155,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	}
 	if source == "statement" && len(snap.Plans) == 1 {
 		r.Plan = snap.Plans[0].Plan.Tree()
+		r.WhatIf = whatIfTries(snap)
 	}
 	for k, v := range snap.Timings {
 		r.Summary.TimingsMS[k] = v

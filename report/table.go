@@ -96,7 +96,7 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	if len(r.Findings) == 0 {
 		ew.printf("\nNo findings.\n")
 	} else {
-		ew.printf("%d findings: %d error, %d warning, %d notice\n", len(r.Findings), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
+		ew.printf("%s: %d error, %d warning, %d notice\n", plural(len(r.Findings), "finding"), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
 	}
 	for _, l := range suppressionNotes(r) {
 		ew.printf("%s\n", wrap(l, Width))
@@ -114,6 +114,7 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	for _, e := range r.RuleErrors {
 		ew.printf("rule failed: %s\n", e)
 	}
+	writeWhatIfTries(ew, r.WhatIf, false)
 	writeTopStatements(ew, r.TopStatements, false)
 	writeNotPlanned(ew, r.NotPlanned, false)
 	if ew.err != nil {
@@ -179,7 +180,7 @@ func writeFixSections(ew *errWriter, fixes []FixEntry) {
 	}
 	printed := map[string]bool{}
 	if len(run) > 0 {
-		ew.printf("\n%s (%d fixes, each once; SQL unwrapped for psql, autocommit):\n", whatToRunHeading, len(run))
+		ew.printf("\n%s (%s, each once; SQL unwrapped for psql, autocommit):\n", whatToRunHeading, plural(len(run), "fix"))
 		for _, e := range run {
 			ew.printf("\n%s\n", fixHeading(e))
 			if e.RunOn != "" {
@@ -189,7 +190,7 @@ func writeFixSections(ew *errWriter, fixes []FixEntry) {
 		}
 	}
 	if len(sketch) > 0 {
-		ew.printf("\n%s (%d advisory fixes: design changes, not to run as they are):\n", sketchesHeading, len(sketch))
+		ew.printf("\n%s (%s: design changes, not to run as they are):\n", sketchesHeading, plural(len(sketch), "advisory fix"))
 		for _, e := range sketch {
 			ew.printf("\n%s\n", fixHeading(e))
 			writeFixSQL(ew, e, printed, false)
@@ -214,7 +215,7 @@ func suppressionNotes(r *Report) []string {
 		for i, rule := range rules {
 			parts[i] = fmt.Sprintf("%d %s", byRule[rule], rule)
 		}
-		out = append(out, fmt.Sprintf("%d findings suppressed by ignore entries of the configuration (%s); JSON lists them with their reasons", n, strings.Join(parts, ", ")))
+		out = append(out, fmt.Sprintf("%s suppressed by ignore entries of the configuration (%s); JSON lists them with their reasons", plural(n, "finding"), strings.Join(parts, ", ")))
 	}
 	for _, ig := range r.UnmatchedIgnores {
 		what := ig.Object
@@ -471,4 +472,15 @@ func (e *errWriter) printf(format string, args ...any) {
 		return
 	}
 	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
+
+// plural is "1 finding", "2 findings", "1 fix", "3 fixes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "x") || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

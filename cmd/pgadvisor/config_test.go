@@ -371,7 +371,7 @@ func TestConfigPolicyApplied(t *testing.T) {
 	}
 	path := writeText(t, dir, "q.yaml", "ignore:\n  - rule: missing-index\n    object: public.big\n    reason: replica\n")
 	_, table, _ := runCLI(t, "--config", path, "audit", "--snapshot", snap)
-	if !strings.Contains(table, "1 findings suppressed by ignore entries of the configuration (1 missing-index)") {
+	if !strings.Contains(table, "1 finding suppressed by ignore entries of the configuration (1 missing-index)") {
 		t.Errorf("table does not count the suppressed finding:\n%s", table)
 	}
 }
