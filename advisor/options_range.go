@@ -101,6 +101,7 @@ var thresholdRanges = map[string]Range{
 	"contention_error_share": openFraction,
 
 	"denorm_min_share":       fraction,
+	"denorm_few_calls":       atLeastOne,
 	"denorm_min_calls":       atLeastOne,
 	"denorm_min_call_share":  fraction,
 	"denorm_hot_share":       fraction,
