@@ -27,6 +27,12 @@ be), a summary table kept by the application, or a column copied into the
 table the statement starts from. Where a joined table is written often, keep
 the schema normalised: the copies would cost more than the joins. This is a
 design decision to weigh, not a statement to run as is.`,
+	Evidence: `A read is hot by its share of the period's time (denorm_min_share) or of all read calls
+(denorm_min_call_share), with denorm_min_calls calls, or, in a short period, denorm_few_calls calls costing
+denorm_hot_share. Read-mostly is measured per table from its own statistics over the same period (rows written
+against rows read, n_tup_* against seq_tup_read and index fetches), so a table that is written often disqualifies
+the materialised view however hot the read; only a read costing denorm_hot_share whose one written table is the
+fact table, joined to read-mostly dimensions, is reported, with the copy-the-columns fix instead.`,
 	Criteria: `hot: calls >= denorm_min_calls and either a share of total time >= denorm_min_share
 or a share of all read (SELECT) calls >= denorm_min_call_share (or, at low volume, calls >= denorm_few_calls and a
 share of total time >= denorm_hot_share); two or more joins (three or more tables), or an

@@ -32,6 +32,13 @@ calls match the rows the parent returned; in a statement log
 session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
 with the parent's ids as an array, or join the child to the parent (the ORM's
 eager loading: includes, prefetch_related, JOIN FETCH).`,
+	Evidence: `Proof of the loop is structural: the child's calls equal the rows the parent returned (calls per parent
+row between n_plus_one_min_ratio and n_plus_one_max_ratio), the child looks up the parent's key (a foreign key, also
+one declared only on partitions, or a <table>_id column), and the parent returns several rows per call. That holds
+at any volume, so the count only has to show that it matters: n_plus_one_min_calls calls costing min_share of the
+period, or, in a short or quiet period, n_plus_one_few_calls calls costing n_plus_one_few_calls_share. Server time
+undercounts an N+1 (each call is also a round trip), so no absolute time floor applies. A statement log (--log) adds
+direct evidence: the child repeating right after the parent in one session.`,
 	Criteria: `pg_stat_statements: the child costs >= min_share of the period's statement time, with calls >=
 n_plus_one_min_calls, or calls >= n_plus_one_few_calls and share >= n_plus_one_few_calls_share (low volume,
 strong evidence; min_total_ms does not apply: an N+1 costs mostly round trips); child rows per call <=

@@ -32,3 +32,26 @@ func TestNPlusOneVolume(t *testing.T) {
 		}
 	}
 }
+
+// TestCostsTimeRelative: the statement gate of the plan rules lets a large
+// share of a short period through below min_total_ms, and keeps a small
+// share of a short period out (issue 9 §5).
+func TestCostsTimeRelative(t *testing.T) {
+	p := &Pass{Options: DefaultOptions()}
+	for _, c := range []struct {
+		name    string
+		totalMS float64
+		share   float64
+		want    bool
+	}{
+		{"long period, visible share", 5000, 0.05, true},
+		{"30-second sample: 8 ms that are 40% of it", 8, 0.4, true},
+		{"30-second sample: 8 ms that are 2% of it", 8, 0.02, false},
+		{"a negligible share of a month", 50000, 0.0005, false},
+	} {
+		s := &model.Statement{Statement: pgstat.Statement{Calls: 10, TotalExecTime: c.totalMS}, Share: c.share}
+		if got := costsTime(p, s); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
