@@ -411,21 +411,22 @@ func orDash(s string) string {
 // words longer than a line.
 func wrap(text string, width int) string { return indentWrap(text, width, "") }
 
-// indentWrap wraps like wrap and indents continuation lines.
+// indentWrap wraps like wrap and indents continuation lines. Leading spaces
+// of the first line are kept; words are separated by one space.
 func indentWrap(text string, width int, indent string) string {
 	var lines []string
-	cur := []rune{}
-	lead := 0 // leading spaces of the first line are kept
+	lead := 0
 	for lead < len(text) && text[lead] == ' ' {
 		lead++
 	}
-	cur = append(cur, []rune(text[:lead])...)
+	cur := []rune(text[:lead])
+	hasWord := false // the current line holds a word already
 	limit := width
 	for _, word := range strings.Fields(text) {
 		w := []rune(word)
 		for len(w) > 0 {
 			space := 0
-			if len(cur) > len([]rune(indent)) && len(cur) > lead {
+			if hasWord {
 				space = 1
 			}
 			if len(cur)+space+len(w) <= limit {
@@ -434,12 +435,13 @@ func indentWrap(text string, width int, indent string) string {
 				}
 				cur = append(cur, w...)
 				w = nil
+				hasWord = true
 				continue
 			}
-			if len(cur) > len([]rune(indent)) && len(cur) > lead {
+			if hasWord {
 				lines = append(lines, string(cur))
 				cur = []rune(indent)
-				lead = 0
+				hasWord = false
 				continue
 			}
 			room := limit - len(cur)
@@ -453,7 +455,6 @@ func indentWrap(text string, width int, indent string) string {
 			w = w[room:]
 			lines = append(lines, string(cur))
 			cur = []rune(indent)
-			lead = 0
 		}
 	}
 	if strings.TrimSpace(string(cur)) != "" {
