@@ -29,7 +29,8 @@ referencing table has >= large_table_rows rows, or the referenced table has had 
 the statistics were reset. A key declared on the parent is reported once, on the parent. A key declared on
 partitions only (not on their parent) is reported once per parent, columns and referenced table, for the partitions
 without an index (their rows summed): the fix indexes the parent with the online recipe when every partition has the
-key, else those partitions with CREATE INDEX CONCURRENTLY. Severity: warning.`,
+key, else those partitions with CREATE INDEX CONCURRENTLY. Severity: warning; a notice, and a hygiene fix listed
+apart from the fixes that cut time, when the referenced table had no deletes or key updates since the reset.`,
 	Run: runFKMissingIndex,
 }
 
@@ -101,13 +102,13 @@ func runFKMissingIndex(p *Pass) error {
 			fix = indexFix(p, "Create the index the missing-index finding recommends, which leads with the foreign key's columns and so serves it too", r.Candidate)
 			ev["served_by_recommended_index"] = r.Name()
 		}
-		p.Report(Finding{
+		p.Report(fkHygiene(ref, c, rows, Finding{
 			Message: fmt.Sprintf("foreign key %s of %s (%s) → %s has no index on its referencing columns: deletes and key updates on %s scan %s (%.0f rows)",
 				pgstat.QuoteIdent(fk.Name), t.QualifiedName(), strings.Join(cols, ", "), refName, refName, t.QualifiedName(), rows),
 			Objects:  []string{t.QualifiedName(), refName},
 			Evidence: ev,
 			Fix:      fix,
-		})
+		}))
 	}
 	partitionFKs(p, onPartitions)
 	return nil
@@ -217,14 +218,40 @@ func partitionFKs(p *Pass, fks []pgstat.ForeignKey) {
 			}
 		}
 		objects := append([]string{g.root.QualifiedName()}, bare...)
-		p.Report(Finding{
+		p.Report(fkHygiene(ref, whatif.Candidate{Method: "btree", Keys: keys}, rows, Finding{
 			Message: fmt.Sprintf("foreign key %s (%s) → %s is declared on %d partition(s) of %s, not on the table itself, and %s of them have no index on its referencing columns: deletes and key updates on %s scan them (%.0f rows)",
 				pgstat.QuoteIdent(fk.Name), strings.Join(cols, ", "), refName, len(g.declared), g.root.QualifiedName(), countWord(len(bare), len(g.declared)), refName, rows),
 			Objects:  append(objects, refName),
 			Evidence: ev,
 			Fix:      fix,
-		})
+		}))
 	}
+}
+
+// fkHygiene grades a foreign-key finding by what the index buys in this
+// workload (issue 10 §3): when the referenced table had no deletes and no
+// key updates since the statistics were reset, the index saves no time
+// here; it protects the deletes to come. Such a finding is a notice and its
+// fix is hygiene, listed apart from the fixes that cut time; its estimated
+// size is in the evidence so that each set shows its total. A fix that is
+// the workload's recommended index is not hygiene: it cuts time.
+func fkHygiene(ref *pgstat.Table, c whatif.Candidate, rows float64, f Finding) Finding {
+	if f.Fix == nil || f.Evidence["served_by_recommended_index"] != nil || ref == nil || ref.NTupDel+ref.NTupUpd > 0 {
+		return f
+	}
+	fix := *f.Fix
+	fix.Hygiene = true
+	f.Fix = &fix
+	f.Severity = SeverityNotice
+	f.Evidence["hygiene"] = "no deletes or key updates on the referenced table since the statistics were reset: the index saves no time in this workload, it keeps future deletes and key updates from scanning the table"
+	if _, ok := f.Evidence["size_bytes"]; !ok {
+		c.RowsEstimate = rows
+		if size := c.EstimatedSize(); size > 0 {
+			f.Evidence["size_bytes"] = size
+			f.Evidence["size_estimated"] = true
+		}
+	}
+	return f
 }
 
 // countWord is "all" when n is every one of total, else n.

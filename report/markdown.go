@@ -96,6 +96,9 @@ func Markdown(w io.Writer, r *Report) error {
 				if f.Fix.Advisory {
 					adv = " (advisory)"
 				}
+				if f.Fix.Hygiene {
+					adv = " (hygiene: no time saved in this workload)"
+				}
 				ew.printf("\n**Fix%s:** %s\n", adv, mdEscape(f.Fix.Summary))
 				id := fixKeyOf(f)
 				if first, ok := firstRank[id]; ok && id != "" {

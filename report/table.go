@@ -170,18 +170,24 @@ func fixKeyOf(f advisor.Finding) string {
 // so that it pastes into psql: "What to run" (each fix once, each statement
 // once) and "Sketches to adapt" for the advisory fixes.
 func writeFixSections(ew *errWriter, fixes []FixEntry) {
-	var run, sketch []FixEntry
+	var run, hygiene, sketch []FixEntry
 	for _, e := range fixes {
-		if e.Advisory {
+		switch {
+		case e.Advisory:
 			sketch = append(sketch, e)
-		} else {
+		case e.Hygiene:
+			hygiene = append(hygiene, e)
+		default:
 			run = append(run, e)
 		}
 	}
 	printed := map[string]bool{}
-	if len(run) > 0 {
-		ew.printf("\n%s (%s, each once; SQL unwrapped for psql, autocommit):\n", whatToRunHeading, plural(len(run), "fix"))
-		for _, e := range run {
+	section := func(list []FixEntry, heading string) {
+		if len(list) == 0 {
+			return
+		}
+		ew.printf("\n%s\n", heading)
+		for _, e := range list {
 			ew.printf("\n%s\n", fixHeading(e))
 			if e.RunOn != "" {
 				ew.printf("-- run on the %s\n", e.RunOn)
@@ -189,13 +195,9 @@ func writeFixSections(ew *errWriter, fixes []FixEntry) {
 			writeFixSQL(ew, e, printed, false)
 		}
 	}
-	if len(sketch) > 0 {
-		ew.printf("\n%s (%s: design changes, not to run as they are):\n", sketchesHeading, plural(len(sketch), "advisory fix"))
-		for _, e := range sketch {
-			ew.printf("\n%s\n", fixHeading(e))
-			writeFixSQL(ew, e, printed, false)
-		}
-	}
+	section(run, fmt.Sprintf("%s (%s to cut time%s; each once, for psql):\n-- autocommit: an index built CONCURRENTLY cannot be built inside a transaction block", whatToRunHeading, plural(len(run), "fix"), sizeNote(run)))
+	section(hygiene, fmt.Sprintf("%s (%s%s; no time saved in this workload):\n-- they keep the deletes and key updates to come from scanning the referencing tables", hygieneHeading, plural(len(hygiene), "fix"), sizeNote(hygiene)))
+	section(sketch, fmt.Sprintf("%s (%s: design changes, not to run as they are):", sketchesHeading, plural(len(sketch), "advisory fix")))
 }
 
 // suppressionNotes say how many findings the configuration suppressed and
