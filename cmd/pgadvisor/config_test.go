@@ -375,3 +375,21 @@ func TestConfigPolicyApplied(t *testing.T) {
 		t.Errorf("table does not count the suppressed finding:\n%s", table)
 	}
 }
+
+// TestRulesShowConfiguredSeverity: pgadvisor rules shows the severity each
+// rule reports with under the configuration, and the rules it turns off.
+func TestRulesShowConfiguredSeverity(t *testing.T) {
+	path := writeText(t, t.TempDir(), "r.yaml", "rules:\n  unused-index:\n    enabled: false\n  fk-missing-index:\n    severity: notice\n")
+	code, out, stderr := runCLI(t, "--config", path, "rules")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"| fk-missing-index        | catalog  | notice * |", "| unused-index            | catalog  | off *    |", "* set in " + path} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if _, plain, _ := runCLI(t, "--config", writeText(t, t.TempDir(), "e.yaml", "{}\n"), "rules"); strings.Contains(plain, "*") {
+		t.Errorf("rules marks a configured value without a configuration:\n%s", plain)
+	}
+}

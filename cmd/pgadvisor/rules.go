@@ -68,18 +68,38 @@ func rulesCommand() *cli.Command {
 				}
 				return nil
 			}
+			// The severity each rule reports with here: the configuration's
+			// override, or off when the configuration disables it.
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
 			t := tablewriter.NewTable(w,
 				tablewriter.WithRendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)}),
 				tablewriter.WithHeaderAutoFormat(tw.Off),
 				tablewriter.WithRowAutoWrap(tw.WrapNone),
 			)
-			t.Header("RULE", "FAMILY", "FINDS")
+			t.Header("RULE", "FAMILY", "SEVERITY", "FINDS")
+			configured := false
 			for _, r := range rules {
-				if err := t.Append([]string{r.Name, r.Family, wrapWords(r.Title(), 56)}); err != nil {
+				sev := string(r.Severity)
+				if s, ok := cfg.Options.Policy.Severity[r.Name]; ok {
+					sev, configured = string(s)+" *", true
+				}
+				if cfg.Disabled[r.Name] {
+					sev, configured = "off *", true
+				}
+				if err := t.Append([]string{r.Name, r.Family, sev, wrapWords(r.Title(), 46)}); err != nil {
 					return err
 				}
 			}
-			return t.Render()
+			if err := t.Render(); err != nil {
+				return err
+			}
+			if configured {
+				fmt.Fprintf(w, "* set in %s\n", cfg.Path)
+			}
+			return nil
 		},
 	}
 }
