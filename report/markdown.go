@@ -110,6 +110,7 @@ func Markdown(w io.Writer, r *Report) error {
 			}
 		}
 	}
+	writeIndexCurve(ew, r.IndexCurve, true)
 	if ew.err != nil {
 		return fmt.Errorf("write markdown report: %w", ew.err)
 	}

@@ -37,6 +37,9 @@ type Report struct {
 	// findings are those of what was collected.
 	Problems   []pgstat.Problem `json:"problems,omitempty"`
 	RuleErrors []string         `json:"rule_errors,omitempty"`
+	// IndexCurve is the verified recommended indexes by time saved per byte,
+	// with the cumulative saving and size: where to stop.
+	IndexCurve []CurvePoint `json:"index_curve,omitempty"`
 	// TopStatements are the heaviest statements, with how each was planned
 	// and the findings about it (absent for a single statement).
 	TopStatements []TopStatement `json:"top_statements,omitempty"`
@@ -125,6 +128,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 		r.Findings = []advisor.Finding{}
 	}
 	r.Fixes = Fixes(r.Findings)
+	r.IndexCurve = indexCurve(r.Findings, r.Fixes, res.TotalMS)
 	if source != "statement" {
 		r.TopStatements = topStatements(snap, r.Findings, TopStatementsShown)
 	}

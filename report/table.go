@@ -155,6 +155,7 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 		}
 	}
 	writeFixSections(ew, fixes)
+	writeIndexCurve(ew, r.IndexCurve, false)
 	return ew.err
 }
 
