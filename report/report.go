@@ -88,6 +88,10 @@ type Summary struct {
 	TimingsMS    map[string]float64 `json:"timings_ms,omitempty"`    // collect, explain, what-if, advise
 	Source       string             `json:"source"`                  // "live" or the snapshot file
 	FindingCount map[string]int     `json:"finding_count"`           // by severity
+	// ConcernedMS is the time of the statements the findings concern, each
+	// statement counted once however many findings name it (the findings'
+	// impacts overlap: several problems of one statement each count its time).
+	ConcernedMS float64 `json:"concerned_ms,omitempty"`
 	// Suppressed counts the findings the configuration's ignore entries took out.
 	Suppressed int `json:"suppressed,omitempty"`
 	// StatementsLeftOut counts the pg_stat_statements entries not collected
@@ -131,6 +135,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	r.IndexCurve = indexCurve(r.Findings, r.Fixes, res.TotalMS)
 	if source != "statement" {
 		r.TopStatements = topStatements(snap, r.Findings, TopStatementsShown)
+		r.Summary.ConcernedMS = concernedMS(snap, r.Findings)
 	}
 	r.NotPlanned = notPlanned(snap)
 	r.Summary.Suppressed = len(r.Suppressed)

@@ -58,6 +58,15 @@ func TestTopStatementsAndNotPlanned(t *testing.T) {
 	if withFindings == 0 {
 		t.Errorf("no top statement is linked to a finding")
 	}
+	// The findings' impacts overlap (one statement, several problems); the
+	// time they concern counts each statement once and never exceeds the total.
+	var impacts float64
+	for _, f := range r.Findings {
+		impacts += f.Impact.TotalMS
+	}
+	if c := r.Summary.ConcernedMS; c <= 0 || c > r.Summary.TotalMS || c >= impacts {
+		t.Errorf("concerned %.1f ms, total %.1f ms, impacts summed %.1f ms", c, r.Summary.TotalMS, impacts)
+	}
 	if len(r.NotPlanned) != 2 || !strings.Contains(r.NotPlanned[0].Cause, "permission denied") || r.NotPlanned[0].SQLState != "42501" ||
 		!strings.Contains(r.NotPlanned[1].Cause, "locked") {
 		t.Fatalf("not planned: %+v", r.NotPlanned)

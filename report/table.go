@@ -96,7 +96,11 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	if len(r.Findings) == 0 {
 		ew.printf("\nNo findings.\n")
 	} else {
-		ew.printf("%s: %d error, %d warning, %d notice\n", plural(len(r.Findings), "finding"), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
+		line := fmt.Sprintf("%s: %d error, %d warning, %d notice", plural(len(r.Findings), "finding"), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
+		if s.ConcernedMS > 0 && s.TotalMS > 0 {
+			line += fmt.Sprintf("; they concern statements taking %s (%.1f%% of the statement time, each statement counted once)", Duration(s.ConcernedMS), s.ConcernedMS/s.TotalMS*100)
+		}
+		ew.printf("%s\n", wrap(line, Width))
 	}
 	for _, l := range suppressionNotes(r) {
 		ew.printf("%s\n", wrap(l, Width))
