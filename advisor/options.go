@@ -45,8 +45,8 @@ type Options struct {
 // cost enough to be findings, and how their severity is graded.
 type Common struct {
 	MinCalls       int64   `json:"min_calls" doc:"statements called fewer times are not findings of statement rules"`
-	MinShare       float64 `json:"min_share" doc:"statements costing less than this fraction of total time are not findings of plan and what-if rules"`
-	MinTotalMS     float64 `json:"min_total_ms" doc:"statements that cost less time than this in all are ignored, milliseconds"`
+	MinShare       float64 `json:"min_share" doc:"statements costing less than this fraction of total time are not findings of the plan, what-if and n-plus-one rules"`
+	MinTotalMS     float64 `json:"min_total_ms" doc:"statements that cost less time than this in all are ignored, milliseconds, unless they cost plan_error_share of the period (a short sample is a normal input)"`
 	PlanErrorShare float64 `json:"plan_error_share" doc:"a finding about a large problem is an error when its statement costs at least this fraction of total time"`
 	MaxWorkMemMB   float64 `json:"max_work_mem_mb" doc:"the largest work_mem the spill rules recommend, megabytes; a bigger spill is fixed by processing fewer rows"`
 }

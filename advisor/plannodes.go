@@ -82,9 +82,15 @@ func loops(n *explain.Node) float64 {
 }
 
 // costsTime reports whether a statement costs enough time to be a finding:
-// at least MinCalls calls, MinTotalMS milliseconds and MinShare of the total.
+// at least MinCalls calls and MinShare of the total, and MinTotalMS
+// milliseconds unless it is PlanErrorShare of the total.
 func costsTime(p *Pass, s *model.Statement) bool {
-	return s.Calls >= p.Options.MinCalls && s.TotalTime() >= p.Options.MinTotalMS && s.Share >= p.Options.MinShare
+	// min_total_ms keeps a visible share of a tiny period from mattering,
+	// but a statement that is a large share of the period (plan_error_share)
+	// matters however short the period: a 30-second sample is as normal an
+	// input as a month of statistics.
+	return s.Calls >= p.Options.MinCalls && s.Share >= p.Options.MinShare &&
+		(s.TotalTime() >= p.Options.MinTotalMS || s.Share >= p.Options.PlanErrorShare)
 }
 
 // severityFor grades a statement finding: an error when the problem is big

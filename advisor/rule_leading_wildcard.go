@@ -192,7 +192,7 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 		Evidence: ev,
 		Fix: &Fix{
 			Summary: fmt.Sprintf("Create a trigram GIN index on %s (pg_trgm), which serves LIKE and ILIKE with leading wildcards%s", expr, short),
-			SQL:     trigramIndexSQL(t, obj, pr, expr, elem),
+			SQL:     trigramIndexSQL(p, t, obj, pr, expr, elem),
 		},
 	}))
 }
@@ -252,12 +252,12 @@ func hasTrigramIndex(p *Pass, t *pgstat.Table, key whatif.Key) bool {
 
 // trigramIndexSQL is the pg_trgm GIN index on the column or expression,
 // named as the index advisor names it, after the CREATE EXTENSION it needs.
-func trigramIndexSQL(t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, elem string) []string {
+func trigramIndexSQL(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, elem string) []string {
 	if t == nil {
 		return nil // the table is not in the snapshot: no name to give the index
 	}
 	c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "gin", Partitioned: t.Kind == "p", Keys: []whatif.Key{trigramKey(pr, expr)}, Extensions: []string{"pg_trgm"}}
-	return c.FixSQL()
+	return p.indexSQL(c)
 }
 
 // trigramKey is the pg_trgm key of a LIKE predicate: its column, or the

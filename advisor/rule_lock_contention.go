@@ -34,6 +34,11 @@ order (by key) in every transaction, so that they queue rather than deadlock;
 have fewer hot rows: spread a counter over several rows (N slots, each
 transaction adds to a random slot, readers sum them) or append deltas and
 aggregate them later.`,
+	Evidence: `pg_stat_activity sampled every 100 ms over the audit's --sample-window: each active session of the
+audited database is one sample, counted by statement, wait event and the table whose lock it waits for (from
+pg_locks), with the blockers from pg_blocking_pids(). The measure is a share of all active samples of the window,
+so it reads the same in a 3-second and a 30-second window; contention_min_samples keeps a single short queue in a
+short window from counting.`,
 	Criteria: `A statement's Lock wait samples on one table are >= contention_min_share of all active session
 samples of the audited database in the window, and >= contention_min_samples samples (at the 100 ms tick, 10
 samples are 1 s of session time). Error when they are >= contention_error_share of all active samples.

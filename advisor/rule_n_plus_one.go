@@ -33,7 +33,16 @@ calls match the rows the parent returned; in a statement log
 session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
 with the parent's ids as an array, or join the child to the parent (the ORM's
 eager loading: includes, prefetch_related, JOIN FETCH).`,
-	Criteria: `pg_stat_statements: child calls >= n_plus_one_min_calls; child rows per call <=
+	Evidence: `Proof of the loop is structural: the child's calls equal the rows the parent returned (calls per parent
+row between n_plus_one_min_ratio and n_plus_one_max_ratio), the child looks up the parent's key (a foreign key, also
+one declared only on partitions, or a <table>_id column), and the parent returns several rows per call. That holds
+at any volume, so the count only has to show that it matters: n_plus_one_min_calls calls costing min_share of the
+period, or, in a short or quiet period, n_plus_one_few_calls calls costing n_plus_one_few_calls_share. Server time
+undercounts an N+1 (each call is also a round trip), so no absolute time floor applies. A statement log (--log) adds
+direct evidence: the child repeating right after the parent in one session.`,
+	Criteria: `pg_stat_statements: the child costs >= min_share of the period's statement time, with calls >=
+n_plus_one_min_calls, or calls >= n_plus_one_few_calls and share >= n_plus_one_few_calls_share (low volume,
+strong evidence; min_total_ms does not apply: an N+1 costs mostly round trips); child rows per call <=
 n_plus_one_max_rows_per_call; child looks up one table (other tables may be joined to it) with one "column = $n" linked to the parent's
 table by a foreign key (or a <table>_id column name); parent returns >= 2 rows per call, outputs the linked column, and child calls /
 parent rows between n_plus_one_min_ratio and n_plus_one_max_ratio. Statement log: a run of
@@ -47,7 +56,9 @@ func init() { register(NPlusOne) }
 
 // NPlusOneThresholds are the thresholds of n-plus-one (rules.n-plus-one.thresholds in .pgadvisor.yaml).
 type NPlusOneThresholds struct {
-	MinCalls       int64   `json:"n_plus_one_min_calls" doc:"a child lookup runs at least this many times"`
+	MinCalls       int64   `json:"n_plus_one_min_calls" doc:"a child lookup runs at least this many times, and costs at least min_share of the period's time"`
+	FewCalls       int64   `json:"n_plus_one_few_calls" doc:"low volume: a child lookup with fewer calls than n_plus_one_min_calls but at least this many is an N+1 when it costs n_plus_one_few_calls_share"`
+	FewCallsShare  float64 `json:"n_plus_one_few_calls_share" doc:"low volume: the share of the period's statement time such a child costs at least"`
 	MaxRowsPerCall float64 `json:"n_plus_one_max_rows_per_call" doc:"a child lookup returns at most this many rows per call"`
 	MinRatio       float64 `json:"n_plus_one_min_ratio" doc:"child calls / parent rows, at least, for the parent to be the one feeding the child"`
 	MaxRatio       float64 `json:"n_plus_one_max_ratio" doc:"child calls / parent rows, at most"`
@@ -57,6 +68,8 @@ type NPlusOneThresholds struct {
 
 var defaultNPlusOne = NPlusOneThresholds{
 	MinCalls:       300,
+	FewCalls:       50,
+	FewCallsShare:  0.1,
 	MaxRowsPerCall: 50,
 	MinRatio:       0.5,
 	MaxRatio:       2,
@@ -118,7 +131,7 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) == 0 || f.Locking {
 		return Finding{}, false
 	}
-	if child.Calls < p.Options.NPlusOne.MinCalls || child.Calls == 0 {
+	if !nPlusOneVolume(p, child) {
 		return Finding{}, false
 	}
 	rowsPerCall := float64(child.Rows) / float64(child.Calls)
@@ -190,6 +203,24 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	return p.StatementFinding(child, finding), true
 }
 
+// nPlusOneVolume is the rule's volume gate, relative to the period: a child
+// called often (n_plus_one_min_calls) that costs a visible share of the
+// time (min_share), or a child called less often (n_plus_one_few_calls, a
+// 30-second sample or a quiet hour) that costs a large share
+// (n_plus_one_few_calls_share). A large count that is a negligible share
+// stays silent whatever the count. min_total_ms is not applied: an N+1
+// costs mostly round trips, which the server's statement time does not count.
+func nPlusOneVolume(p *Pass, child *model.Statement) bool {
+	o := p.Options.NPlusOne
+	switch {
+	case child.Calls == 0 || child.Share < p.Options.MinShare:
+		return false
+	case child.Calls >= o.MinCalls:
+		return true
+	}
+	return child.Calls >= o.FewCalls && child.Share >= o.FewCallsShare
+}
+
 // nPlusOneLookupTable returns the table whose column a child lookup compares
 // with $n: the only relation of a single-table lookup, or, when the child
 // joins other tables to the looked-up one (a post's tags through post_tags),
@@ -219,9 +250,18 @@ func nPlusOneLookupTable(p *Pass, f *sqlfacts.Facts, col sqlfacts.ColumnRef) *pg
 // a foreign key from it, a foreign key to it, or a <name>_id naming convention.
 func wlLinks(p *Pass, table *pgstat.Table, column string) []wlLink {
 	var out []wlLink
+	seen := map[*pgstat.Table]bool{}
 	for _, fk := range p.Snapshot.ForeignKeys {
 		if len(fk.Columns) != 1 {
 			continue
+		}
+		// A key declared on the table, or only on its partitions (older
+		// schemas had to), links the table.
+		if on := p.Table(fk.Schema, fk.Table); on != nil && on != table && p.root(on) == table && fk.Columns[0] == column {
+			if parent := p.Table(fk.RefSchema, fk.RefTable); parent != nil && !seen[parent] {
+				seen[parent] = true
+				out = append(out, wlLink{parent: parent, parentKey: fk.RefColumns[0], child: table, column: column, source: "foreign key (on its partitions)"})
+			}
 		}
 		if fk.Schema == table.Schema && fk.Table == table.Name && fk.Columns[0] == column {
 			if parent := p.Table(fk.RefSchema, fk.RefTable); parent != nil {
@@ -237,11 +277,19 @@ func wlLinks(p *Pass, table *pgstat.Table, column string) []wlLink {
 	if len(out) > 0 {
 		return out
 	}
-	// No declared foreign key: order_id names orders.id, and id is named by <singular>_id elsewhere.
+	// No declared foreign key: order_id names orders.id (or rental_id
+	// rental.rental_id, pagila's naming), and id is named by <singular>_id elsewhere.
 	if base, ok := strings.CutSuffix(column, "_id"); ok && base != "" {
 		for _, name := range wlPlurals(base) {
-			if parent := p.Table(table.Schema, name); parent != nil && parent != table && wlHasColumn(parent, "id") {
-				out = append(out, wlLink{parent: parent, parentKey: "id", child: table, column: column, source: "column name"})
+			parent := p.Table(table.Schema, name)
+			if parent == nil || parent == table {
+				continue
+			}
+			if key := "id"; wlHasColumn(parent, key) || wlHasColumn(parent, column) {
+				if !wlHasColumn(parent, key) {
+					key = column
+				}
+				out = append(out, wlLink{parent: parent, parentKey: key, child: table, column: column, source: "column name"})
 				break
 			}
 		}

@@ -118,7 +118,7 @@ func nonSargableFix(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate,
 	timestamp := strings.HasPrefix(colType, "timestamp")
 	plainIndex := func(fix *Fix) *Fix {
 		if t != nil && !hasLeadingIndex(p, t, pr.Column.Column) {
-			fix.SQL = columnIndex(t, pr.Column.Column).FixSQL()
+			fix.SQL = p.indexSQL(columnIndex(t, pr.Column.Column))
 		}
 		return fix
 	}
@@ -221,7 +221,7 @@ func exprIndexSQL(p *Pass, t *pgstat.Table, expr string) []string {
 	if _, res := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
 		return nil
 	}
-	return c.FixSQL()
+	return p.indexSQL(c)
 }
 
 // expressionIndex is the btree index on one expression, as the index advisor names it.

@@ -32,6 +32,13 @@ lock-contention's.
 Fix: a pooler in transaction mode with a server pool of a few connections per
 CPU core, idle_in_transaction_session_timeout, short transactions that never
 wait on the network, and lock_timeout for statements that can queue.`,
+	Evidence: `pg_stat_activity samples over the audit's --sample-window (every 500 ms whole) and the server's
+settings: peak connections against the usable slots, the age of each idle-in-transaction session and of each lock
+wait, the backends started during the window. These are states, not counts over the period, so a short window
+sees them as well as a long one; a lock wait shorter than lock_wait_seconds is counted by lock-contention's wait
+profile instead. PgBouncer's SHOW POOLS and SHOW STATS (--pgbouncer) add clients waiting for a server connection,
+read against the database's active sessions sampled at the same time: a mostly idle database means the latency is
+the wait in the pool, not slow queries.`,
 	Criteria: `peak client connections / (max_connections - superuser_reserved_connections - reserved_connections):
 >= pool_warn_fraction warning, >= pool_error_fraction error. Idle in transaction for >=
 idle_in_tx_warn_seconds warning, error when >= idle_in_tx_error_seconds or >= idle_in_tx_error_count

@@ -21,7 +21,10 @@ planner can use the longer index for the same lookups. It still costs storage
 and every write. Drop the redundant one with DROP INDEX CONCURRENTLY; the
 evidence names the index that covers it. Unique, primary-key and
 constraint-backing indexes are never reported as the redundant one (they
-enforce a rule); INCLUDE columns of the redundant index must be covered too.`,
+enforce a rule); INCLUDE columns of the redundant index must be covered too.
+Inside a partition, an index attached to the partitioned table's index is
+never the redundant one (it can only be dropped with its parent's): the
+partition's own duplicate next to it is, and it is dropped concurrently.`,
 	Criteria: `exact duplicates for any method; leading-column prefixes for btree only; both valid; same predicate (or
 neither partial). Severity: warning.`,
 	Run: runRedundantIndex,
@@ -42,8 +45,11 @@ func runRedundantIndex(p *Pass) error {
 			if i == j || !b.Valid || b.Schema != a.Schema || b.Table != a.Table || !covers(b, a) {
 				continue
 			}
-			// Of exact duplicates without constraints, keep the first by name.
-			if sameKeys(a, b) && !(b.Unique || b.Primary || b.Constraint != "") && b.Name > a.Name {
+			// Of exact duplicates without constraints, keep the one attached
+			// to a partitioned index (it cannot be dropped alone), else the
+			// first by name.
+			if sameKeys(a, b) && !(b.Unique || b.Primary || b.Constraint != "" || b.Parent != "") &&
+				(a.Parent != "" || b.Name > a.Name) {
 				continue
 			}
 			if cover == nil || len(b.Columns) < len(cover.Columns) {
@@ -63,18 +69,32 @@ func runRedundantIndex(p *Pass) error {
 		if sameKeys(a, cover) {
 			kind = "a duplicate of"
 		}
+		ev := map[string]any{
+			"redundant_index":       name,
+			"redundant_definition":  a.Definition,
+			"covered_by":            coverName,
+			"covered_by_definition": cover.Definition,
+			"size_bytes":            a.SizeBytes,
+			"idx_scan":              a.IdxScan,
+		}
+		msg := fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, num.Bytes(float64(a.SizeBytes)))
+		objects := []string{name, pgstat.QuoteQualified(a.Schema, a.Table)}
+		if t := p.Table(a.Schema, a.Table); t != nil && t.Parent != "" {
+			// A partition's own index, next to the one its parent's index put there.
+			root := p.root(t)
+			ev["partition_of"] = root.QualifiedName()
+			if cover.Parent != "" {
+				ev["covered_by_attached_to"] = cover.Parent
+			}
+			msg = fmt.Sprintf("index %s on partition %s of %s is %s %s: drop it to save %s and write work",
+				name, t.QualifiedName(), root.QualifiedName(), kind, coverName, num.Bytes(float64(a.SizeBytes)))
+			objects = append(objects, root.QualifiedName())
+		}
 		p.Report(Finding{
-			Message: fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, num.Bytes(float64(a.SizeBytes))),
-			Objects: []string{name, pgstat.QuoteQualified(a.Schema, a.Table)},
-			Evidence: map[string]any{
-				"redundant_index":       name,
-				"redundant_definition":  a.Definition,
-				"covered_by":            coverName,
-				"covered_by_definition": cover.Definition,
-				"size_bytes":            a.SizeBytes,
-				"idx_scan":              a.IdxScan,
-			},
-			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{drop}},
+			Message:  msg,
+			Objects:  objects,
+			Evidence: ev,
+			Fix:      &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{drop}},
 		})
 	}
 	return nil

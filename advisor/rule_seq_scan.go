@@ -24,7 +24,11 @@ A statement reads a large table from start to end and keeps only a small part
 of it: every call costs time proportional to the table, not to the answer.
 The usual fix is an index on the filtered columns (the missing-index rule
 proves which one with HypoPG); when the filter cannot use an index (a function
-on the column, a leading wildcard), rewrite it or index the expression.`,
+on the column, a leading wildcard), rewrite it or index the expression. The
+scans of a statement over several partitions of one table are one finding
+(the first partition, the others in other_partitions_scanned), whose fix is
+the index on the partitioned table with its online recipe: the same one the
+missing-index rule proposes.`,
 	Criteria: `table rows >= large_table_rows; discarded fraction of rows read >= seq_scan_discard,
 measured with ANALYZE or estimated from the plan; statement share of total time >= min_share and total
 time >= min_total_ms. Severity: error at share >= plan_error_share, warning at >= 10 x min_share, notice below.`,
@@ -51,6 +55,9 @@ func runSeqScan(p *Pass) error {
 		}
 		analyzed := s.Plan.Mode == explain.ModeAnalyze
 		var workers int
+		// The scans of several partitions of one table make one finding.
+		var found []Finding
+		byRoot := map[string]int{}
 		explain.Walk(s.Plan.Plan.Plan, func(n *explain.Node, _ int) bool {
 			if n.NodeType == "Gather" || n.NodeType == "Gather Merge" {
 				workers = n.WorkersPlanned
@@ -102,11 +109,34 @@ func runSeqScan(p *Pass) error {
 				f.Evidence["rows_per_call"] = round(float64(s.Rows)/float64(s.Calls), 1)
 				f.Evidence["discarded_fraction_source"] = "rows returned per call by the workload (pg_stat_statements)"
 			}
-			p.Report(p.StatementFinding(s, f))
+			if root := p.root(t); root != t {
+				if i, ok := byRoot[root.QualifiedName()]; ok {
+					mergePartitionScan(&found[i], t)
+					return true
+				}
+				byRoot[root.QualifiedName()] = len(found)
+			}
+			found = append(found, f)
 			return true
 		})
+		for _, f := range found {
+			p.Report(p.StatementFinding(s, f))
+		}
 	}
 	return nil
+}
+
+// mergePartitionScan adds the scan of another partition of the same table
+// to a finding about a partition's scan.
+func mergePartitionScan(f *Finding, t *pgstat.Table) {
+	more, _ := f.Evidence["other_partitions_scanned"].([]string)
+	more = append(more, t.QualifiedName())
+	f.Evidence["other_partitions_scanned"] = more
+	f.Objects = append(f.Objects, t.QualifiedName())
+	if i := strings.LastIndex(f.Message, " (and "); i >= 0 && strings.HasSuffix(f.Message, " more partitions)") {
+		f.Message = f.Message[:i]
+	}
+	f.Message += fmt.Sprintf(" (and %d more partitions)", len(more))
 }
 
 // workloadDiscard is the fraction of a table a single-table, non-aggregating
@@ -132,7 +162,7 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 		how = "measured with EXPLAIN ANALYZE"
 	}
 	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %s discarded, %s)",
-		t.QualifiedName(), conditionText(s, t, n.Filter), num.Compact(rows), num.Percent(discard), how)
+		t.QualifiedName(), conditionText(s, p.root(t), n.Filter), num.Compact(rows), num.Percent(discard), how)
 	if loops > 1 && !n.ParallelAware {
 		msg += fmt.Sprintf(", %s times per call", num.Compact(loops))
 	}
@@ -161,8 +191,13 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 		Objects:  []string{t.QualifiedName()},
 		Evidence: ev,
 	}
+	if root := p.root(t); root != t {
+		f.Message += ", a partition of " + root.QualifiedName()
+		f.Objects = append(f.Objects, root.QualifiedName())
+		ev["partition_of"] = root.QualifiedName()
+	}
 	if c := scanCandidate(p, s, t); c != nil {
-		f.Fix = &Fix{Summary: "Create an index that serves the filter: " + c.Reason, SQL: c.FixSQL()}
+		f.Fix = &Fix{Summary: "Create an index that serves the filter: " + c.Reason, SQL: p.indexSQL(*c)}
 	} else {
 		f.Fix = &Fix{Summary: "No plain index can serve this filter as written: rewrite it so the column stands alone (no function or cast on it, no leading wildcard), or index the expression", Advisory: true}
 	}
@@ -171,8 +206,10 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 
 // scanCandidate is the index for the statement on that table: the workload's
 // recommendation serving it (so both rules name the same index), else the
-// statement's own candidate.
+// statement's own candidate. A partition's index is its partitioned root's
+// (with the online recipe), as the missing-index rule proposes it.
 func scanCandidate(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Candidate {
+	t = p.root(t)
 	if r := p.recommendationFor(s.ID().String(), t.Schema, t.Name); r != nil {
 		return &r.Candidate
 	}

@@ -24,6 +24,9 @@ the cost grows with the table. A SELECT * of wide rows (large text, json or
 bytea columns) on a hot path ships bytes the caller mostly does not use.
 Fix: paginate with a keyset (WHERE id > $last ORDER BY id LIMIT n — unlike
 OFFSET it costs the same on every page), and name the columns the caller needs.`,
+	Evidence: `rows per call and calls from pg_stat_statements over the period; the shape (no LIMIT, not an aggregate)
+from the statement's parse. Rows per call is a rate, independent of the period's length, so the evidence does not
+weaken in a short sample; the call floors only keep one-off exports out.`,
 	Criteria: `rows per call >= unbounded_min_rows_per_call with calls >= unbounded_min_calls and no
 LIMIT (aggregates returning one row per call never qualify); or SELECT * of a table whose average row width
 (sum of pg_stats avg_width) is >= wide_row_bytes with calls >= wide_row_min_calls. Severity:

@@ -90,8 +90,11 @@ func TestUnbatchedInsertRewrite(t *testing.T) {
 	}
 }
 
-// TestDenormalizationWriteHeavy: the same hot join is a finding over
-// read-mostly tables and none when one table is written often.
+// TestDenormalizationWriteHeavy: the same hot join is a materialised-view
+// finding over read-mostly tables; with one table written (the fact table)
+// and the read a large share of time, a finding that copies the read-mostly
+// dimensions' columns into the fact table (issue 9 §5); with two written,
+// or one written and a small share, none.
 func TestDenormalizationWriteHeavy(t *testing.T) {
 	q := "SELECT a.x, b.y, c.z FROM a JOIN b ON b.a_id = a.id JOIN c ON c.b_id = b.id WHERE a.id = $1"
 	facts, err := sqlfacts.Analyze(q)
@@ -99,33 +102,46 @@ func TestDenormalizationWriteHeavy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		writesOfC int64
-		want      int
-	}{{0, 1}, {50000, 0}} {
+		name    string
+		writes  map[string]int64
+		share   float64
+		want    int
+		factFix bool
+	}{
+		{"read-mostly", nil, 0.9, 1, false},
+		{"fact table written, hot", map[string]int64{"c": 50000}, 0.9, 1, true},
+		{"fact table written, 10% of the time", map[string]int64{"c": 50000}, 0.1, 0, false},
+		{"two tables written", map[string]int64{"b": 50000, "c": 50000}, 0.9, 0, false},
+	} {
 		snap := pgstat.New()
 		for _, n := range []string{"a", "b", "c"} {
 			tb := pgstat.Table{Schema: "public", Name: n, SeqTupRead: 1000000, Columns: []pgstat.Column{{Name: "id", Type: "bigint"}}}
-			if n == "c" {
-				tb.NTupUpd = c.writesOfC
-			}
+			tb.NTupUpd = c.writes[n]
 			snap.Tables = append(snap.Tables, tb)
 			snap.Indexes = append(snap.Indexes, pgstat.Index{Schema: "public", Table: n, Name: n + "_pkey", Columns: []string{"id"}, Primary: true, Unique: true})
 		}
 		var found []Finding
 		p := &Pass{Snapshot: snap, Options: DefaultOptions(), report: func(f Finding) { found = append(found, f) },
-			Statements: []*model.Statement{{Statement: pgstat.Statement{Query: q, Calls: 500, TotalExecTime: 900}, Facts: facts, Share: 0.9}}}
+			Statements: []*model.Statement{{Statement: pgstat.Statement{Query: q, Calls: 500, TotalExecTime: 900}, Facts: facts, Share: c.share}}}
 		if err := runDenormalization(p); err != nil {
 			t.Fatal(err)
 		}
 		if len(found) != c.want {
-			t.Errorf("writes %d: %d findings, want %d", c.writesOfC, len(found), c.want)
+			t.Errorf("%s: %d findings, want %d", c.name, len(found), c.want)
 			continue
 		}
-		if c.want == 1 {
-			sql := strings.Join(found[0].Fix.SQL, "\n")
-			if !found[0].Fix.Advisory || !strings.Contains(sql, "CREATE MATERIALIZED VIEW public.mv_a_b_c_") || !strings.Contains(sql, "REFRESH MATERIALIZED VIEW CONCURRENTLY") || strings.Contains(sql, "a.id = $1\n") {
-				t.Errorf("fix:\n%s", sql)
+		if c.want == 0 {
+			continue
+		}
+		f := found[0]
+		sql := strings.Join(f.Fix.SQL, "\n")
+		switch {
+		case c.factFix:
+			if !f.Fix.Advisory || len(f.Fix.SQL) != 0 || f.Evidence["fact_table"] != "public.c" || !strings.Contains(f.Fix.Summary, "into public.c") {
+				t.Errorf("%s: fix %+v, evidence %v", c.name, f.Fix, f.Evidence)
 			}
+		case !f.Fix.Advisory || !strings.Contains(sql, "CREATE MATERIALIZED VIEW public.mv_a_b_c_") || !strings.Contains(sql, "REFRESH MATERIALIZED VIEW CONCURRENTLY") || strings.Contains(sql, "a.id = $1\n"):
+			t.Errorf("%s: fix:\n%s", c.name, sql)
 		}
 	}
 }

@@ -194,16 +194,19 @@ type Column struct {
 // Table is a user table (ordinary, partitioned, materialized view or foreign)
 // with its statistics from pg_stat_user_tables.
 type Table struct {
-	OID              uint32     `json:"oid"`
-	Schema           string     `json:"schema"`
-	Name             string     `json:"name"`
-	Kind             string     `json:"kind"`                 // pg_class.relkind: r, p, m, f
-	Parent           string     `json:"parent,omitempty"`     // schema.name of the partitioned parent
-	Partitions       int        `json:"partitions,omitempty"` // number of partitions of a partitioned table
-	Rows             float64    `json:"rows"`                 // reltuples (estimate; -1 never analysed on 14+)
-	Pages            int64      `json:"pages"`                // relpages
-	SizeBytes        int64      `json:"size_bytes"`           // pg_table_size
-	TotalBytes       int64      `json:"total_bytes"`          // pg_total_relation_size
+	OID        uint32 `json:"oid"`
+	Schema     string `json:"schema"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`                 // pg_class.relkind: r, p, m, f
+	Parent     string `json:"parent,omitempty"`     // schema.name of the partitioned parent
+	Partitions int    `json:"partitions,omitempty"` // number of partitions of a partitioned table
+	// PartitionBound is a partition's bound as pg_get_expr(relpartbound)
+	// writes it, e.g. FOR VALUES FROM ('2026-01-01') TO ('2026-02-01').
+	PartitionBound   string     `json:"partition_bound,omitempty"`
+	Rows             float64    `json:"rows"`        // reltuples (estimate; -1 never analysed on 14+)
+	Pages            int64      `json:"pages"`       // relpages
+	SizeBytes        int64      `json:"size_bytes"`  // pg_table_size
+	TotalBytes       int64      `json:"total_bytes"` // pg_total_relation_size
 	SeqScan          int64      `json:"seq_scan"`
 	SeqTupRead       int64      `json:"seq_tup_read"`
 	IdxScan          int64      `json:"idx_scan"`
@@ -243,10 +246,14 @@ type Index struct {
 	Constraint  string   `json:"constraint,omitempty"` // name of the constraint it backs (PK, UNIQUE, EXCLUDE)
 	Valid       bool     `json:"valid"`
 	Ready       bool     `json:"ready"`
-	SizeBytes   int64    `json:"size_bytes"`
-	IdxScan     int64    `json:"idx_scan"`
-	IdxTupRead  int64    `json:"idx_tup_read"`
-	IdxTupFetch int64    `json:"idx_tup_fetch"`
+	// Parent is the partitioned index (schema.name) this index of a
+	// partition is attached to (pg_inherits); "" for an index of the
+	// partition's own, which can be dropped on its own.
+	Parent      string `json:"parent,omitempty"`
+	SizeBytes   int64  `json:"size_bytes"`
+	IdxScan     int64  `json:"idx_scan"`
+	IdxTupRead  int64  `json:"idx_tup_read"`
+	IdxTupFetch int64  `json:"idx_tup_fetch"`
 }
 
 // ForeignKey is a foreign-key constraint.

@@ -53,6 +53,7 @@ func Markdown(w io.Writer, r *Report) error {
 			ew.printf("\n")
 		}
 	}
+	writeWhatIfTries(ew, r.WhatIf, true)
 	writeTopStatements(ew, r.TopStatements, true)
 	writeNotPlanned(ew, r.NotPlanned, true)
 	firstRank := map[string]int{} // fix id → rank of the first finding printing its SQL
@@ -96,6 +97,9 @@ func Markdown(w io.Writer, r *Report) error {
 				if f.Fix.Advisory {
 					adv = " (advisory)"
 				}
+				if f.Fix.Hygiene {
+					adv = " (hygiene: no time saved in this workload)"
+				}
 				ew.printf("\n**Fix%s:** %s\n", adv, mdEscape(f.Fix.Summary))
 				id := fixKeyOf(f)
 				if first, ok := firstRank[id]; ok && id != "" {
@@ -107,6 +111,7 @@ func Markdown(w io.Writer, r *Report) error {
 			}
 		}
 	}
+	writeIndexCurve(ew, r.IndexCurve, true)
 	if ew.err != nil {
 		return fmt.Errorf("write markdown report: %w", ew.err)
 	}

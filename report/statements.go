@@ -83,6 +83,26 @@ func topStatements(snap *pgstat.Snapshot, findings []advisor.Finding, n int) []T
 	return out
 }
 
+// concernedMS is the time of the statements the findings concern, each once.
+func concernedMS(snap *pgstat.Snapshot, findings []advisor.Finding) float64 {
+	stmts, _ := model.Statements(snap)
+	byID := map[string]float64{}
+	for _, s := range stmts {
+		byID[s.ID().String()] = s.TotalTime()
+	}
+	seen := map[string]bool{}
+	var total float64
+	for _, f := range findings {
+		for _, q := range advisor.StatementsOf(f) {
+			if !seen[q] {
+				seen[q] = true
+				total += byID[q]
+			}
+		}
+	}
+	return num.RoundTo(total, 10)
+}
+
 // notPlanned lists every statement whose plan failed or was skipped.
 func notPlanned(snap *pgstat.Snapshot) []NotPlanned {
 	var out []NotPlanned

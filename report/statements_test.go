@@ -58,6 +58,15 @@ func TestTopStatementsAndNotPlanned(t *testing.T) {
 	if withFindings == 0 {
 		t.Errorf("no top statement is linked to a finding")
 	}
+	// The findings' impacts overlap (one statement, several problems); the
+	// time they concern counts each statement once and never exceeds the total.
+	var impacts float64
+	for _, f := range r.Findings {
+		impacts += f.Impact.TotalMS
+	}
+	if c := r.Summary.ConcernedMS; c <= 0 || c > r.Summary.TotalMS || c >= impacts {
+		t.Errorf("concerned %.1f ms, total %.1f ms, impacts summed %.1f ms", c, r.Summary.TotalMS, impacts)
+	}
 	if len(r.NotPlanned) != 2 || !strings.Contains(r.NotPlanned[0].Cause, "permission denied") || r.NotPlanned[0].SQLState != "42501" ||
 		!strings.Contains(r.NotPlanned[1].Cause, "locked") {
 		t.Fatalf("not planned: %+v", r.NotPlanned)
@@ -101,4 +110,46 @@ func containsStatement(f advisor.Finding, queryID string) bool {
 		}
 	}
 	return false
+}
+
+// TestIndexCurve: the verified recommended indexes of a recorded snapshot,
+// by time saved per byte, with cumulative saving and size that only grow,
+// printed in the table and Markdown views.
+func TestIndexCurve(t *testing.T) {
+	data, err := os.ReadFile("../advisor/testdata/blog-unseen-schema/snapshot.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := pgstat.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New("test", snap, advisor.Run(snap, advisor.All(), advisor.DefaultOptions()), "live")
+	if len(r.IndexCurve) < 2 {
+		t.Fatalf("want a curve of several indexes, got %+v", r.IndexCurve)
+	}
+	for i, p := range r.IndexCurve {
+		if p.SizeBytes <= 0 || p.BenefitMS <= 0 || p.FixLabel == "" {
+			t.Errorf("point %d incomplete: %+v", i, p)
+		}
+		if i == 0 {
+			continue
+		}
+		prev := r.IndexCurve[i-1]
+		if p.CumulativeMS < prev.CumulativeMS || p.CumulativeBytes <= prev.CumulativeBytes || p.CumulativeShare < prev.CumulativeShare {
+			t.Errorf("cumulative values shrink at %d: %+v after %+v", i, p, prev)
+		}
+		if p.BenefitMS/float64(p.SizeBytes) > prev.BenefitMS/float64(prev.SizeBytes) {
+			t.Errorf("not ordered by saving per byte at %d", i)
+		}
+	}
+	for name, print := range map[string]Printer{"table": Table, "markdown": Markdown} {
+		var buf bytes.Buffer
+		if err := print(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "Index set") || !strings.Contains(buf.String(), r.IndexCurve[0].Index) {
+			t.Errorf("%s: no index curve", name)
+		}
+	}
 }

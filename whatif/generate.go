@@ -49,6 +49,9 @@ func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate
 	if len(out) > opts.MaxCandidates {
 		out = out[:opts.MaxCandidates]
 	}
+	for i := range out {
+		out[i] = WithPartitions(snap, out[i])
+	}
 	return out
 }
 
