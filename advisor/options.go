@@ -58,7 +58,7 @@ type WhatIfThresholds struct {
 	MinCostSaved       float64 `json:"min_cost_saved" doc:"a candidate index must also save at least this many planner cost units"`
 	MaxNewIndexes      int     `json:"max_new_indexes" doc:"recommend at most this many new indexes (0: no cap)"`
 	StorageBudgetBytes int64   `json:"storage_budget_bytes" yaml:"storage_budget" size:"bytes" doc:"cap on the summed estimated size of the recommended indexes, bytes, or a size such as 2GB (0: no cap)"`
-	MinTableRows       float64 `json:"min_table_rows" doc:"tables with fewer rows (reltuples, else n_live_tup) get no index"`
+	MinTableRows       float64 `json:"min_table_rows" doc:"tables with fewer rows (the larger of reltuples and n_live_tup, a partitioned table's summed over its partitions) get no index"`
 	MinTableBytes      int64   `json:"min_table_bytes" doc:"a table never analysed gets no index below this size, bytes"`
 	MinRowsToExtend    float64 `json:"min_rows_to_extend" doc:"an index only adding ORDER BY or range keys to an existing one needs this many rows per equality match"`
 	WriteHeavyShare    float64 `json:"write_heavy_share" doc:"a table whose rows written are this fraction of rows written plus read is write-heavy: a new index's write cost is subtracted from its benefit"`

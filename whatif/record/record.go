@@ -224,7 +224,7 @@ type Options struct {
 	MaxNewIndexes int `json:"max_new_indexes"`
 	// StorageBudgetBytes caps the summed estimated size of the recommendations; 0 means no cap.
 	StorageBudgetBytes int64 `json:"storage_budget_bytes"`
-	// MinTableRows: tables with fewer rows (reltuples, else n_live_tup) get no index.
+	// MinTableRows: tables with fewer rows (the larger of reltuples and n_live_tup, a partitioned table's summed over its partitions) get no index.
 	MinTableRows float64 `json:"min_table_rows"`
 	// MinTableBytes: a table never analysed (no row estimate) gets no index below this size, bytes.
 	MinTableBytes int64 `json:"min_table_bytes"`
