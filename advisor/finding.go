@@ -62,6 +62,10 @@ type Fix struct {
 	SQL     []string `json:"sql,omitempty"`
 	// Advisory is set when the fix is a design change to weigh, not a statement to run as is.
 	Advisory bool `json:"advisory,omitempty"`
+	// Hygiene is set when the fix buys no time in the audited workload
+	// (an index for foreign-key checks that did not run): reports list it
+	// apart from the fixes that cut time.
+	Hygiene bool `json:"hygiene,omitempty"`
 	// RunOn names the server the SQL must run on when the audited server is
 	// a standby: RunOnPrimary (it writes; the standby replicates it) or
 	// RunOnStandby (server settings, each server's own). Empty on a primary.

@@ -52,26 +52,14 @@ func (p *Pass) recommendationFor(queryID, schema, table string) *whatif.Recommen
 	return nil
 }
 
-// recommendationLeadingWith returns a recommended plain-column index on
-// schema.table whose first len(cols) keys are exactly cols (in any order: they
-// are equality keys), if any.
+// recommendationLeadingWith returns a recommended index on schema.table that
+// serves equality on cols (whatif.KeysServe: a btree index whose first
+// len(cols) keys are cols, in any order), if any.
 func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *whatif.Recommendation {
 	recs, _ := p.IndexAdvice()
 	for i := range recs {
 		r := &recs[i]
-		if r.Schema != schema || r.Table != table || r.Method != "btree" || len(r.Keys) < len(cols) {
-			continue
-		}
-		want := map[string]bool{}
-		for _, c := range cols {
-			want[c] = true
-		}
-		for _, k := range r.Keys[:len(cols)] {
-			if k.Expression == "" {
-				delete(want, k.Column)
-			}
-		}
-		if len(want) == 0 {
+		if r.Schema == schema && r.Table == table && whatif.KeysServe(r.Method, r.Keys, false, "btree", columnKeys(cols), len(cols)) {
 			return r
 		}
 	}
@@ -80,22 +68,66 @@ func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *w
 
 // indexFix is the fix that creates one index, named and written exactly as
 // the missing-index rule would write it.
-func indexFix(summary string, c whatif.Candidate) *Fix {
-	return &Fix{Summary: summary + ": " + c.Name(), SQL: c.FixSQL()}
+func indexFix(p *Pass, summary string, c whatif.Candidate) *Fix {
+	return &Fix{Summary: summary + ": " + c.Name(), SQL: p.indexSQL(c)}
+}
+
+// indexSQL is the fix SQL of an index candidate; on a partitioned table the
+// online recipe over the snapshot's partitions (whatif.WithPartitions).
+func (p *Pass) indexSQL(c whatif.Candidate) []string {
+	return whatif.WithPartitions(p.Snapshot, c).FixSQL()
+}
+
+// attachmentsKnown reports whether the snapshot records which partition
+// indexes are attached to a partitioned index (pgstat.Index.Parent): it does
+// when some index has a parent, or when no partitioned table has an index
+// (then no partition index can be attached). A snapshot saved before the
+// field existed has partitioned indexes but no parents.
+func (p *Pass) attachmentsKnown() bool {
+	partitionedIndex := false
+	for i := range p.Snapshot.Indexes {
+		ix := &p.Snapshot.Indexes[i]
+		if ix.Parent != "" {
+			return true
+		}
+		if t := p.Table(ix.Schema, ix.Table); t != nil && t.Kind == "p" {
+			partitionedIndex = true
+		}
+	}
+	return !partitionedIndex
 }
 
 // dropIndexSQL is the statement that drops an index, or ok=false for an index
-// of a partition (it is attached to its parent's index and dropped with it:
-// the finding belongs to the parent). A partitioned table's index cannot be
+// of a partition attached to its parent's index (it is dropped with it: the
+// finding belongs to the parent). An index a partition has of its own is
+// dropped concurrently like any other. A partitioned table's index cannot be
 // dropped concurrently.
 func dropIndexSQL(p *Pass, ix *pgstat.Index) (sql string, ok bool) {
 	name := pgstat.QuoteQualified(ix.Schema, ix.Name)
 	t := p.Table(ix.Schema, ix.Table)
 	switch {
-	case t != nil && t.Parent != "":
+	case ix.Parent != "":
 		return "", false
+	case t != nil && t.Parent != "" && !p.attachmentsKnown():
+		return "", false // a snapshot from before attachments were recorded: it may be attached
 	case t != nil && t.Kind == "p":
 		return "DROP INDEX IF EXISTS " + name, true
 	}
 	return "DROP INDEX CONCURRENTLY IF EXISTS " + name, true
+}
+
+// columnKeys are plain column keys, one a column.
+func columnKeys(cols []string) []whatif.Key {
+	keys := make([]whatif.Key, len(cols))
+	for i, c := range cols {
+		keys[i] = whatif.Key{Column: c}
+	}
+	return keys
+}
+
+// leadsWith reports whether ix serves equality on the columns cols, in any
+// order (whatif.IndexServes): a valid, non-partial btree index leading with
+// them, a unique one on some of them, or a hash index on the one column.
+func leadsWith(ix *pgstat.Index, cols []string) bool {
+	return whatif.IndexServes(ix, "btree", columnKeys(cols), len(cols))
 }

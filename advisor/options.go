@@ -34,6 +34,7 @@ type Options struct {
 	UnbatchedWrites    UnbatchedWritesThresholds    `section:"unbatched-writes"`
 	UnboundedResult    UnboundedResultThresholds    `section:"unbounded-result"`
 	PoolExhaustion     PoolExhaustionThresholds     `section:"pool-exhaustion"`
+	LockContention     LockContentionThresholds     `section:"lock-contention"`
 	Denormalization    DenormalizationThresholds    `section:"denormalization"`
 
 	// Policy is applied to the findings after the rules (never read by a rule).
@@ -44,8 +45,8 @@ type Options struct {
 // cost enough to be findings, and how their severity is graded.
 type Common struct {
 	MinCalls       int64   `json:"min_calls" doc:"statements called fewer times are not findings of statement rules"`
-	MinShare       float64 `json:"min_share" doc:"statements costing less than this fraction of total time are not findings of plan and what-if rules"`
-	MinTotalMS     float64 `json:"min_total_ms" doc:"statements that cost less time than this in all are ignored, milliseconds"`
+	MinShare       float64 `json:"min_share" doc:"statements costing less than this fraction of total time are not findings of the plan, what-if and n-plus-one rules"`
+	MinTotalMS     float64 `json:"min_total_ms" doc:"statements that cost less time than this in all are ignored, milliseconds, unless they cost plan_error_share of the period (a short sample is a normal input)"`
 	PlanErrorShare float64 `json:"plan_error_share" doc:"a finding about a large problem is an error when its statement costs at least this fraction of total time"`
 	MaxWorkMemMB   float64 `json:"max_work_mem_mb" doc:"the largest work_mem the spill rules recommend, megabytes; a bigger spill is fixed by processing fewer rows"`
 }
@@ -57,7 +58,7 @@ type WhatIfThresholds struct {
 	MinCostSaved       float64 `json:"min_cost_saved" doc:"a candidate index must also save at least this many planner cost units"`
 	MaxNewIndexes      int     `json:"max_new_indexes" doc:"recommend at most this many new indexes (0: no cap)"`
 	StorageBudgetBytes int64   `json:"storage_budget_bytes" yaml:"storage_budget" size:"bytes" doc:"cap on the summed estimated size of the recommended indexes, bytes, or a size such as 2GB (0: no cap)"`
-	MinTableRows       float64 `json:"min_table_rows" doc:"tables with fewer rows (reltuples, else n_live_tup) get no index"`
+	MinTableRows       float64 `json:"min_table_rows" doc:"tables with fewer rows (the larger of reltuples and n_live_tup, a partitioned table's summed over its partitions) get no index"`
 	MinTableBytes      int64   `json:"min_table_bytes" doc:"a table never analysed gets no index below this size, bytes"`
 	MinRowsToExtend    float64 `json:"min_rows_to_extend" doc:"an index only adding ORDER BY or range keys to an existing one needs this many rows per equality match"`
 	WriteHeavyShare    float64 `json:"write_heavy_share" doc:"a table whose rows written are this fraction of rows written plus read is write-heavy: a new index's write cost is subtracted from its benefit"`
@@ -104,6 +105,7 @@ func DefaultOptions() Options {
 		UnbatchedWrites:    defaultUnbatchedWrites,
 		UnboundedResult:    defaultUnboundedResult,
 		PoolExhaustion:     defaultPoolExhaustion,
+		LockContention:     defaultLockContention,
 		Denormalization:    defaultDenormalization,
 	}
 }

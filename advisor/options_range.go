@@ -71,6 +71,8 @@ var thresholdRanges = map[string]Range{
 	"jit_share":              fraction,
 
 	"n_plus_one_min_calls":         atLeastOne,
+	"n_plus_one_few_calls":         atLeastOne,
+	"n_plus_one_few_calls_share":   fraction,
 	"n_plus_one_max_rows_per_call": nonNegative,
 	"n_plus_one_min_ratio":         ratio,
 	"n_plus_one_max_ratio":         ratio,
@@ -99,7 +101,12 @@ var thresholdRanges = map[string]Range{
 	"churn_min_backends":       atLeastOne,
 	"churn_min_fraction":       fraction,
 
+	"contention_min_share":   fraction,
+	"contention_min_samples": atLeastOne,
+	"contention_error_share": openFraction,
+
 	"denorm_min_share":       fraction,
+	"denorm_few_calls":       atLeastOne,
 	"denorm_min_calls":       atLeastOne,
 	"denorm_min_call_share":  fraction,
 	"denorm_hot_share":       fraction,

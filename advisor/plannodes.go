@@ -82,9 +82,15 @@ func loops(n *explain.Node) float64 {
 }
 
 // costsTime reports whether a statement costs enough time to be a finding:
-// at least MinCalls calls, MinTotalMS milliseconds and MinShare of the total.
+// at least MinCalls calls and MinShare of the total, and MinTotalMS
+// milliseconds unless it is PlanErrorShare of the total.
 func costsTime(p *Pass, s *model.Statement) bool {
-	return s.Calls >= p.Options.MinCalls && s.TotalTime() >= p.Options.MinTotalMS && s.Share >= p.Options.MinShare
+	// min_total_ms keeps a visible share of a tiny period from mattering,
+	// but a statement that is a large share of the period (plan_error_share)
+	// matters however short the period: a 30-second sample is as normal an
+	// input as a month of statistics.
+	return s.Calls >= p.Options.MinCalls && s.Share >= p.Options.MinShare &&
+		(s.TotalTime() >= p.Options.MinTotalMS || s.Share >= p.Options.PlanErrorShare)
 }
 
 // severityFor grades a statement finding: an error when the problem is big
@@ -92,10 +98,17 @@ func costsTime(p *Pass, s *model.Statement) bool {
 // when it is small and the statement costs less than ten times MinShare, a
 // warning otherwise.
 func severityFor(p *Pass, s *model.Statement, big bool) Severity {
+	return severityByShare(p.Options, s.Share, big, !big)
+}
+
+// severityByShare is the one grader of a finding by the share of total time
+// its statement costs: an error from PlanErrorShare when mayError, a notice
+// below ten times MinShare when mayNotice, a warning otherwise.
+func severityByShare(o Options, share float64, mayError, mayNotice bool) Severity {
 	switch {
-	case big && s.Share >= p.Options.PlanErrorShare:
+	case mayError && share >= o.PlanErrorShare:
 		return SeverityError
-	case !big && s.Share < 10*p.Options.MinShare:
+	case mayNotice && share < 10*o.MinShare:
 		return SeverityNotice
 	}
 	return SeverityWarning
@@ -135,12 +148,6 @@ func objectsUnder(p *Pass, n *explain.Node) []string {
 		}
 	})
 	return out
-}
-
-// relRows is the best row count of a table: the larger of reltuples and
-// n_live_tup (reltuples is -1 before the first ANALYZE on 14+).
-func relRows(t *pgstat.Table) float64 {
-	return math.Max(t.Rows, float64(t.NLiveTup))
 }
 
 // settingKB returns a memory setting of the snapshot in kB: the pg_settings
@@ -228,30 +235,6 @@ func workMemMB(needKB, currentKB float64) int64 {
 		mb *= 2
 	}
 	return mb
-}
-
-// formatKB renders kilobytes as a short human size: "512 kB", "38.2 MB", "1.5 GB".
-func formatKB(kb float64) string {
-	switch {
-	case kb >= 1024*1024:
-		return strconv.FormatFloat(round(kb/1024/1024, 1), 'f', -1, 64) + " GB"
-	case kb >= 1024:
-		return strconv.FormatFloat(round(kb/1024, 1), 'f', -1, 64) + " MB"
-	}
-	return strconv.FormatFloat(round(kb, 0), 'f', -1, 64) + " kB"
-}
-
-// formatCount renders a row or loop count compactly: 950, 12.3k, 4.5M.
-func formatCount(v float64) string {
-	switch {
-	case v >= 1e9:
-		return strconv.FormatFloat(round(v/1e9, 1), 'f', -1, 64) + "G"
-	case v >= 1e6:
-		return strconv.FormatFloat(round(v/1e6, 1), 'f', -1, 64) + "M"
-	case v >= 1e4:
-		return strconv.FormatFloat(round(v/1e3, 1), 'f', -1, 64) + "k"
-	}
-	return strconv.FormatFloat(round(v, 0), 'f', -1, 64)
 }
 
 // setWorkMemFix is the fix of a spill: the work_mem that holds it in memory,

@@ -71,22 +71,6 @@ func TestSettingKB(t *testing.T) {
 	}
 }
 
-func TestNormalizeExpr(t *testing.T) {
-	same := [][2]string{
-		{"lower(email)", "lower((email)::text)"},
-		{"LOWER( email )", "lower(email)"},
-		{`lower("email")`, "lower(email)"},
-	}
-	for _, c := range same {
-		if normalizeExpr(c[0]) != normalizeExpr(c[1]) {
-			t.Errorf("normalizeExpr(%q) != normalizeExpr(%q)", c[0], c[1])
-		}
-	}
-	if normalizeExpr("created_at::date") == normalizeExpr("created_at") {
-		t.Error("a cast to date must not normalise to the bare column")
-	}
-}
-
 func TestColumnExpressionStripsQualifiers(t *testing.T) {
 	f := &sqlfacts.Facts{Relations: []sqlfacts.Relation{{Schema: "shop", Name: "customers", Alias: "c"}}}
 	for _, c := range []struct {
@@ -150,5 +134,33 @@ func TestStopsEarly(t *testing.T) {
 	}
 	if stopsEarly(limit, nil) {
 		t.Error("a Limit at the root is not below a Limit")
+	}
+}
+
+func TestSeverityByShare(t *testing.T) {
+	d := DefaultOptions() // plan_error_share 0.1, min_share 0.001
+	strict := DefaultOptions()
+	strict.PlanErrorShare, strict.MinShare = 0.5, 0.01
+	for _, c := range []struct {
+		o                   Options
+		share               float64
+		mayError, mayNotice bool
+		want                Severity
+	}{
+		{d, 0.15, true, true, SeverityError}, // between 0.1 and the 0.2 seq-scan once hard-coded
+		{d, 0.1, true, false, SeverityError},
+		{d, 0.099, true, true, SeverityWarning},
+		{d, 0.15, false, true, SeverityWarning},
+		{d, 0.01, true, true, SeverityWarning},
+		{d, 0.009, true, true, SeverityNotice},
+		{d, 0.009, true, false, SeverityWarning},
+		{strict, 0.15, true, true, SeverityWarning},
+		{strict, 0.5, true, true, SeverityError},
+		{strict, 0.09, true, true, SeverityNotice},
+	} {
+		if got := severityByShare(c.o, c.share, c.mayError, c.mayNotice); got != c.want {
+			t.Errorf("severityByShare(plan_error_share %g, min_share %g, share %g, %v, %v) = %s, want %s",
+				c.o.PlanErrorShare, c.o.MinShare, c.share, c.mayError, c.mayNotice, got, c.want)
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package advisor
 
+import "github.com/pgadvisor/pgadvisor/pgstat"
+
 // The findings pipeline: rules only report; these processors, one file each,
 // then merge, link, suppress, re-grade and rank the findings, in this order.
 // A processor never queries anything: its input is the findings, the policy
@@ -15,6 +17,9 @@ type Processing struct {
 	// problem they excused is gone, or the entry is misspelled).
 	UnmatchedIgnores []Ignore
 	Policy           Policy
+	// Indexes are the database's indexes (the snapshot's), for the processors
+	// that compare proposed indexes with existing ones.
+	Indexes []pgstat.Index
 	// Standby is set when the audited server is a hot standby.
 	Standby bool
 	// Family returns a rule's family (plan, what-if, sql, …); nil uses the registry.
@@ -36,10 +41,12 @@ type processor struct {
 	run  func(*Processing)
 }
 
-// pipeline is the fixed order: merge before link (linked findings are the
+// pipeline is the fixed order: prefix before merge (a finding whose index
+// a longer one serves takes its fix, and merge then sees the same fix), merge before link (linked findings are the
 // merged ones), suppress before severity (an override never revives a
 // suppressed finding), rank last.
 var pipeline = []processor{
+	{"prefix", serveByLongerIndex},
 	{"merge", mergeFindings},
 	{"link", linkFixes},
 	{"suppress", suppressFindings},

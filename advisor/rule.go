@@ -24,6 +24,10 @@ type Rule struct {
 	Severity Severity
 	Doc      string
 	Criteria string
+	// Evidence is the rule's evidence model, for workload and activity
+	// rules: what it counts as proof, over which period, and why a large
+	// count alone is not enough (docs/rules.md prints it).
+	Evidence string
 	Run      func(*Pass) error
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // CorrelatedSubquery reports SubPlans executed once per outer row.
@@ -91,11 +92,11 @@ func runCorrelatedSubquery(p *Pass) error {
 				share = fmt.Sprintf(", %.0f%% of execution time", 100*subMS/exec)
 			}
 			msg = fmt.Sprintf("%s runs %s times, once per row of %s (%.3f ms each%s), %s",
-				name, formatCount(worstLoops), outer, worst.ActualTotalTime, share, modeNote(s))
+				name, num.Compact(worstLoops), outer, worst.ActualTotalTime, share, modeNote(s))
 		} else {
 			ev["estimated_outer_rows"] = worstParent.PlanRows
 			msg = fmt.Sprintf("%s is re-executed for each of ~%s rows of %s, %s",
-				name, formatCount(worstLoops), outer, modeNote(s))
+				name, num.Compact(worstLoops), outer, modeNote(s))
 		}
 		objects := objectsUnder(p, worst)
 		inner := strings.Join(objects, ", ")

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -27,11 +28,20 @@ be), a summary table kept by the application, or a column copied into the
 table the statement starts from. Where a joined table is written often, keep
 the schema normalised: the copies would cost more than the joins. This is a
 design decision to weigh, not a statement to run as is.`,
+	Evidence: `A read is hot by its share of the period's time (denorm_min_share) or of all read calls
+(denorm_min_call_share), with denorm_min_calls calls, or, in a short period, denorm_few_calls calls costing
+denorm_hot_share. Read-mostly is measured per table from its own statistics over the same period (rows written
+against rows read, n_tup_* against seq_tup_read and index fetches), so a table that is written often disqualifies
+the materialised view however hot the read; only a read costing denorm_hot_share whose one written table is the
+fact table, joined to read-mostly dimensions, is reported, with the copy-the-columns fix instead.`,
 	Criteria: `hot: calls >= denorm_min_calls and either a share of total time >= denorm_min_share
-or a share of all read (SELECT) calls >= denorm_min_call_share; two or more joins (three or more tables), or an
+or a share of all read (SELECT) calls >= denorm_min_call_share (or, at low volume, calls >= denorm_few_calls and a
+share of total time >= denorm_hot_share); two or more joins (three or more tables), or an
 aggregate when hot by time; every table read-mostly: (n_tup_ins + n_tup_upd + n_tup_del) / (seq_tup_read +
 max(idx_tup_fetch, idx_tup_read summed over the table's indexes, which counts index-only scans)) <=
-denorm_max_write_ratio. Severity: warning at >= denorm_hot_share of total time,
+denorm_max_write_ratio; or, for a read costing >= denorm_hot_share of total time, all but one (the fact table, written)
+read-mostly, with two or more read-mostly dimension tables: then the fix copies their columns into the fact table.
+Severity: warning at >= denorm_hot_share of total time,
 notice below. Always advisory.`,
 	Run: runDenormalization,
 }
@@ -42,6 +52,7 @@ func init() { register(Denormalization) }
 type DenormalizationThresholds struct {
 	MinShare      float64 `json:"denorm_min_share" doc:"a read's share of total time from which it is hot"`
 	MinCalls      int64   `json:"denorm_min_calls" doc:"calls that make a read a hot path"`
+	FewCalls      int64   `json:"denorm_few_calls" doc:"low volume: fewer calls than denorm_min_calls but at least this many make a read hot when it costs denorm_hot_share of total time"`
 	MinCallShare  float64 `json:"denorm_min_call_share" doc:"a read's share of all read calls from which a multi-join read is hot"`
 	HotShare      float64 `json:"denorm_hot_share" doc:"share of total time from which the finding is a warning, not a notice"`
 	MaxWriteRatio float64 `json:"denorm_max_write_ratio" doc:"rows written / rows read of a table, at most, for it to be read-mostly"`
@@ -50,6 +61,7 @@ type DenormalizationThresholds struct {
 var defaultDenormalization = DenormalizationThresholds{
 	MinShare:      0.05,
 	MinCalls:      100,
+	FewCalls:      10,
 	MinCallShare:  0.05,
 	HotShare:      0.2,
 	MaxWriteRatio: 0.01,
@@ -85,7 +97,13 @@ func runDenormalization(p *Pass) error {
 	}
 	for _, s := range p.Statements {
 		f := s.Facts
-		if f == nil || f.Kind != sqlfacts.KindSelect || s.Calls < p.Options.Denormalization.MinCalls || f.Locking || f.SelectInto {
+		o := p.Options.Denormalization
+		if f == nil || f.Kind != sqlfacts.KindSelect || f.Locking || f.SelectInto {
+			continue
+		}
+		// Volume relative to the period: many calls, or few that cost a
+		// large share of the time (a 30-second sample, a quiet hour).
+		if s.Calls < o.MinCalls && !(s.Calls >= o.FewCalls && s.Share >= o.HotShare) {
 			continue
 		}
 		callShare := 0.0
@@ -109,8 +127,8 @@ func runDenormalization(p *Pass) error {
 			continue // a frequent single-table aggregate is not enough: it must cost time
 		}
 		ratios := map[string]float64{}
-		readMostly := true
-		maxRatio := 0.0
+		var written []*pgstat.Table // tables that are not read-mostly
+		maxRatio := 0.0             // of the read-mostly tables
 		for _, t := range tables {
 			reads := denormRowsRead(p, t)
 			writes := t.NTupIns + t.NTupUpd + t.NTupDel
@@ -118,22 +136,25 @@ func runDenormalization(p *Pass) error {
 				// No reads counted (statistics just reset, or not yet
 				// flushed by the backends): only writes can disqualify it.
 				if writes > 0 {
-					readMostly = false
-					break
+					written = append(written, t)
 				}
 				ratios[wlName(t)] = 0
 				continue
 			}
 			r := float64(writes) / float64(reads)
 			ratios[wlName(t)] = round(r, 5)
-			if r > maxRatio {
+			if r > o.MaxWriteRatio {
+				written = append(written, t)
+			} else if r > maxRatio {
 				maxRatio = r
 			}
-			if r > p.Options.Denormalization.MaxWriteRatio {
-				readMostly = false
-			}
 		}
-		if !readMostly {
+		// One written table (the fact table) joined to read-mostly
+		// dimension tables is still worth denormalising when the read is a
+		// large share of the time: the dimensions' columns are copied into
+		// the fact table; a materialised view would be stale at once.
+		factWritten := len(written) == 1 && len(tables) >= 3 && s.Share >= o.HotShare
+		if len(written) > 0 && !factWritten {
 			continue // a write-heavy table: keep it normalised
 		}
 		sev := SeverityNotice
@@ -156,8 +177,32 @@ func runDenormalization(p *Pass) error {
 		if joins < 2 {
 			what = "an aggregate"
 		}
+		if factWritten {
+			fact := written[0]
+			var dims []*pgstat.Table
+			for _, t := range tables {
+				if t != fact {
+					dims = append(dims, t)
+				}
+			}
+			ev["fact_table"] = wlName(fact)
+			msg := fmt.Sprintf("%s costs %.1f%% of total time, %s calls (%.2f ms each), joining %s, which is written, to read-mostly %s (writes at most %.2f%% of reads)",
+				what, s.Share*100, num.Thousands(s.Calls), s.MeanExecTime, wlName(fact), strings.Join(wlObjects(dims...), ", "), maxRatio*100)
+			p.Report(p.StatementFinding(s, Finding{
+				Severity: sev,
+				Message:  msg,
+				Objects:  wlObjects(tables...),
+				Evidence: ev,
+				Fix: &Fix{
+					Summary: fmt.Sprintf("Copy the columns the statement reads from %s into %s (they change little: a trigger on them, or the application, keeps the copies current), or keep a summary table updated with each write to %s; a materialised view would be stale as soon as %s changes",
+						strings.Join(wlObjects(dims...), ", "), wlName(fact), wlName(fact), wlName(fact)),
+					Advisory: true,
+				},
+			}))
+			continue
+		}
 		msg := fmt.Sprintf("%s over read-mostly tables (%s) costs %.1f%% of total time, %s calls (%.1f%% of all read calls, %.2f ms each); writes are at most %.2f%% of reads",
-			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, humanInt(s.Calls), callShare*100, s.MeanExecTime, maxRatio*100)
+			what, strings.Join(wlObjects(tables...), ", "), s.Share*100, num.Thousands(s.Calls), callShare*100, s.MeanExecTime, maxRatio*100)
 		if n := ev["same_join_statements"]; n != nil {
 			msg += fmt.Sprintf("; %d statements repeat this join", n)
 		}
@@ -199,6 +244,9 @@ func denormTables(p *Pass, f *sqlfacts.Facts) []*pgstat.Table {
 
 var filterColumn = regexp.MustCompile(`(?is)^\s*((?:"[^"]+"|[a-z_][a-z0-9_$]*)(?:\.(?:"[^"]+"|[a-z_][a-z0-9_$]*))?)\s*(=|<>|!=|<=|>=|<|>|\bLIKE\b|\bILIKE\b|\bIN\b|\bBETWEEN\b|=\s*ANY\b)`)
 
+// denormParam finds a $n left in a view's body.
+var denormParam = regexp.MustCompile(`\$\d+`)
+
 // denormFix writes the materialised view: the statement without its $n
 // conditions, the filtered columns added to the output, a unique index for
 // REFRESH … CONCURRENTLY, the refresh, and the read from the view.
@@ -220,6 +268,16 @@ func denormFix(p *Pass, s *model.Statement, tables []*pgstat.Table, maxRatio flo
 	}
 	mv := pgstat.QuoteQualified(tables[0].Schema, name)
 	body, filters, keys, ok := denormBody(p, s)
+	if ok {
+		if hidden := denormParam.FindAllString(body, -1); len(hidden) > 0 {
+			// A view cannot take parameters: the constants pg_stat_statements
+			// hid outside the WHERE conditions (a separator, a label) are
+			// the application's to write in; the SQL would not run as it is.
+			fix.SQL = []string{fmt.Sprintf("-- CREATE MATERIALIZED VIEW %s AS <this statement without its $n conditions, with the filtered columns in the output and the application's constants for %s, which pg_stat_statements hides>;\n-- CREATE UNIQUE INDEX ON %s (%s);\n-- REFRESH MATERIALIZED VIEW CONCURRENTLY %s;  -- on a schedule",
+				mv, strings.Join(hidden, ", "), mv, strings.Join(keys, ", "), mv)}
+			return fix
+		}
+	}
 	if !ok {
 		fix.SQL = []string{fmt.Sprintf("-- CREATE MATERIALIZED VIEW %s AS <this statement without its $n conditions, with the filtered columns in the output>;\n-- CREATE UNIQUE INDEX ON %s (<its key columns>);\n-- REFRESH MATERIALIZED VIEW CONCURRENTLY %s;  -- on a schedule", mv, mv, mv)}
 		return fix

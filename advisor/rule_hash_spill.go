@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 )
 
@@ -43,10 +44,6 @@ Severity: error when the memory needed is >= 64MB and share >= plan_error_share;
 }
 
 func init() { register(HashSpill) }
-
-func isHashAgg(n *explain.Node) bool {
-	return n.NodeType == "Aggregate" && (n.Strategy == "Hashed" || n.Strategy == "Mixed")
-}
 
 // hashSpill is one spilling hash node with the memory it needed, kB.
 type hashSpill struct {
@@ -99,7 +96,7 @@ func reportSessionHashSpill(p *Pass, s *model.Statement, root *explain.Node, wor
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worstKB >= 64*1024),
 		Message: fmt.Sprintf("%s of ~%s rows (~%s) spills to disk in the application's sessions: %s of temporary files written per call (pg_stat_statements); %s",
-			worst.Title(), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), sessionSpillNote(s, workMem)),
+			worst.Title(), num.Compact(worst.PlanRows), num.Bytes(1024*worstKB), num.Bytes(1024*tempKB), sessionSpillNote(s, workMem)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),
@@ -157,7 +154,7 @@ func reportMeasuredHashSpill(p *Pass, s *model.Statement, root *explain.Node, wo
 		if worst.parent != nil && worst.parent.TempWrittenBlocks > temp {
 			temp = worst.parent.TempWrittenBlocks
 		}
-		how = fmt.Sprintf("split into %g batches on disk (peak %s per batch)", n.HashBatches, formatKB(n.PeakMemoryUsage))
+		how = fmt.Sprintf("split into %g batches on disk (peak %s per batch)", n.HashBatches, num.Bytes(1024*n.PeakMemoryUsage))
 		if worst.parent != nil {
 			title = "Hash of " + worst.parent.Title()
 		}
@@ -166,7 +163,7 @@ func reportMeasuredHashSpill(p *Pass, s *model.Statement, root *explain.Node, wo
 		ev["hashagg_batches"] = n.HashAggBatches
 		ev["disk_usage_kb"] = n.DiskUsage
 		ev["actual_rows"] = n.TotalActualRows()
-		how = fmt.Sprintf("wrote %s to disk in %g batches", formatKB(n.DiskUsage), n.HashAggBatches)
+		how = fmt.Sprintf("wrote %s to disk in %g batches", num.Bytes(1024*n.DiskUsage), n.HashAggBatches)
 	}
 	ev["temp_blocks_written"] = temp
 	if spills > 1 {
@@ -176,7 +173,7 @@ func reportMeasuredHashSpill(p *Pass, s *model.Statement, root *explain.Node, wo
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worst.needKB >= 64*1024),
 		Message: fmt.Sprintf("%s over %s rows %s: it needs about %s, %s x hash_mem_multiplier %g; %s",
-			title, formatCount(n.TotalActualRows()), how, formatKB(worst.needKB), workMem.measuredNote(), mult, modeNote(s)),
+			title, num.Compact(n.TotalActualRows()), how, num.Bytes(1024*worst.needKB), workMem.measuredNote(), mult, modeNote(s)),
 		Objects:  objectsUnder(p, n),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),
@@ -220,7 +217,7 @@ func reportEstimatedHashSpill(p *Pass, s *model.Statement, root *explain.Node, w
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: severityFor(p, s, worstKB >= 64*1024),
 		Message: fmt.Sprintf("%s of ~%s rows (~%s) likely spills to disk: %s of temporary files written per call (pg_stat_statements), %s x hash_mem_multiplier %g; %s",
-			worst.Title(), formatCount(worst.PlanRows), formatKB(worstKB), formatKB(tempKB), workMem.note(), mult, modeNote(s)),
+			worst.Title(), num.Compact(worst.PlanRows), num.Bytes(1024*worstKB), num.Bytes(1024*tempKB), workMem.note(), mult, modeNote(s)),
 		Objects:  objectsUnder(p, worst),
 		Evidence: ev,
 		Fix:      setWorkMemFix(p, s, what, mb),

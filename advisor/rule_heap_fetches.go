@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // IndexOnlyHeapFetches reports index-only scans that visit the heap for many
@@ -84,7 +85,7 @@ func runIndexOnlyHeapFetches(p *Pass) error {
 			p.Report(p.StatementFinding(s, Finding{
 				Severity: sev,
 				Message: fmt.Sprintf("Index Only Scan using %s on %s fetched %s of its %s rows from the table (%.0f%%): the visibility map is not up to date; %s",
-					n.IndexName, obj, formatCount(n.HeapFetches), formatCount(rows), 100*frac, modeNote(s)),
+					n.IndexName, obj, num.Compact(n.HeapFetches), num.Compact(rows), 100*frac, modeNote(s)),
 				Objects:  []string{obj},
 				Evidence: ev,
 				Fix: &Fix{

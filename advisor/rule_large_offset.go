@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -96,18 +97,18 @@ func runLargeOffset(p *Pass) error {
 			ev["rows_per_call"] = round(rowsPerCall, 1)
 			ev["buffers_per_row"] = round(buffers/rowsPerCall, 1)
 			msg = fmt.Sprintf("OFFSET $%d pagination touches %s buffers per call to return %s rows (%.0f per row, pg_stat_statements): deep pages are read and discarded",
-				f.Offset.Param, formatCount(buffers), formatCount(rowsPerCall), buffers/rowsPerCall)
+				f.Offset.Param, num.Compact(buffers), num.Compact(rowsPerCall), buffers/rowsPerCall)
 			bigWork = buffers >= 100*p.Options.LargeOffset.MinBuffers
 		case limitNode != nil:
 			ev["rows_discarded"] = discarded
 			ev["rows_returned"] = limitNode.TotalActualRows()
 			ev["rows_read"] = limitNode.Plans[0].TotalActualRows()
 			msg = fmt.Sprintf("OFFSET pagination reads %s rows to return %s: %s are discarded per call, %s",
-				formatCount(limitNode.Plans[0].TotalActualRows()), formatCount(limitNode.TotalActualRows()), formatCount(discarded), modeNote(s))
+				num.Compact(limitNode.Plans[0].TotalActualRows()), num.Compact(limitNode.TotalActualRows()), num.Compact(discarded), modeNote(s))
 		default:
 			ev["offset"] = offset
 			msg = fmt.Sprintf("OFFSET %s makes every call produce and discard %s rows before the page it returns (%s)",
-				formatCount(offset), formatCount(offset), modeNote(s))
+				num.Compact(offset), num.Compact(offset), modeNote(s))
 		}
 		var objects []string
 		if f != nil {
@@ -126,7 +127,7 @@ func runLargeOffset(p *Pass) error {
 			Message:  msg,
 			Objects:  objects,
 			Evidence: ev,
-			Fix:      offsetKeysetFix(p, f),
+			Fix:      offsetKeysetFix(p, s.Query, f),
 		}))
 	}
 	return nil
@@ -144,8 +145,9 @@ func heavyWithoutOffset(s *model.Statement, buffersPerCall float64) bool {
 	return root.SharedHitBlocks+root.SharedReadBlocks >= buffersPerCall/2
 }
 
-// offsetKeysetFix sketches the keyset rewrite from the statement's ORDER BY.
-func offsetKeysetFix(p *Pass, f *sqlfacts.Facts) *Fix {
+// offsetKeysetFix rewrites the statement to keyset pagination from its ORDER
+// BY (a sketch when it cannot be rewritten).
+func offsetKeysetFix(p *Pass, query string, f *sqlfacts.Facts) *Fix {
 	fix := &Fix{Advisory: true}
 	if f == nil || len(f.OrderBy) == 0 {
 		fix.Summary = "Replace OFFSET with keyset pagination: ORDER BY a unique key (e.g. the primary key), pass the last key of the previous page and select WHERE key > $last … LIMIT n, served by an index on the key"
@@ -168,10 +170,12 @@ func offsetKeysetFix(p *Pass, f *sqlfacts.Facts) *Fix {
 		table = p.Table(f.Relations[0].Schema, f.Relations[0].Name)
 	}
 	tie := ""
+	var tieCols []string
 	if table != nil && !coversUniqueKey(p, table, f.OrderBy) {
 		if pk := primaryKey(p, table); len(pk) > 0 {
 			for _, c := range pk {
 				cols = append(cols, pgstat.QuoteIdent(c))
+				tieCols = append(tieCols, pgstat.QuoteIdent(c))
 			}
 			tie = " (the primary key is appended as a tie-breaker so the order is total)"
 		}
@@ -210,6 +214,14 @@ func offsetKeysetFix(p *Pass, f *sqlfacts.Facts) *Fix {
 	}
 	fix.Summary = ("Replace OFFSET with keyset pagination: the client passes the ORDER BY values of the last row it got and the query adds " +
 		left + " " + op + " " + right + " to its WHERE clause, drops OFFSET and keeps LIMIT; an index on (" + strings.Join(cols, ", ") + ") serves it" + tie)
+	// The statement itself, rewritten (a runnable statement: the tests
+	// prepare it); a sketch when it cannot be rewritten.
+	if rewritten, err := sqlfacts.KeysetRewrite(query, cols, tieCols, desc); err == nil {
+		fix.Summary = "Replace OFFSET with keyset pagination: the client passes the ORDER BY values of the last row it got (the new parameters below) and the query compares " +
+			left + " with them instead of skipping rows with OFFSET; an index on (" + strings.Join(cols, ", ") + ") serves it" + tie
+		fix.SQL = []string{rewritten}
+		return fix
+	}
 	fix.SQL = []string{fmt.Sprintf("SELECT … FROM %s WHERE %s %s %s ORDER BY %s LIMIT $%d", from, left, op, right, strings.Join(order, ", "), len(cols)+1)}
 	return fix
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -42,9 +43,7 @@ Severity: error when the table has >= 100 x large_table_rows rows and share >= p
 func init() { register(LeadingWildcard) }
 
 // LeadingWildcardThresholds are the thresholds of leading-wildcard (rules.leading-wildcard.thresholds in .pgadvisor.yaml).
-type LeadingWildcardThresholds struct {
-	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
-}
+type LeadingWildcardThresholds = LargeTableThresholds
 
 var defaultLeadingWildcard = LeadingWildcardThresholds{
 	LargeTableRows: 10000,
@@ -69,57 +68,40 @@ func leadingWildcard(pattern string) bool {
 }
 
 func runLeadingWildcard(p *Pass) error {
-	for _, s := range p.Statements {
-		f := s.Facts
-		if f == nil || !costsTime(p, s) {
+	seen := expressionsSeen{}
+	for _, fp := range largeTableFilters(p, func(pr sqlfacts.Predicate) bool { return isLikeOperator(pr.Operator) }) {
+		s, pr, t, obj := fp.s, fp.pr, fp.t, fp.obj
+		scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
+		pattern, likely := "", false
+		switch {
+		case pr.HasConst:
+			if !leadingWildcard(pr.Const) {
+				continue
+			}
+			pattern = strings.Trim(pr.Const, "'")
+		case pr.Param == 0:
+			if pattern, likely = concatWildcard(s.Query, pr.Column.Column); pattern == "" {
+				continue
+			}
+		case scan != nil:
+			pattern = wildcardInFilter(scan, pr.Column.Column)
+			if pattern == "" {
+				if !hiddenPatternScan(s, pr, scan) {
+					continue
+				}
+				pattern, likely = fmt.Sprintf("$%d", pr.Param), true
+			}
+		default:
+			continue // a $n pattern without a plan that shows it
+		}
+		if planned && scan == nil {
 			continue
 		}
-		seen := map[string]bool{}
-		for _, pr := range f.Predicates {
-			if pr.Join || !isLikeOperator(pr.Operator) {
-				continue
-			}
-			t, obj, ok := largePredicateTable(p, f, pr.Column)
-			if !ok {
-				continue
-			}
-			scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
-			pattern, likely := "", false
-			switch {
-			case pr.HasConst:
-				if !leadingWildcard(pr.Const) {
-					continue
-				}
-				pattern = strings.Trim(pr.Const, "'")
-			case pr.Param == 0:
-				if pattern, likely = concatWildcard(s.Query, pr.Column.Column); pattern == "" {
-					continue
-				}
-			case scan != nil:
-				pattern = wildcardInFilter(scan, pr.Column.Column)
-				if pattern == "" {
-					if !hiddenPatternScan(s, pr, scan) {
-						continue
-					}
-					pattern, likely = fmt.Sprintf("$%d", pr.Param), true
-				}
-			default:
-				continue // a $n pattern without a plan that shows it
-			}
-			if planned && scan == nil {
-				continue
-			}
-			expr := columnExpression(f, pr)
-			key := obj + "\x00" + normalizeExpr(expr)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			if t != nil && hasTrigramIndex(p, t, expr) {
-				continue
-			}
-			reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, likely, scan)
+		expr := columnExpression(s.Facts, pr)
+		if !seen.first(fp, expr) || (t != nil && hasTrigramIndex(p, t, trigramKey(pr, expr))) {
+			continue
 		}
+		reportLeadingWildcard(p, s, t, obj, pr, expr, pattern, likely, scan)
 	}
 	return nil
 }
@@ -167,9 +149,9 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 	size := ""
 	sev := SeverityNotice
 	if t != nil {
-		rows := relRows(t)
+		rows := p.Snapshot.RowCount(t)
 		ev["table_rows"] = rows
-		size = fmt.Sprintf(" (%s rows)", formatCount(rows))
+		size = fmt.Sprintf(" (%s rows)", num.Compact(rows))
 		sev = severityFor(p, s, rows >= 100*p.Options.LeadingWildcard.LargeTableRows)
 	}
 	note := modeNote(s)
@@ -210,7 +192,7 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 		Evidence: ev,
 		Fix: &Fix{
 			Summary: fmt.Sprintf("Create a trigram GIN index on %s (pg_trgm), which serves LIKE and ILIKE with leading wildcards%s", expr, short),
-			SQL:     trigramIndexSQL(t, obj, pr, expr, elem),
+			SQL:     trigramIndexSQL(p, t, obj, pr, expr, elem),
 		},
 	}))
 }
@@ -256,24 +238,13 @@ func concatWildcard(query, col string) (pattern string, likely bool) {
 	return "", false
 }
 
-// hasTrigramIndex reports whether t has a valid trigram (GIN or GiST) index
-// on the expression.
-func hasTrigramIndex(p *Pass, t *pgstat.Table, expr string) bool {
-	want := normalizeExpr(expr)
+// hasTrigramIndex reports whether an index of t serves a trigram search on
+// key (whatif.IndexServes: a valid, non-partial GIN or GiST index with a
+// pg_trgm operator class on it).
+func hasTrigramIndex(p *Pass, t *pgstat.Table, key whatif.Key) bool {
 	for _, ix := range p.IndexesOf(t) {
-		if !ix.Valid {
-			continue
-		}
-		for i, c := range ix.Columns {
-			if normalizeExpr(c) != want {
-				continue
-			}
-			if i < len(ix.Opclasses) && strings.Contains(ix.Opclasses[i], "trgm") {
-				return true
-			}
-			if strings.Contains(ix.Definition, "trgm_ops") {
-				return true
-			}
+		if whatif.IndexServes(ix, "gin", []whatif.Key{key}, 1) {
+			return true
 		}
 	}
 	return false
@@ -281,14 +252,19 @@ func hasTrigramIndex(p *Pass, t *pgstat.Table, expr string) bool {
 
 // trigramIndexSQL is the pg_trgm GIN index on the column or expression,
 // named as the index advisor names it, after the CREATE EXTENSION it needs.
-func trigramIndexSQL(t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, elem string) []string {
+func trigramIndexSQL(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate, expr, elem string) []string {
 	if t == nil {
 		return nil // the table is not in the snapshot: no name to give the index
 	}
-	key := whatif.Key{Column: pr.Column.Column, Opclass: "gin_trgm_ops"}
+	c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "gin", Partitioned: t.Kind == "p", Keys: []whatif.Key{trigramKey(pr, expr)}, Extensions: []string{"pg_trgm"}}
+	return p.indexSQL(c)
+}
+
+// trigramKey is the pg_trgm key of a LIKE predicate: its column, or the
+// expression around it.
+func trigramKey(pr sqlfacts.Predicate, expr string) whatif.Key {
 	if pr.Function != "" || pr.Cast != "" {
-		key = whatif.Key{Expression: expr, Opclass: "gin_trgm_ops"}
+		return whatif.Key{Expression: expr, Opclass: "gin_trgm_ops"}
 	}
-	c := whatif.Candidate{Schema: t.Schema, Table: t.Name, Method: "gin", Partitioned: t.Kind == "p", Keys: []whatif.Key{key}, Extensions: []string{"pg_trgm"}}
-	return c.FixSQL()
+	return whatif.Key{Column: pr.Column.Column, Opclass: "gin_trgm_ops"}
 }

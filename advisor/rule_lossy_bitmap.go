@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // LossyBitmap reports bitmap heap scans whose bitmap did not fit in work_mem.
@@ -64,7 +65,7 @@ func runLossyBitmap(p *Pass) error {
 		p.Report(p.StatementFinding(s, Finding{
 			Severity: sev,
 			Message: fmt.Sprintf("Bitmap Heap Scan on %s went lossy for %s of %s heap blocks (%s): %s rows were rechecked and discarded; %s",
-				obj, formatCount(n.LossyHeapBlocks), formatCount(pages), workMem.measuredNote(), formatCount(n.RowsRemovedByIndexRecheck*n.Loops()), modeNote(s)),
+				obj, num.Compact(n.LossyHeapBlocks), num.Compact(pages), workMem.measuredNote(), num.Compact(n.RowsRemovedByIndexRecheck*n.Loops()), modeNote(s)),
 			Objects:  []string{obj},
 			Evidence: ev,
 			Fix:      setWorkMemFix(p, s, "bitmap", mb),

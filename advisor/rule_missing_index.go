@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/whatif"
@@ -26,8 +27,14 @@ planner uses, that cut a statement's cost by half or more, with the most time
 saved per byte, one composite serving several statements where it can, minus
 the write cost on write-heavy tables. The fix is the CREATE INDEX
 CONCURRENTLY to run (preceded by CREATE EXTENSION IF NOT EXISTS pg_trgm for a
-trigram index). Without HypoPG the candidates are still reported, marked
-"verified": false, with how to install it.`,
+trigram index). On a partitioned table the fix is the online recipe: the
+index ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition that
+needs it and ALTER INDEX … ATTACH PARTITION for each (a partition that already
+has an identical index of its own gets it attached instead of a new one); the
+size counts only the partitions built, each sized by HypoPG on that
+partition (evidence: partitions_built, partitions_attached,
+partition_size_bytes). Without HypoPG the candidates are still reported,
+marked "verified": false, with how to install it.`,
 	Criteria: `candidate tables >= min_table_rows rows, or >= min_table_bytes when never analysed; at most max_candidates
 candidates are evaluated with HypoPG; a verified index must be used by the planner and cut a statement's cost by >= min_cost_reduction
 and by >= min_cost_saved cost units; statements considered cost >= min_total_ms, >= min_share of total time and >= min_calls calls;
@@ -77,7 +84,7 @@ func runMissingIndex(p *Pass) error {
 		}
 		for _, g := range r.Statements {
 			f.Impact.Calls += g.Calls
-			if g.QueryID != f.QueryID {
+			if g.QueryID != heaviest.ID().String() {
 				f.QueryIDs = append(f.QueryIDs, g.QueryID)
 			}
 		}
@@ -115,7 +122,7 @@ func runMissingIndex(p *Pass) error {
 			ev["existing_indexes"] = r.WriteCost.ExistingIndexes
 		}
 		if r.Partitioned {
-			ev["partitioned"] = "created on the partitioned parent; CREATE INDEX CONCURRENTLY is not possible there (it locks writes while it builds)"
+			partitionEvidence(ev, r.Candidate)
 		}
 		m := measuredFor(measured, r.Name())
 		if len(m) > 0 {
@@ -132,6 +139,38 @@ func runMissingIndex(p *Pass) error {
 		p.Report(f)
 	}
 	return nil
+}
+
+// partitionEvidence describes the online recipe of an index on a
+// partitioned table: which partitions get a new index (and its size) and
+// which attach the index they already have.
+func partitionEvidence(ev map[string]any, c whatif.Candidate) {
+	if len(c.Partitions) == 0 {
+		ev["partitioned"] = "created on the partitioned parent, which has no partitions yet"
+		return
+	}
+	ev["partitioned"] = "online recipe: the index ON ONLY the parent, CREATE INDEX CONCURRENTLY on each partition that needs it, ALTER INDEX … ATTACH PARTITION for each (a plain CREATE INDEX on the parent would lock writes while it builds)"
+	var built, attached []string
+	sizes := map[string]int64{}
+	for _, s := range c.Partitions {
+		switch {
+		case s.Partitioned:
+		case s.Builds():
+			built = append(built, s.QualifiedTable())
+			if s.SizeBytes > 0 {
+				sizes[s.QualifiedTable()] = s.SizeBytes
+			}
+		default:
+			attached = append(attached, s.QualifiedTable()+" ("+s.Attach+")")
+		}
+	}
+	ev["partitions_built"] = built
+	if len(sizes) > 0 {
+		ev["partition_size_bytes"] = sizes
+	}
+	if len(attached) > 0 {
+		ev["partitions_attached"] = attached
+	}
 }
 
 // measuredFor returns the --verify measurements of the statements an index serves.
@@ -166,6 +205,18 @@ func missingIndexMessage(r whatif.Recommendation) string {
 	using := ""
 	if r.Method != "btree" {
 		using = " using " + r.Method
+	}
+	if n := len(r.Partitions); n > 0 {
+		leaves, builds := 0, 0
+		for _, s := range r.Partitions {
+			if !s.Partitioned {
+				leaves++
+			}
+			if s.Builds() {
+				builds++
+			}
+		}
+		using += fmt.Sprintf(", built on %d of its %d partitions (%s)", builds, leaves, num.Bytes(float64(r.SizeBytes)))
 	}
 	if r.Verified {
 		return fmt.Sprintf("%s needs an index on (%s)%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pglog"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -32,13 +33,22 @@ calls match the rows the parent returned; in a statement log
 session. Fix: fetch all children in one statement, WHERE order_id = ANY($1)
 with the parent's ids as an array, or join the child to the parent (the ORM's
 eager loading: includes, prefetch_related, JOIN FETCH).`,
-	Criteria: `pg_stat_statements: child calls >= n_plus_one_min_calls; child rows per call <=
+	Evidence: `Proof of the loop is structural: the child's calls equal the rows the parent returned (calls per parent
+row between n_plus_one_min_ratio and n_plus_one_max_ratio), the child looks up the parent's key (a foreign key, also
+one declared only on partitions, or a <table>_id column), and the parent returns several rows per call. That holds
+at any volume, so the count only has to show that it matters: n_plus_one_min_calls calls costing min_share of the
+period, or, in a short or quiet period, n_plus_one_few_calls calls costing n_plus_one_few_calls_share. Server time
+undercounts an N+1 (each call is also a round trip), so no absolute time floor applies. A statement log (--log) adds
+direct evidence: the child repeating right after the parent in one session.`,
+	Criteria: `pg_stat_statements: the child costs >= min_share of the period's statement time, with calls >=
+n_plus_one_min_calls, or calls >= n_plus_one_few_calls and share >= n_plus_one_few_calls_share (low volume,
+strong evidence; min_total_ms does not apply: an N+1 costs mostly round trips); child rows per call <=
 n_plus_one_max_rows_per_call; child looks up one table (other tables may be joined to it) with one "column = $n" linked to the parent's
 table by a foreign key (or a <table>_id column name); parent returns >= 2 rows per call, outputs the linked column, and child calls /
 parent rows between n_plus_one_min_ratio and n_plus_one_max_ratio. Statement log: a run of
 >= n_plus_one_log_min_repeats consecutive executions of one statement shape in one session right after
 another statement, the run taking >= n_plus_one_log_min_ms. Severity: error when the child costs
->= 20% of total time, warning otherwise.`,
+>= plan_error_share of total time, warning otherwise.`,
 	Run: runNPlusOne,
 }
 
@@ -46,7 +56,9 @@ func init() { register(NPlusOne) }
 
 // NPlusOneThresholds are the thresholds of n-plus-one (rules.n-plus-one.thresholds in .pgadvisor.yaml).
 type NPlusOneThresholds struct {
-	MinCalls       int64   `json:"n_plus_one_min_calls" doc:"a child lookup runs at least this many times"`
+	MinCalls       int64   `json:"n_plus_one_min_calls" doc:"a child lookup runs at least this many times, and costs at least min_share of the period's time"`
+	FewCalls       int64   `json:"n_plus_one_few_calls" doc:"low volume: a child lookup with fewer calls than n_plus_one_min_calls but at least this many is an N+1 when it costs n_plus_one_few_calls_share"`
+	FewCallsShare  float64 `json:"n_plus_one_few_calls_share" doc:"low volume: the share of the period's statement time such a child costs at least"`
 	MaxRowsPerCall float64 `json:"n_plus_one_max_rows_per_call" doc:"a child lookup returns at most this many rows per call"`
 	MinRatio       float64 `json:"n_plus_one_min_ratio" doc:"child calls / parent rows, at least, for the parent to be the one feeding the child"`
 	MaxRatio       float64 `json:"n_plus_one_max_ratio" doc:"child calls / parent rows, at most"`
@@ -56,6 +68,8 @@ type NPlusOneThresholds struct {
 
 var defaultNPlusOne = NPlusOneThresholds{
 	MinCalls:       300,
+	FewCalls:       50,
+	FewCallsShare:  0.1,
 	MaxRowsPerCall: 50,
 	MinRatio:       0.5,
 	MaxRatio:       2,
@@ -117,7 +131,7 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) == 0 || f.Locking {
 		return Finding{}, false
 	}
-	if child.Calls < p.Options.NPlusOne.MinCalls || child.Calls == 0 {
+	if !nPlusOneVolume(p, child) {
 		return Finding{}, false
 	}
 	rowsPerCall := float64(child.Rows) / float64(child.Calls)
@@ -164,7 +178,7 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 	ratio := float64(child.Calls) / float64(best.Rows)
 	link := bestLink
 	msg := fmt.Sprintf("%s is read once per row of a statement on %s: %s calls of %.1f rows each, for %s parent rows (%.2f×) — N+1 queries",
-		wlName(link.child), wlName(link.parent), humanInt(child.Calls), rowsPerCall, humanInt(best.Rows), ratio)
+		wlName(link.child), wlName(link.parent), num.Thousands(child.Calls), rowsPerCall, num.Thousands(best.Rows), ratio)
 	ev := map[string]any{
 		"child_calls":          child.Calls,
 		"child_rows":           child.Rows,
@@ -180,13 +194,31 @@ func nPlusOneFromStats(p *Pass, child *model.Statement) (Finding, bool) {
 		"link_source":          link.source,
 	}
 	finding := Finding{
-		Severity: wlSeverity(child.Share),
+		Severity: severityByShare(p.Options, child.Share, true, false),
 		Message:  msg,
 		Objects:  wlObjects(link.child, link.parent),
 		Evidence: ev,
 		Fix:      nPlusOneFix(child.Query, best.Query, link, bestParam),
 	}
 	return p.StatementFinding(child, finding), true
+}
+
+// nPlusOneVolume is the rule's volume gate, relative to the period: a child
+// called often (n_plus_one_min_calls) that costs a visible share of the
+// time (min_share), or a child called less often (n_plus_one_few_calls, a
+// 30-second sample or a quiet hour) that costs a large share
+// (n_plus_one_few_calls_share). A large count that is a negligible share
+// stays silent whatever the count. min_total_ms is not applied: an N+1
+// costs mostly round trips, which the server's statement time does not count.
+func nPlusOneVolume(p *Pass, child *model.Statement) bool {
+	o := p.Options.NPlusOne
+	switch {
+	case child.Calls == 0 || child.Share < p.Options.MinShare:
+		return false
+	case child.Calls >= o.MinCalls:
+		return true
+	}
+	return child.Calls >= o.FewCalls && child.Share >= o.FewCallsShare
 }
 
 // nPlusOneLookupTable returns the table whose column a child lookup compares
@@ -218,9 +250,18 @@ func nPlusOneLookupTable(p *Pass, f *sqlfacts.Facts, col sqlfacts.ColumnRef) *pg
 // a foreign key from it, a foreign key to it, or a <name>_id naming convention.
 func wlLinks(p *Pass, table *pgstat.Table, column string) []wlLink {
 	var out []wlLink
+	seen := map[*pgstat.Table]bool{}
 	for _, fk := range p.Snapshot.ForeignKeys {
 		if len(fk.Columns) != 1 {
 			continue
+		}
+		// A key declared on the table, or only on its partitions (older
+		// schemas had to), links the table.
+		if on := p.Table(fk.Schema, fk.Table); on != nil && on != table && p.root(on) == table && fk.Columns[0] == column {
+			if parent := p.Table(fk.RefSchema, fk.RefTable); parent != nil && !seen[parent] {
+				seen[parent] = true
+				out = append(out, wlLink{parent: parent, parentKey: fk.RefColumns[0], child: table, column: column, source: "foreign key (on its partitions)"})
+			}
 		}
 		if fk.Schema == table.Schema && fk.Table == table.Name && fk.Columns[0] == column {
 			if parent := p.Table(fk.RefSchema, fk.RefTable); parent != nil {
@@ -236,11 +277,19 @@ func wlLinks(p *Pass, table *pgstat.Table, column string) []wlLink {
 	if len(out) > 0 {
 		return out
 	}
-	// No declared foreign key: order_id names orders.id, and id is named by <singular>_id elsewhere.
+	// No declared foreign key: order_id names orders.id (or rental_id
+	// rental.rental_id, pagila's naming), and id is named by <singular>_id elsewhere.
 	if base, ok := strings.CutSuffix(column, "_id"); ok && base != "" {
 		for _, name := range wlPlurals(base) {
-			if parent := p.Table(table.Schema, name); parent != nil && parent != table && wlHasColumn(parent, "id") {
-				out = append(out, wlLink{parent: parent, parentKey: "id", child: table, column: column, source: "column name"})
+			parent := p.Table(table.Schema, name)
+			if parent == nil || parent == table {
+				continue
+			}
+			if key := "id"; wlHasColumn(parent, key) || wlHasColumn(parent, column) {
+				if !wlHasColumn(parent, key) {
+					key = column
+				}
+				out = append(out, wlLink{parent: parent, parentKey: key, child: table, column: column, source: "column name"})
 				break
 			}
 		}
@@ -284,15 +333,6 @@ func wlHasColumn(t *pgstat.Table, name string) bool {
 	return wlColumn(t, name) != nil
 }
 
-func wlColumn(t *pgstat.Table, name string) *pgstat.Column {
-	for i := range t.Columns {
-		if t.Columns[i].Name == name {
-			return &t.Columns[i]
-		}
-	}
-	return nil
-}
-
 // wlSelects reports whether a SELECT's output list can hold column: it names
 // it or has a *. A text it cannot read counts as yes.
 func wlSelects(sql, column string) bool {
@@ -310,11 +350,6 @@ func wlSelects(sql, column string) bool {
 	return re.MatchString(list)
 }
 
-// wlTable resolves a relation of the facts to the snapshot's table.
-func wlTable(p *Pass, r sqlfacts.Relation) *pgstat.Table {
-	return p.Table(r.Schema, r.Name)
-}
-
 // wlReads reports whether a statement reads table.
 func wlReads(p *Pass, f *sqlfacts.Facts, table *pgstat.Table) bool {
 	for _, r := range f.Relations {
@@ -323,29 +358,6 @@ func wlReads(p *Pass, f *sqlfacts.Facts, table *pgstat.Table) bool {
 		}
 	}
 	return false
-}
-
-func wlName(t *pgstat.Table) string { return t.QualifiedName() }
-
-func wlObjects(tables ...*pgstat.Table) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, t := range tables {
-		if t == nil || seen[wlName(t)] {
-			continue
-		}
-		seen[wlName(t)] = true
-		out = append(out, wlName(t))
-	}
-	return out
-}
-
-// wlSeverity grades a workload finding by the statement's share of total time.
-func wlSeverity(share float64) Severity {
-	if share >= 0.2 {
-		return SeverityError
-	}
-	return SeverityWarning
 }
 
 // nPlusOneFix writes the batched child statement and the join.
@@ -483,22 +495,4 @@ func wlPlural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
-}
-
-// humanInt formats a count with thousands separators.
-func humanInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -2,11 +2,11 @@ package advisor
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -40,44 +40,25 @@ Severity: error when the table has >= 100 x large_table_rows rows and share >= p
 func init() { register(NonSargable) }
 
 // NonSargableThresholds are the thresholds of non-sargable (rules.non-sargable.thresholds in .pgadvisor.yaml).
-type NonSargableThresholds struct {
-	LargeTableRows float64 `json:"large_table_rows" doc:"tables with fewer rows are too small to matter; a table of 100 x this many rows makes the finding an error"`
-}
+type NonSargableThresholds = LargeTableThresholds
 
 var defaultNonSargable = NonSargableThresholds{
 	LargeTableRows: 10000,
 }
 
 func runNonSargable(p *Pass) error {
-	for _, s := range p.Statements {
-		f := s.Facts
-		if f == nil || !costsTime(p, s) {
+	seen := expressionsSeen{}
+	for _, fp := range largeTableFilters(p, func(pr sqlfacts.Predicate) bool { return pr.Function != "" || pr.Cast != "" }) {
+		s, pr, t, obj := fp.s, fp.pr, fp.t, fp.obj
+		expr := columnExpression(s.Facts, pr)
+		if !seen.first(fp, expr) || (t != nil && hasExpressionIndex(p, t, expr)) {
 			continue
 		}
-		seen := map[string]bool{}
-		for _, pr := range f.Predicates {
-			if pr.Join || (pr.Function == "" && pr.Cast == "") {
-				continue
-			}
-			t, obj, ok := largePredicateTable(p, f, pr.Column)
-			if !ok {
-				continue
-			}
-			expr := columnExpression(f, pr)
-			key := obj + "\x00" + normalizeExpr(expr)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			if t != nil && hasExpressionIndex(p, t, expr) {
-				continue
-			}
-			scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
-			if planned && scan == nil {
-				continue
-			}
-			reportNonSargable(p, s, t, obj, pr, expr, scan)
+		scan, planned := filterScanOf(s, t, obj, pr.Column.Column)
+		if planned && scan == nil {
+			continue
 		}
+		reportNonSargable(p, s, t, obj, pr, expr, scan)
 	}
 	return nil
 }
@@ -88,7 +69,7 @@ func reportNonSargable(p *Pass, s *model.Statement, t *pgstat.Table, obj string,
 	var rows float64
 	if t != nil {
 		colType = columnType(t, col)
-		rows = relRows(t)
+		rows = p.Snapshot.RowCount(t)
 	}
 	wrap := "wrapped in " + pr.Function + "()"
 	if pr.Function == "" {
@@ -106,7 +87,7 @@ func reportNonSargable(p *Pass, s *model.Statement, t *pgstat.Table, obj string,
 	size := ""
 	if t != nil {
 		ev["table_rows"] = rows
-		size = fmt.Sprintf(" (%s rows)", formatCount(rows))
+		size = fmt.Sprintf(" (%s rows)", num.Compact(rows))
 	}
 	planNote := modeNote(s)
 	if scan != nil {
@@ -137,7 +118,7 @@ func nonSargableFix(p *Pass, t *pgstat.Table, obj string, pr sqlfacts.Predicate,
 	timestamp := strings.HasPrefix(colType, "timestamp")
 	plainIndex := func(fix *Fix) *Fix {
 		if t != nil && !hasLeadingIndex(p, t, pr.Column.Column) {
-			fix.SQL = columnIndex(t, pr.Column.Column).FixSQL()
+			fix.SQL = p.indexSQL(columnIndex(t, pr.Column.Column))
 		}
 		return fix
 	}
@@ -178,102 +159,23 @@ func otherSide(pr sqlfacts.Predicate) string {
 	return " …"
 }
 
-// largePredicateTable resolves a predicate's column to its table and reports
-// whether the table is large enough to matter. t is nil when the snapshot
-// does not know the table; that is accepted only when the snapshot has no
-// tables at all (offline review).
-func largePredicateTable(p *Pass, f *sqlfacts.Facts, c sqlfacts.ColumnRef) (t *pgstat.Table, obj string, ok bool) {
-	schema, name := c.Schema, c.Table
-	if name == "" {
-		switch {
-		case len(f.Relations) == 1:
-			schema, name = f.Relations[0].Schema, f.Relations[0].Name
-		default:
-			for _, r := range f.Relations {
-				rt := p.Table(r.Schema, r.Name)
-				if rt == nil || columnType(rt, c.Column) == "" {
-					continue
-				}
-				if t != nil {
-					return nil, "", false // ambiguous
-				}
-				t = rt
-			}
-			if t == nil {
-				return nil, "", false
-			}
-			return t, t.QualifiedName(), relRows(t) >= p.Options.NonSargable.LargeTableRows
-		}
-	}
-	if t = p.Table(schema, name); t != nil {
-		return t, t.QualifiedName(), relRows(t) >= p.Options.NonSargable.LargeTableRows
-	}
-	return nil, pgstat.QuoteQualified(schema, name), len(p.Snapshot.Tables) == 0
-}
-
-// columnExpression is the predicate's column-side expression without table
-// or alias qualifiers, usable in CREATE INDEX.
-func columnExpression(f *sqlfacts.Facts, pr sqlfacts.Predicate) string {
-	expr := pr.Expression
-	if expr == "" {
-		switch {
-		case pr.Function == "" && pr.Cast == "":
-			expr = pgstat.QuoteIdent(pr.Column.Column)
-		case pr.Function != "":
-			expr = pr.Function + "(" + pgstat.QuoteIdent(pr.Column.Column) + ")"
-		default:
-			expr = pgstat.QuoteIdent(pr.Column.Column) + "::" + pr.Cast
-		}
-	}
-	for _, r := range f.Relations {
-		for _, q := range []string{r.Alias, r.Name, pgstat.QuoteQualified(r.Schema, r.Name)} {
-			if q == "" {
-				continue
-			}
-			re := regexp.MustCompile(`(^|[^\w."])` + regexp.QuoteMeta(q) + `\.`)
-			expr = re.ReplaceAllString(expr, "$1")
-		}
-	}
-	return expr
-}
-
-// textCast matches the casts to text that pg_get_indexdef adds around
-// varchar and char columns, e.g. lower((email)::text).
-var textCast = regexp.MustCompile(`::\s*(text|character varying|varchar|bpchar)\b`)
-
-// normalizeExpr reduces an expression text to compare the SQL side with
-// pg_get_indexdef: lower case, text casts, quotes, parentheses and spaces
-// removed; other casts are kept (created_at::date is not created_at).
-func normalizeExpr(s string) string {
-	s = textCast.ReplaceAllString(strings.ToLower(s), "")
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '(', ')', ' ', '"', '\t', '\n':
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// hasExpressionIndex reports whether a valid index of t has expr as its
-// leading key, an expression key.
+// hasExpressionIndex reports whether an index of t serves equality on the
+// expression expr (whatif.IndexServes: a valid, non-partial index leading
+// with it).
 func hasExpressionIndex(p *Pass, t *pgstat.Table, expr string) bool {
-	want := normalizeExpr(expr)
 	for _, ix := range p.IndexesOf(t) {
-		if !ix.Valid || len(ix.Columns) == 0 || len(ix.Expressions) == 0 || !ix.Expressions[0] {
-			continue
-		}
-		if normalizeExpr(ix.Columns[0]) == want {
+		if whatif.IndexServes(ix, "btree", []whatif.Key{{Expression: expr}}, 1) {
 			return true
 		}
 	}
 	return false
 }
 
-// hasLeadingIndex reports whether a valid btree index of t leads with column col.
+// hasLeadingIndex reports whether an index of t serves a range of column col
+// (whatif.IndexServes: a valid, non-partial btree index leading with it).
 func hasLeadingIndex(p *Pass, t *pgstat.Table, col string) bool {
 	for _, ix := range p.IndexesOf(t) {
-		if ix.Valid && len(ix.Columns) > 0 && ix.Columns[0] == col && (len(ix.Expressions) == 0 || !ix.Expressions[0]) && (ix.Method == "" || ix.Method == "btree") {
+		if whatif.IndexServes(ix, "btree", []whatif.Key{{Column: col}}, 0) {
 			return true
 		}
 	}
@@ -287,42 +189,6 @@ func columnType(t *pgstat.Table, col string) string {
 		}
 	}
 	return ""
-}
-
-// filterScanOf looks in the statement's plan for the scan of a table that
-// applies a condition on column col as a Filter (reading rows to discard
-// them), rather than as an Index Cond or Recheck Cond. planned is false when
-// there is no plan or it does not scan the table by name; scan is nil when the
-// table is scanned but no scan filters on col, or an index serves col.
-func filterScanOf(s *model.Statement, t *pgstat.Table, obj, col string) (scan *explain.Node, planned bool) {
-	root := planRoot(s)
-	if root == nil {
-		return nil, false
-	}
-	served := false
-	eachNode(root, func(n *explain.Node, _ []*explain.Node) {
-		if n.RelationName == "" {
-			return
-		}
-		if t != nil {
-			if n.RelationName != t.Name || (n.Schema != "" && n.Schema != t.Schema) {
-				return
-			}
-		} else if pgstat.QuoteQualified(n.Schema, n.RelationName) != obj && n.RelationName != obj {
-			return
-		}
-		planned = true
-		switch {
-		case mentionsColumn(n.IndexCond, col) || mentionsColumn(n.RecheckCond, col):
-			served = true
-		case scan == nil && mentionsColumn(n.Filter, col):
-			scan = n
-		}
-	})
-	if served {
-		return nil, true
-	}
-	return scan, planned
 }
 
 // mentionsColumn reports whether a plan condition names column col outside
@@ -355,7 +221,7 @@ func exprIndexSQL(p *Pass, t *pgstat.Table, expr string) []string {
 	if _, res := p.IndexAdvice(); res != nil && slices.Contains(res.NotImmutable, c.ID()) {
 		return nil
 	}
-	return c.FixSQL()
+	return p.indexSQL(c)
 }
 
 // expressionIndex is the btree index on one expression, as the index advisor names it.

@@ -25,17 +25,28 @@ session idle in transaction holds its locks and its snapshot (blocking
 VACUUM) while the application does something else. Sessions waiting on a
 lock queue behind one that does not finish. Connections opened per request
 pay a fork and authentication each time. Behind PgBouncer, clients waiting
-for a server connection (cl_waiting, maxwait) add that wait to every query.
+for a server connection (cl_waiting, maxwait) add that wait to every query;
+when the server's sessions are idle meanwhile (or idle in transaction), the
+latency is that wait, not slow queries. Short lock waits that add up are
+lock-contention's.
 Fix: a pooler in transaction mode with a server pool of a few connections per
 CPU core, idle_in_transaction_session_timeout, short transactions that never
 wait on the network, and lock_timeout for statements that can queue.`,
+	Evidence: `pg_stat_activity samples over the audit's --sample-window (every 500 ms whole) and the server's
+settings: peak connections against the usable slots, the age of each idle-in-transaction session and of each lock
+wait, the backends started during the window. These are states, not counts over the period, so a short window
+sees them as well as a long one; a lock wait shorter than lock_wait_seconds is counted by lock-contention's wait
+profile instead. PgBouncer's SHOW POOLS and SHOW STATS (--pgbouncer) add clients waiting for a server connection,
+read against the database's active sessions sampled at the same time: a mostly idle database means the latency is
+the wait in the pool, not slow queries.`,
 	Criteria: `peak client connections / (max_connections - superuser_reserved_connections - reserved_connections):
 >= pool_warn_fraction warning, >= pool_error_fraction error. Idle in transaction for >=
 idle_in_tx_warn_seconds warning, error when >= idle_in_tx_error_seconds or >= idle_in_tx_error_count
 sessions of one application and user. Waiting on a lock for >= lock_wait_seconds warning, error at >=
 idle_in_tx_error_seconds. Churn: >= churn_min_backends backends younger than churn_backend_seconds
 across samples and >= churn_min_fraction of the sessions seen. PgBouncer: cl_waiting > 0 or
-maxwait > 0 warning, maxwait >= 1 s error.`,
+maxwait > 0 warning, maxwait >= 1 s error; the pool's database sampled at the same time with fewer active
+sessions on average than half the server pool is "mostly idle" (the wait is in the pool), else "busy".`,
 	Run: runPoolExhaustion,
 }
 
@@ -461,6 +472,21 @@ func poolPgBouncer(p *Pass, b *pgstat.PgBouncerStats) {
 				ev["avg_xact_time_us"] = st.AvgXactTime
 			}
 		}
+		cause := ""
+		if act, ok := serverActivity(p.Snapshot, pool.Database); ok {
+			ev["server_active_sessions"] = round(act.active, 2)
+			ev["server_idle_in_transaction_sessions"] = round(act.idleInTx, 2)
+			ev["server_samples"] = act.samples
+			size := float64(pool.SvActive + pool.SvIdle + pool.SvUsed)
+			switch {
+			case act.active < math.Max(size, 1)/2 && act.idleInTx >= 0.5:
+				cause = fmt.Sprintf(" while the server is mostly idle (%.1f sessions active, %.1f idle in transaction on average): the latency is the wait for a connection that open transactions hold without working, not slow queries", act.active, act.idleInTx)
+			case act.active < math.Max(size, 1)/2:
+				cause = fmt.Sprintf(" while the server is mostly idle (%.1f sessions active on average): the latency is the wait for a connection, not slow queries — the pool is too small", act.active)
+			default:
+				cause = fmt.Sprintf("; the server connections are busy (%.1f sessions active on average): slow statements hold them, or the pool is too small for the load", act.active)
+			}
+		}
 		var lines []string
 		lines = append(lines, "-- pgbouncer.ini, then RELOAD; on the admin console")
 		if pool.PoolMode == "session" {
@@ -474,8 +500,8 @@ func poolPgBouncer(p *Pass, b *pgstat.PgBouncerStats) {
 			"-- otherwise shorten the transactions that hold the server connections")
 		p.Report(Finding{
 			Severity: sev,
-			Message: fmt.Sprintf("PgBouncer pool %s/%s: %d clients waiting for a server connection, the oldest for %.2f s",
-				pool.Database, pool.User, pool.ClWaiting, pool.MaxWaitSeconds),
+			Message: fmt.Sprintf("PgBouncer pool %s/%s: %d clients waiting for a server connection, the oldest for %.2f s%s",
+				pool.Database, pool.User, pool.ClWaiting, pool.MaxWaitSeconds, cause),
 			Objects:  []string{},
 			Evidence: ev,
 			Fix: &Fix{
@@ -485,6 +511,39 @@ func poolPgBouncer(p *Pass, b *pgstat.PgBouncerStats) {
 			},
 		})
 	}
+}
+
+// serverLoad is how busy a database's server sessions were over the samples.
+type serverLoad struct {
+	active, idleInTx float64 // client sessions on average per sample
+	samples          int
+}
+
+// serverActivity averages the client sessions of database db over the
+// activity samples; false when there are none, or when the snapshot is of
+// another database (a PgBouncer alias that is not the database's name).
+func serverActivity(snap *pgstat.Snapshot, db string) (serverLoad, bool) {
+	if len(snap.Activity) == 0 || db != snap.Database {
+		return serverLoad{}, false
+	}
+	var l serverLoad
+	for _, sample := range snap.Activity {
+		for _, x := range clientSessions(sample) {
+			if x.Database != db {
+				continue
+			}
+			switch {
+			case x.State == "active":
+				l.active++
+			case strings.HasPrefix(x.State, "idle in transaction"):
+				l.idleInTx++
+			}
+		}
+	}
+	l.samples = len(snap.Activity)
+	l.active /= float64(l.samples)
+	l.idleInTx /= float64(l.samples)
+	return l, true
 }
 
 func sortedKeys(m map[string]bool) []string {

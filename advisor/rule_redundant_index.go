@@ -3,7 +3,9 @@ package advisor
 import (
 	"fmt"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/whatif"
 )
 
 // RedundantIndex finds indexes that another index of the same table makes unnecessary.
@@ -19,7 +21,10 @@ planner can use the longer index for the same lookups. It still costs storage
 and every write. Drop the redundant one with DROP INDEX CONCURRENTLY; the
 evidence names the index that covers it. Unique, primary-key and
 constraint-backing indexes are never reported as the redundant one (they
-enforce a rule); INCLUDE columns of the redundant index must be covered too.`,
+enforce a rule); INCLUDE columns of the redundant index must be covered too.
+Inside a partition, an index attached to the partitioned table's index is
+never the redundant one (it can only be dropped with its parent's): the
+partition's own duplicate next to it is, and it is dropped concurrently.`,
 	Criteria: `exact duplicates for any method; leading-column prefixes for btree only; both valid; same predicate (or
 neither partial). Severity: warning.`,
 	Run: runRedundantIndex,
@@ -40,8 +45,11 @@ func runRedundantIndex(p *Pass) error {
 			if i == j || !b.Valid || b.Schema != a.Schema || b.Table != a.Table || !covers(b, a) {
 				continue
 			}
-			// Of exact duplicates without constraints, keep the first by name.
-			if sameKeys(a, b) && !(b.Unique || b.Primary || b.Constraint != "") && b.Name > a.Name {
+			// Of exact duplicates without constraints, keep the one attached
+			// to a partitioned index (it cannot be dropped alone), else the
+			// first by name.
+			if sameKeys(a, b) && !(b.Unique || b.Primary || b.Constraint != "" || b.Parent != "") &&
+				(a.Parent != "" || b.Name > a.Name) {
 				continue
 			}
 			if cover == nil || len(b.Columns) < len(cover.Columns) {
@@ -61,26 +69,41 @@ func runRedundantIndex(p *Pass) error {
 		if sameKeys(a, cover) {
 			kind = "a duplicate of"
 		}
+		ev := map[string]any{
+			"redundant_index":       name,
+			"redundant_definition":  a.Definition,
+			"covered_by":            coverName,
+			"covered_by_definition": cover.Definition,
+			"size_bytes":            a.SizeBytes,
+			"idx_scan":              a.IdxScan,
+		}
+		msg := fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, num.Bytes(float64(a.SizeBytes)))
+		objects := []string{name, pgstat.QuoteQualified(a.Schema, a.Table)}
+		if t := p.Table(a.Schema, a.Table); t != nil && t.Parent != "" {
+			// A partition's own index, next to the one its parent's index put there.
+			root := p.root(t)
+			ev["partition_of"] = root.QualifiedName()
+			if cover.Parent != "" {
+				ev["covered_by_attached_to"] = cover.Parent
+			}
+			msg = fmt.Sprintf("index %s on partition %s of %s is %s %s: drop it to save %s and write work",
+				name, t.QualifiedName(), root.QualifiedName(), kind, coverName, num.Bytes(float64(a.SizeBytes)))
+			objects = append(objects, root.QualifiedName())
+		}
 		p.Report(Finding{
-			Message: fmt.Sprintf("index %s is %s %s: drop it to save %s and write work", name, kind, coverName, humanBytes(a.SizeBytes)),
-			Objects: []string{name, pgstat.QuoteQualified(a.Schema, a.Table)},
-			Evidence: map[string]any{
-				"redundant_index":       name,
-				"redundant_definition":  a.Definition,
-				"covered_by":            coverName,
-				"covered_by_definition": cover.Definition,
-				"size_bytes":            a.SizeBytes,
-				"idx_scan":              a.IdxScan,
-			},
-			Fix: &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{drop}},
+			Message:  msg,
+			Objects:  objects,
+			Evidence: ev,
+			Fix:      &Fix{Summary: "Drop the redundant index; " + coverName + " serves the same lookups", SQL: []string{drop}},
 		})
 	}
 	return nil
 }
 
-// covers reports whether b serves every lookup a serves: the same method,
-// a's keys leading b's (any method when identical, btree for a prefix) with
-// the same expressions, operator classes and directions, the same predicate,
+// covers reports whether b serves every lookup a serves: the same method and
+// predicate, a's keys served by b's as ordered keys (whatif.KeysServe: for
+// btree a prefix of b with the same expressions, operator classes and
+// directions, or all directions reversed; for another method the same keys),
 // and a's INCLUDE columns among b's columns.
 func covers(b, a *pgstat.Index) bool {
 	if a.Method != b.Method || a.Predicate != b.Predicate || len(a.Columns) > len(b.Columns) || len(a.Columns) == 0 {
@@ -89,11 +112,8 @@ func covers(b, a *pgstat.Index) bool {
 	if len(a.Columns) < len(b.Columns) && a.Method != "btree" {
 		return false
 	}
-	for k := range a.Columns {
-		if a.Columns[k] != b.Columns[k] || boolAt(a.Expressions, k) != boolAt(b.Expressions, k) ||
-			boolAt(a.Descending, k) != boolAt(b.Descending, k) || stringAt(a.Opclasses, k) != stringAt(b.Opclasses, k) {
-			return false
-		}
+	if !whatif.KeysServe(b.Method, whatif.IndexKeys(b), false, a.Method, whatif.IndexKeys(a), 0) {
+		return false
 	}
 	have := map[string]bool{}
 	for _, c := range append(append([]string(nil), b.Columns...), b.Include...) {
@@ -109,13 +129,4 @@ func covers(b, a *pgstat.Index) bool {
 
 func sameKeys(a, b *pgstat.Index) bool {
 	return len(a.Columns) == len(b.Columns) && covers(a, b) && covers(b, a)
-}
-
-func boolAt(v []bool, i int) bool { return i < len(v) && v[i] }
-
-func stringAt(v []string, i int) string {
-	if i < len(v) {
-		return v[i]
-	}
-	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
@@ -133,7 +134,7 @@ func reportMisestimate(p *Pass, s *model.Statement, m misestimate) {
 		ev["condition"] = cond
 	}
 	head := fmt.Sprintf("%s on %s returned %s rows where the planner expected %s (%s× %s)",
-		n.NodeType, obj, formatCount(n.ActualRows), formatCount(n.PlanRows), formatCount(round(m.ratio, 0)), direction)
+		n.NodeType, obj, num.Compact(n.ActualRows), num.Compact(n.PlanRows), num.Compact(round(m.ratio, 0)), direction)
 	big := m.ratio >= 10*p.Options.RowMisestimate.Factor && max(n.PlanRows, n.ActualRows)*n.Loops() >= 10*p.Options.RowMisestimate.MinRows
 	f := Finding{
 		Severity: severityFor(p, s, big),
@@ -153,7 +154,7 @@ func reportMisestimate(p *Pass, s *model.Statement, m misestimate) {
 	case t != nil && staleStats(p, t):
 		why := "the table was never analyzed"
 		if t.LastAnalyze != nil && t.Rows >= 0 {
-			why = fmt.Sprintf("%s rows modified since its last ANALYZE, which counted %s", formatCount(float64(t.NModSinceAnalyze)), formatCount(t.Rows))
+			why = fmt.Sprintf("%s rows modified since its last ANALYZE, which counted %s", num.Compact(float64(t.NModSinceAnalyze)), num.Compact(t.Rows))
 		}
 		f.Message = fmt.Sprintf("%s: statistics are stale, %s; %s", head, why, modeNote(s))
 		f.Fix = &Fix{

@@ -24,10 +24,14 @@ A statement reads a large table from start to end and keeps only a small part
 of it: every call costs time proportional to the table, not to the answer.
 The usual fix is an index on the filtered columns (the missing-index rule
 proves which one with HypoPG); when the filter cannot use an index (a function
-on the column, a leading wildcard), rewrite it or index the expression.`,
+on the column, a leading wildcard), rewrite it or index the expression. The
+scans of a statement over several partitions of one table are one finding
+(the first partition, the others in other_partitions_scanned), whose fix is
+the index on the partitioned table with its online recipe: the same one the
+missing-index rule proposes.`,
 	Criteria: `table rows >= large_table_rows; discarded fraction of rows read >= seq_scan_discard,
 measured with ANALYZE or estimated from the plan; statement share of total time >= min_share and total
-time >= min_total_ms. Severity: error at >= 20% of total time, warning at >= 1%, notice below.`,
+time >= min_total_ms. Severity: error at share >= plan_error_share, warning at >= 10 x min_share, notice below.`,
 	Run: runSeqScan,
 }
 
@@ -51,6 +55,9 @@ func runSeqScan(p *Pass) error {
 		}
 		analyzed := s.Plan.Mode == explain.ModeAnalyze
 		var workers int
+		// The scans of several partitions of one table make one finding.
+		var found []Finding
+		byRoot := map[string]int{}
 		explain.Walk(s.Plan.Plan.Plan, func(n *explain.Node, _ int) bool {
 			if n.NodeType == "Gather" || n.NodeType == "Gather Merge" {
 				workers = n.WorkersPlanned
@@ -62,7 +69,7 @@ func runSeqScan(p *Pass) error {
 			if t == nil {
 				return true
 			}
-			rows := relRows(t)
+			rows := p.Snapshot.RowCount(t)
 			if rows < p.Options.SeqScan.LargeTableRows {
 				return true
 			}
@@ -102,11 +109,34 @@ func runSeqScan(p *Pass) error {
 				f.Evidence["rows_per_call"] = round(float64(s.Rows)/float64(s.Calls), 1)
 				f.Evidence["discarded_fraction_source"] = "rows returned per call by the workload (pg_stat_statements)"
 			}
-			p.Report(p.StatementFinding(s, f))
+			if root := p.root(t); root != t {
+				if i, ok := byRoot[root.QualifiedName()]; ok {
+					mergePartitionScan(&found[i], t)
+					return true
+				}
+				byRoot[root.QualifiedName()] = len(found)
+			}
+			found = append(found, f)
 			return true
 		})
+		for _, f := range found {
+			p.Report(p.StatementFinding(s, f))
+		}
 	}
 	return nil
+}
+
+// mergePartitionScan adds the scan of another partition of the same table
+// to a finding about a partition's scan.
+func mergePartitionScan(f *Finding, t *pgstat.Table) {
+	more, _ := f.Evidence["other_partitions_scanned"].([]string)
+	more = append(more, t.QualifiedName())
+	f.Evidence["other_partitions_scanned"] = more
+	f.Objects = append(f.Objects, t.QualifiedName())
+	if i := strings.LastIndex(f.Message, " (and "); i >= 0 && strings.HasSuffix(f.Message, " more partitions)") {
+		f.Message = f.Message[:i]
+	}
+	f.Message += fmt.Sprintf(" (and %d more partitions)", len(more))
 }
 
 // workloadDiscard is the fraction of a table a single-table, non-aggregating
@@ -132,9 +162,9 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 		how = "measured with EXPLAIN ANALYZE"
 	}
 	msg := fmt.Sprintf("%s is read by sequential scan for %s (%s rows, %s discarded, %s)",
-		t.QualifiedName(), conditionText(s, t, n.Filter), humanCount(rows), percent(discard), how)
+		t.QualifiedName(), conditionText(s, p.root(t), n.Filter), num.Compact(rows), num.Percent(discard), how)
 	if loops > 1 && !n.ParallelAware {
-		msg += fmt.Sprintf(", %s times per call", humanCount(loops))
+		msg += fmt.Sprintf(", %s times per call", num.Compact(loops))
 	}
 	ev := map[string]any{
 		"table_rows":         num.Int64(rows),
@@ -156,13 +186,18 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 		}
 	}
 	f := Finding{
-		Severity: severityByShare(s.Share, 0.2, 0.01),
+		Severity: severityByShare(p.Options, s.Share, true, true),
 		Message:  msg,
 		Objects:  []string{t.QualifiedName()},
 		Evidence: ev,
 	}
+	if root := p.root(t); root != t {
+		f.Message += ", a partition of " + root.QualifiedName()
+		f.Objects = append(f.Objects, root.QualifiedName())
+		ev["partition_of"] = root.QualifiedName()
+	}
 	if c := scanCandidate(p, s, t); c != nil {
-		f.Fix = &Fix{Summary: "Create an index that serves the filter: " + c.Reason, SQL: c.FixSQL()}
+		f.Fix = &Fix{Summary: "Create an index that serves the filter: " + c.Reason, SQL: p.indexSQL(*c)}
 	} else {
 		f.Fix = &Fix{Summary: "No plain index can serve this filter as written: rewrite it so the column stands alone (no function or cast on it, no leading wildcard), or index the expression", Advisory: true}
 	}
@@ -171,8 +206,10 @@ func seqScanFinding(p *Pass, s *model.Statement, t *pgstat.Table, n *explain.Nod
 
 // scanCandidate is the index for the statement on that table: the workload's
 // recommendation serving it (so both rules name the same index), else the
-// statement's own candidate.
+// statement's own candidate. A partition's index is its partitioned root's
+// (with the online recipe), as the missing-index rule proposes it.
 func scanCandidate(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Candidate {
+	t = p.root(t)
 	if r := p.recommendationFor(s.ID().String(), t.Schema, t.Name); r != nil {
 		return &r.Candidate
 	}
@@ -184,17 +221,6 @@ func scanCandidate(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Candida
 		}
 	}
 	return nil
-}
-
-// severityByShare grades a finding by the share of total time it concerns.
-func severityByShare(share, errorAt, warnAt float64) Severity {
-	switch {
-	case share >= errorAt:
-		return SeverityError
-	case share >= warnAt:
-		return SeverityWarning
-	}
-	return SeverityNotice
 }
 
 // conditionText describes what the scan filters on: the statement's own
@@ -259,30 +285,4 @@ func balanced(s string) bool {
 		}
 	}
 	return depth == 0
-}
-
-// percent formats a fraction, with more digits the closer it is to 100%.
-func percent(v float64) string {
-	switch {
-	case v >= 0.99995 && v < 1:
-		return ">99.99%"
-	case v >= 0.9999 && v < 1:
-		return fmt.Sprintf("%.3f%%", v*100)
-	case v >= 0.99 && v < 1:
-		return fmt.Sprintf("%.2f%%", v*100)
-	}
-	return fmt.Sprintf("%.1f%%", v*100)
-}
-
-// humanCount formats a row count: 950, 12.3k, 1.2M, 3.4G.
-func humanCount(v float64) string {
-	switch {
-	case v >= 1e9:
-		return fmt.Sprintf("%.1fG", v/1e9)
-	case v >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
 }

@@ -3,7 +3,6 @@ package advisor
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -197,10 +196,10 @@ func runUnbatchedWrites(p *Pass) error {
 		var msg string
 		if callsPerXact > th.MinCallsPerXact {
 			msg = fmt.Sprintf("%s on %s writes one row per statement, %.1f times per transaction: %s calls in %s transactions, %.2f rows per call (%.1f ms in all, %.0f%% of the time)",
-				verb, target, callsPerXact, humanInt(s.Calls), humanInt(xacts), rowsPerCall, s.TotalTime(), 100*s.Share)
+				verb, target, callsPerXact, num.Thousands(s.Calls), num.Thousands(xacts), rowsPerCall, s.TotalTime(), 100*s.Share)
 		} else {
 			msg = fmt.Sprintf("%s on %s writes one row per statement, up to %d times in a row inside one transaction (statement log: %s in %s): %s calls, %.2f rows per call (%.1f ms in all, %.0f%% of the time)",
-				verb, target, burst.MaxRepeats, wlPlural(burst.Runs, "run"), wlPlural(burst.Sessions, "session"), humanInt(s.Calls), rowsPerCall, s.TotalTime(), 100*s.Share)
+				verb, target, burst.MaxRepeats, wlPlural(burst.Runs, "run"), wlPlural(burst.Sessions, "session"), num.Thousands(s.Calls), rowsPerCall, s.TotalTime(), 100*s.Share)
 		}
 		if inLog {
 			ev["log_runs"] = burst.Runs
@@ -280,37 +279,15 @@ var (
 	insertHead = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+((?:"[^"]+"|[^\s(])+)(\s+AS\s+\S+)?\s*(?:\(([^)]*)\))?\s*VALUES\s*\(`)
 	updateHead = regexp.MustCompile(`(?is)^\s*UPDATE\s+(ONLY\s+)?((?:"[^"]+"|[^\s])+)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?\s+SET\s+`)
 	deleteHead = regexp.MustCompile(`(?is)^\s*DELETE\s+FROM\s+(ONLY\s+)?((?:"[^"]+"|[^\s])+)(?:\s+(?:AS\s+)?([a-z_][a-z0-9_]*))?\s+WHERE\s+`)
-	paramRef   = regexp.MustCompile(`\$(\d+)\b`)
 	// typeName is a type as format_type writes it, or as a cast names it.
 	typeName = `[a-zA-Z_][\w.]*(?:\s+(?:with|without)\s+time\s+zone|\s+precision|\s+varying)?(?:\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\))?(?:\[\])*`
 	// castParam is "$n::type".
 	castParam = regexp.MustCompile(`\$(\d+)\s*::\s*(` + typeName + `)`)
 	// plainParam is a value that is one parameter, maybe cast.
 	plainParam = regexp.MustCompile(`^\$(\d+)(?:\s*::\s*` + typeName + `)?$`)
-	// typedLiteral is a constant pg_stat_statements normalised inside a
-	// typed literal: interval '1 day' is shown as "interval $4".
-	typedLiteral = regexp.MustCompile(`(?i)\b(interval|timestamptz|timestamp(?:\s+with(?:out)?\s+time\s+zone)?|timetz|time(?:\s+with(?:out)?\s+time\s+zone)?|date|numeric|decimal|bigint|integer|int[248]?|smallint|real|float[48]|double\s+precision|boolean|bool|text|varchar|uuid|jsonb|json|inet|cidr|bytea|money)\s+\$(\d+)\b`)
 	// deltaAssign is "col = col + $n" (or -, on the same column).
 	deltaAssign = regexp.MustCompile(`^((?:"[^"]+"|[a-zA-Z_][\w$]*)(?:\.(?:"[^"]+"|[a-zA-Z_][\w$]*))?)\s*([-+])\s*\$(\d+)(?:\s*::\s*` + typeName + `)?$`)
 )
-
-// castTypedLiterals writes the normalised typed literals of q ("interval
-// $4") as casts ("$4::interval"), which a rewrite can use on an array
-// element and PostgreSQL can prepare.
-func castTypedLiterals(q string) string {
-	var b strings.Builder
-	last := 0
-	for _, m := range typedLiteral.FindAllStringSubmatchIndex(q, -1) {
-		if m[0] > 0 && (q[m[0]-1] == '.' || q[m[0]-1] == '"' || q[m[0]-1] == ':') {
-			continue
-		}
-		b.WriteString(q[last:m[0]])
-		fmt.Fprintf(&b, "$%s::%s", q[m[4]:m[5]], strings.Join(strings.Fields(strings.ToLower(q[m[2]:m[3]])), " "))
-		last = m[1]
-	}
-	b.WriteString(q[last:])
-	return b.String()
-}
 
 // unbatchedFix writes the batched form of a single-row write, leaving out
 // SQL that a live audit could not PREPARE; unchecked then says why.
@@ -349,7 +326,7 @@ const batchNote = "-- and commit once per batch (BEGIN; … a few hundred to a f
 // unbatchedSQL writes the batched statements of a single-row write: none
 // when a parameter's type cannot be told from the target columns or a cast.
 func unbatchedSQL(p *Pass, s *model.Statement, table *pgstat.Table) []string {
-	q := castTypedLiterals(strings.TrimRight(strings.TrimSpace(s.Query), ";"))
+	q := sqlfacts.CastTypedParams(strings.TrimRight(strings.TrimSpace(s.Query), ";"))
 	switch s.Facts.Kind {
 	case sqlfacts.KindInsert:
 		return insertBatches(p, s, table, q)
@@ -657,23 +634,6 @@ func deleteBatch(p *Pass, s *model.Statement, table *pgstat.Table, q string) []s
 		from, strings.Join(arrays, ", "), strings.Join(names, ", "), paramRef.ReplaceAllString(cond, "v.p$1"), suffix)}
 }
 
-// wlParams lists the distinct $n of the texts, in numeric order.
-func wlParams(texts ...string) []int {
-	seen := map[int]bool{}
-	var out []int
-	for _, t := range texts {
-		for _, m := range paramRef.FindAllStringSubmatch(t, -1) {
-			n, _ := strconv.Atoi(m[1])
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	sort.Ints(out)
-	return out
-}
-
 // wlParamType is the type of the column $n is compared with or assigned
 // to, "" when unknown.
 func wlParamType(p *Pass, s *model.Statement, table *pgstat.Table, n int) string {
@@ -709,158 +669,4 @@ func wlKnownColumnType(t *pgstat.Table, column string) string {
 		return c.Type
 	}
 	return ""
-}
-
-func wlUnquote(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
-	}
-	if i := strings.LastIndex(s, "."); i >= 0 {
-		return wlUnquote(s[i+1:])
-	}
-	return strings.ToLower(s)
-}
-
-// wlScan walks sql outside string literals, quoted identifiers and comments,
-// calling fn with each byte offset and the parenthesis depth there; fn returns
-// false to stop.
-func wlScan(sql string, fn func(i, depth int) bool) {
-	depth := 0
-	for i := 0; i < len(sql); i++ {
-		c := sql[i]
-		switch {
-		case c == '\'':
-			for i++; i < len(sql); i++ {
-				if sql[i] == '\'' {
-					if i+1 < len(sql) && sql[i+1] == '\'' {
-						i++
-						continue
-					}
-					break
-				}
-			}
-			continue
-		case c == '"':
-			for i++; i < len(sql) && sql[i] != '"'; i++ {
-			}
-			continue
-		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
-			for i < len(sql) && sql[i] != '\n' {
-				i++
-			}
-			continue
-		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				return
-			}
-			i += end + 3
-			continue
-		case c == '$' && i+1 < len(sql) && (sql[i+1] == '$' || isIdentStart(sql[i+1])) && (i == 0 || !isIdentChar(sql[i-1])):
-			j := i + 1
-			for j < len(sql) && sql[j] != '$' && isIdentChar(sql[j]) {
-				j++
-			}
-			if j < len(sql) && sql[j] == '$' {
-				tag := sql[i : j+1]
-				end := strings.Index(sql[j+1:], tag)
-				if end < 0 {
-					return
-				}
-				i = j + end + len(tag)
-				continue
-			}
-		case c == '(':
-			if !fn(i, depth) {
-				return
-			}
-			depth++
-			continue
-		case c == ')':
-			depth--
-		}
-		if !fn(i, depth) {
-			return
-		}
-	}
-}
-
-func isIdentStart(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
-}
-
-func isIdentChar(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' || c == '$' }
-
-// wlFindTop returns the offset of the first top-level (depth 0) occurrence of
-// a keyword in sql at or after from, or -1. A keyword may be two words ("order by").
-func wlFindTop(sql string, from int, keywords ...string) int {
-	found := -1
-	wlScan(sql, func(i, depth int) bool {
-		if i < from || depth != 0 || !isIdentStart(sql[i]) || (i > 0 && isIdentChar(sql[i-1])) {
-			return true
-		}
-		for _, kw := range keywords {
-			if wlKeywordAt(sql, i, kw) {
-				found = i
-				return false
-			}
-		}
-		return true
-	})
-	return found
-}
-
-func wlKeywordAt(sql string, i int, kw string) bool {
-	words := strings.Fields(kw)
-	for wi, w := range words {
-		if i+len(w) > len(sql) || !strings.EqualFold(sql[i:i+len(w)], w) {
-			return false
-		}
-		i += len(w)
-		if i < len(sql) && isIdentChar(sql[i]) {
-			return false
-		}
-		if wi < len(words)-1 {
-			j := i
-			for j < len(sql) && (sql[j] == ' ' || sql[j] == '\t' || sql[j] == '\n' || sql[j] == '\r') {
-				j++
-			}
-			if j == i {
-				return false
-			}
-			i = j
-		}
-	}
-	return true
-}
-
-// wlSplitTop splits s at top-level commas.
-func wlSplitTop(s string) []string {
-	var out []string
-	start := 0
-	wlScan(s, func(i, depth int) bool {
-		if depth == 0 && s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-		return true
-	})
-	return append(out, s[start:])
-}
-
-// wlMatchParen returns the offset of the parenthesis closing the one at open, or -1.
-func wlMatchParen(s string, open int) int {
-	closeAt := -1
-	wlScan(s, func(i, depth int) bool {
-		if i > open && depth == 0 && s[i] == ')' {
-			closeAt = i
-			return false
-		}
-		return true
-	})
-	if closeAt >= 0 {
-		return closeAt
-	}
-	return -1
 }

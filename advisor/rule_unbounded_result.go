@@ -24,10 +24,13 @@ the cost grows with the table. A SELECT * of wide rows (large text, json or
 bytea columns) on a hot path ships bytes the caller mostly does not use.
 Fix: paginate with a keyset (WHERE id > $last ORDER BY id LIMIT n — unlike
 OFFSET it costs the same on every page), and name the columns the caller needs.`,
+	Evidence: `rows per call and calls from pg_stat_statements over the period; the shape (no LIMIT, not an aggregate)
+from the statement's parse. Rows per call is a rate, independent of the period's length, so the evidence does not
+weaken in a short sample; the call floors only keep one-off exports out.`,
 	Criteria: `rows per call >= unbounded_min_rows_per_call with calls >= unbounded_min_calls and no
 LIMIT (aggregates returning one row per call never qualify); or SELECT * of a table whose average row width
 (sum of pg_stats avg_width) is >= wide_row_bytes with calls >= wide_row_min_calls. Severity:
-error when the statement costs >= 20% of total time, warning otherwise.`,
+error when the statement costs >= plan_error_share of total time, warning otherwise.`,
 	Run: runUnboundedResult,
 }
 
@@ -103,9 +106,9 @@ func unboundedFinding(p *Pass, s *model.Statement, rowsPerCall float64) Finding 
 		}
 	}
 	msg := fmt.Sprintf("a read of %s returns %s rows per call without LIMIT (%s calls, %s rows in all)",
-		where, humanInt(num.Int64(rowsPerCall+0.5)), humanInt(s.Calls), humanInt(s.Rows))
+		where, num.Thousands(num.Int64(rowsPerCall+0.5)), num.Thousands(s.Calls), num.Thousands(s.Rows))
 	return Finding{
-		Severity: wlSeverity(s.Share),
+		Severity: severityByShare(p.Options, s.Share, true, false),
 		Message:  msg,
 		Objects:  wlObjects(tables...),
 		Evidence: ev,
@@ -171,23 +174,6 @@ func keysetFix(p *Pass, s *model.Statement, tables []*pgstat.Table) *Fix {
 	}
 	fix.SQL = []string{fmt.Sprintf("-- keyset pagination on the primary key of %s: %s is the last key of the previous page (start below the smallest key)\n%s", t.Name, lastExpr, sql)}
 	return fix
-}
-
-// wlPrimaryKey returns the primary-key columns of t (or of its first unique index).
-func wlPrimaryKey(p *Pass, t *pgstat.Table) []string {
-	var unique []string
-	for _, ix := range p.IndexesOf(t) {
-		if ix.Predicate != "" || len(ix.Expressions) > 0 && anyTrue(ix.Expressions) {
-			continue
-		}
-		if ix.Primary {
-			return ix.Columns
-		}
-		if ix.Unique && unique == nil {
-			unique = ix.Columns
-		}
-	}
-	return unique
 }
 
 func anyTrue(bs []bool) bool {
@@ -282,9 +268,9 @@ func wideRowFinding(p *Pass, s *model.Statement, rowsPerCall float64) (Finding, 
 		fix.SQL = []string{q[:start] + list + q[star+1:]}
 	}
 	msg := fmt.Sprintf("SELECT * of %s ships %d-byte rows on a hot path (%s calls, %s bytes per call)",
-		wlName(t), width, humanInt(s.Calls), humanInt(num.Int64(float64(width)*rowsPerCall)))
+		wlName(t), width, num.Thousands(s.Calls), num.Thousands(num.Int64(float64(width)*rowsPerCall)))
 	return Finding{
-		Severity: wlSeverity(s.Share),
+		Severity: severityByShare(p.Options, s.Share, true, false),
 		Message:  msg,
 		Objects:  wlObjects(t),
 		Evidence: ev,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -22,9 +23,15 @@ standby's own: the finding only asks to check the primary and every replica,
 and proposes no DROP. Primary keys, unique and constraint-backing
 indexes are never reported: they enforce rules even when no query reads them.
 Nor is an index that is the only one leading with a foreign key's columns
-(dropping it would slow deletes on the referenced table).`,
+(dropping it would slow deletes on the referenced table). An index of a
+partitioned table is unused when no partition's index attached to it was
+scanned (it is dropped on the parent, without CONCURRENTLY, which a
+partitioned index does not allow); an index a partition has of its own is
+judged like any other.`,
 	Criteria: `idx_scan = 0; valid index; not primary, unique or constraint-backing; its table has been read at least once
-(seq_scan + idx_scan > 0) since the reset; not on a partitioned parent (scans count on the partitions).
+(seq_scan + idx_scan > 0) since the reset. An index of a partitioned table counts the scans, reads and size of
+the partitions' indexes attached to it; an attached partition index is never reported alone (it goes with its
+parent's), an index a partition has of its own is.
 Severity: warning; notice when the statistics are younger than 7 days. On a standby (pg_is_in_recovery):
 notice, advisory, no DROP: the counters are the standby's own.`,
 	Run: runUnusedIndex,
@@ -40,10 +47,14 @@ func runUnusedIndex(p *Pass) error {
 			continue
 		}
 		t := p.Table(ix.Schema, ix.Table)
-		if t == nil || t.Kind == "p" || t.SeqScan+t.IdxScan == 0 {
+		if t == nil {
 			continue
 		}
-		if onlyFKIndex(p.Snapshot, ix) {
+		use := indexUseOf(p, ix, t)
+		if use.scans != 0 || use.tableReads == 0 {
+			continue
+		}
+		if onlyFKIndex(p, ix) {
 			continue
 		}
 		drop, ok := dropIndexSQL(p, ix)
@@ -53,10 +64,16 @@ func runUnusedIndex(p *Pass) error {
 		name := pgstat.QuoteQualified(ix.Schema, ix.Name)
 		ev := map[string]any{
 			"idx_scan":     0,
-			"size_bytes":   ix.SizeBytes,
+			"size_bytes":   use.sizeBytes,
 			"definition":   ix.Definition,
-			"table_writes": t.NTupIns + t.NTupUpd + t.NTupDel,
-			"table_reads":  t.SeqScan + t.IdxScan,
+			"table_writes": use.tableWrites,
+			"table_reads":  use.tableReads,
+		}
+		if t.Kind == "p" {
+			ev["partition_indexes"] = use.partitions
+		}
+		if root := p.root(t); root != t {
+			ev["partition_of"] = root.QualifiedName()
 		}
 		sev := SeverityWarning
 		age := ""
@@ -78,7 +95,7 @@ func runUnusedIndex(p *Pass) error {
 			ev["counters_from"] = "standby"
 			p.Report(Finding{
 				Severity: SeverityNotice,
-				Message:  fmt.Sprintf("index %s on %s has never been scanned on this standby since its statistics were reset%s; it costs %s, but a standby counts only its own scans", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
+				Message:  fmt.Sprintf("index %s on %s has never been scanned on this standby since its statistics were reset%s; it costs %s, but a standby counts only its own scans", name, t.QualifiedName(), age, num.Bytes(float64(use.sizeBytes))),
 				Objects:  []string{name, t.QualifiedName()},
 				Evidence: ev,
 				Fix: &Fix{
@@ -90,13 +107,40 @@ func runUnusedIndex(p *Pass) error {
 		}
 		p.Report(Finding{
 			Severity: sev,
-			Message:  fmt.Sprintf("index %s on %s has never been scanned since the statistics were reset%s; it costs %s and slows every write", name, t.QualifiedName(), age, humanBytes(ix.SizeBytes)),
+			Message:  fmt.Sprintf("index %s on %s has never been scanned since the statistics were reset%s; it costs %s and slows every write", name, t.QualifiedName(), age, num.Bytes(float64(use.sizeBytes))),
 			Objects:  []string{name, t.QualifiedName()},
 			Evidence: ev,
 			Fix:      &Fix{Summary: "Drop the unused index (after checking replicas and a full business cycle of statistics)", SQL: []string{drop}},
 		})
 	}
 	return nil
+}
+
+// indexUse is what the scan counters say about an index: for a partitioned
+// index, summed over the leaf partitions' indexes attached to it (its own
+// counters stay 0: scans count on the partitions).
+type indexUse struct {
+	scans, sizeBytes        int64
+	tableReads, tableWrites int64
+	partitions              int
+}
+
+func indexUseOf(p *Pass, ix *pgstat.Index, t *pgstat.Table) indexUse {
+	u := indexUse{scans: ix.IdxScan, sizeBytes: ix.SizeBytes, tableReads: t.SeqScan + t.IdxScan, tableWrites: t.NTupIns + t.NTupUpd + t.NTupDel}
+	if t.Kind != "p" {
+		return u
+	}
+	u.tableReads, u.tableWrites = 0, 0
+	for _, leaf := range p.leafIndexes(ix) {
+		u.partitions++
+		u.scans += leaf.IdxScan
+		u.sizeBytes += leaf.SizeBytes
+		if lt := p.Table(leaf.Schema, leaf.Table); lt != nil {
+			u.tableReads += lt.SeqScan + lt.IdxScan
+			u.tableWrites += lt.NTupIns + lt.NTupUpd + lt.NTupDel
+		}
+	}
+	return u
 }
 
 // statsSince is when the snapshot's scan counters started: the database's
@@ -109,10 +153,21 @@ func statsSince(s *pgstat.Snapshot) *time.Time {
 }
 
 // onlyFKIndex reports whether ix is the only valid index leading with the
-// columns of a foreign key of its table.
-func onlyFKIndex(s *pgstat.Snapshot, ix *pgstat.Index) bool {
+// columns of a foreign key of its table (on a partition: or of a partitioned
+// table above it, whose key the partition inherits).
+func onlyFKIndex(p *Pass, ix *pgstat.Index) bool {
+	s := p.Snapshot
+	owners := map[string]bool{pgstat.QuoteQualified(ix.Schema, ix.Table): true}
+	if t := p.Table(ix.Schema, ix.Table); t != nil {
+		for depth := 0; t.Parent != "" && depth < 8; depth++ {
+			owners[t.Parent] = true
+			if t = p.tableNamed(t.Parent); t == nil {
+				break
+			}
+		}
+	}
 	for _, fk := range s.ForeignKeys {
-		if fk.Schema != ix.Schema || fk.Table != ix.Table || !leadsWith(ix, fk.Columns) {
+		if !owners[pgstat.QuoteQualified(fk.Schema, fk.Table)] || !leadsWith(ix, fk.Columns) {
 			continue
 		}
 		others := 0
@@ -129,24 +184,6 @@ func onlyFKIndex(s *pgstat.Snapshot, ix *pgstat.Index) bool {
 	return false
 }
 
-// leadsWith reports whether a valid, non-partial index's leading key columns
-// are cols, in any order.
-func leadsWith(ix *pgstat.Index, cols []string) bool {
-	if !ix.Valid || ix.Predicate != "" || len(ix.Columns) < len(cols) || len(cols) == 0 {
-		return false
-	}
-	want := map[string]bool{}
-	for _, c := range cols {
-		want[c] = true
-	}
-	for i, c := range ix.Columns[:len(cols)] {
-		if !want[c] || (i < len(ix.Expressions) && ix.Expressions[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 func humanAge(hours float64) string {
 	switch {
 	case hours < 1:
@@ -155,16 +192,4 @@ func humanAge(hours float64) string {
 		return fmt.Sprintf("%.0f hours", hours)
 	}
 	return fmt.Sprintf("%.0f days", hours/24)
-}
-
-func humanBytes(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.0f kB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", b)
 }

@@ -48,7 +48,7 @@ func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 			res.RuleErrors = append(res.RuleErrors, fmt.Sprintf("%s: %v", r.Name, err))
 		}
 	}
-	p := &Processing{Findings: found, Policy: opts.Policy, Standby: snap.Server.InRecovery}
+	p := &Processing{Findings: found, Policy: opts.Policy, Standby: snap.Server.InRecovery, Indexes: snap.Indexes}
 	Process(p)
 	res.Findings, res.Suppressed, res.UnmatchedIgnores = p.Findings, p.Suppressed, p.UnmatchedIgnores
 	return res

@@ -3,6 +3,7 @@ package advisor
 import (
 	"fmt"
 
+	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
@@ -75,11 +76,11 @@ func (w stmtWorkMem) differs() bool { return w.Role != "" && w.KB != w.MeasuredK
 // it differs.
 func (w stmtWorkMem) note() string {
 	if w.Role == "" {
-		return "work_mem " + formatKB(w.KB)
+		return "work_mem " + num.Bytes(1024*w.KB)
 	}
-	s := fmt.Sprintf("work_mem %s (set for role %s with ALTER ROLE)", formatKB(w.KB), pgstat.QuoteIdent(w.Role))
+	s := fmt.Sprintf("work_mem %s (set for role %s with ALTER ROLE)", num.Bytes(1024*w.KB), pgstat.QuoteIdent(w.Role))
 	if w.differs() {
-		s += fmt.Sprintf(", not pgadvisor's %s", formatKB(w.MeasuredKB))
+		s += fmt.Sprintf(", not pgadvisor's %s", num.Bytes(1024*w.MeasuredKB))
 	}
 	return s
 }
@@ -112,7 +113,7 @@ func (w stmtWorkMem) measuredNote() string {
 		return w.note()
 	}
 	return fmt.Sprintf("measured with pgadvisor's work_mem %s; role %s runs with work_mem %s, set with ALTER ROLE",
-		formatKB(w.MeasuredKB), pgstat.QuoteIdent(w.Role), formatKB(w.KB))
+		num.Bytes(1024*w.MeasuredKB), pgstat.QuoteIdent(w.Role), num.Bytes(1024*w.KB))
 }
 
 // holdsMeasuredSpill reports whether the role's work_mem, larger than the

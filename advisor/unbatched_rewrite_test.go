@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 // unbatchedLoopRows are representative rows for each statement of the
@@ -75,7 +76,7 @@ func TestUnbatchedRewritesEqualTheLoop(t *testing.T) {
 			continue
 		}
 		t.Run(f.Objects[0], func(t *testing.T) {
-			afterLoop, afterBatch := loopAndBatch(ctx, t, conn, castTypedLiterals(f.Query), rewrite, f.Objects[0], c.ignore, c.rows)
+			afterLoop, afterBatch := loopAndBatch(ctx, t, conn, sqlfacts.CastTypedParams(f.Query), rewrite, f.Objects[0], c.ignore, c.rows)
 			if afterBatch != afterLoop {
 				t.Errorf("%s after the rewrite differs from after the loop\nloop:  %s\nbatch: %s\n%s", f.Objects[0], afterLoop, afterBatch, rewrite)
 			}

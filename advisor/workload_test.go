@@ -341,12 +341,22 @@ pidfile = %s/pgbouncer.pid
 	if stats.Config["pool_mode"] != "transaction" || stats.Config["default_pool_size"] != "1" || len(stats.Stats) == 0 || !strings.Contains(stats.Version, "PgBouncer") {
 		t.Errorf("config %v, %d stats rows, version %q", stats.Config, len(stats.Stats), stats.Version)
 	}
-	snap := pgstat.New()
+	// The server side meanwhile: the holder's server connection is idle in
+	// transaction, nothing runs — the wait is in the pool, not in queries.
+	snap := sampleActivity(ctx, t, dsn)
 	snap.PgBouncer = stats
 	res := Run(snap, []*Rule{PoolExhaustion}, DefaultOptions())
-	if len(res.Findings) != 1 || !strings.Contains(res.Findings[0].Message, "1 clients waiting") && !strings.Contains(res.Findings[0].Message, "waiting for a server connection") {
+	var pooled []Finding
+	for _, f := range res.Findings {
+		if strings.HasPrefix(f.Message, "PgBouncer pool") {
+			pooled = append(pooled, f)
+		}
+	}
+	if len(pooled) != 1 || !strings.Contains(pooled[0].Message, "1 clients waiting for a server connection") ||
+		!strings.Contains(pooled[0].Message, "not slow queries") || pooled[0].Evidence["server_active_sessions"] != 0.0 || pooled[0].Evidence["server_idle_in_transaction_sessions"] != 1.0 {
 		t.Fatalf("findings: %+v", res.Findings)
 	}
+	t.Logf("idle server: %s", pooled[0].Message)
 	mustExec(ctx, t, holder, "COMMIT")
 	select {
 	case err := <-done:
@@ -356,6 +366,50 @@ pidfile = %s/pgbouncer.pid
 	case <-ctx.Done():
 		t.Fatal("the waiting client never ran")
 	}
+	// The contrast: the one server connection runs a slow statement while
+	// a client waits; the finding says the connections are busy instead.
+	slow := make(chan error, 1)
+	go func() {
+		_, err := holder.Exec(ctx, "SELECT pg_sleep(3)")
+		slow <- err
+	}()
+	for i := 0; i < 20; i++ { // the sleep holds the connection before the waiter asks
+		time.Sleep(50 * time.Millisecond)
+		if st, err := pgstat.ReadPgBouncer(ctx, adminDSN); err == nil && activeServers(st, cfg.Database) == 1 {
+			break
+		}
+	}
+	go func() {
+		_, err := waiter.Exec(ctx, "SELECT 3")
+		done <- err
+	}()
+	for i := 0; i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		if stats, err = pgstat.ReadPgBouncer(ctx, adminDSN); err != nil {
+			t.Fatal(err)
+		}
+		if waitingClients(stats, cfg.Database) > 0 {
+			break
+		}
+	}
+	snap = sampleActivity(ctx, t, dsn)
+	snap.PgBouncer = stats
+	busy := false
+	for _, f := range Run(snap, []*Rule{PoolExhaustion}, DefaultOptions()).Findings {
+		if strings.HasPrefix(f.Message, "PgBouncer pool") {
+			busy = strings.Contains(f.Message, "server connections are busy") && f.Evidence["server_active_sessions"] == 1.0
+			t.Logf("busy server: %s", f.Message)
+		}
+	}
+	if !busy {
+		t.Errorf("with a slow statement on the only server connection, the finding does not say the connections are busy (cl_waiting %d)", waitingClients(stats, cfg.Database))
+	}
+	for _, ch := range []chan error{slow, done} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Control: nobody waits once the transaction ended.
 	stats, err = pgstat.ReadPgBouncer(ctx, adminDSN)
 	if err != nil {
@@ -365,6 +419,16 @@ pidfile = %s/pgbouncer.pid
 	if f := Run(snap, []*Rule{PoolExhaustion}, DefaultOptions()).Findings; len(f) != 0 && waitingClients(stats, cfg.Database) == 0 {
 		t.Errorf("findings with no waiting client: %+v", f)
 	}
+}
+
+func activeServers(s *pgstat.PgBouncerStats, db string) int64 {
+	var n int64
+	for _, p := range s.Pools {
+		if p.Database == db {
+			n += p.SvActive
+		}
+	}
+	return n
 }
 
 func waitingClients(s *pgstat.PgBouncerStats, db string) int64 {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 // pgadvisor's footprint in pg_stat_statements: every distinct text pgadvisor
@@ -77,7 +79,7 @@ func (r *runner) preparable() bool {
 // firstWord is the first keyword of a statement (or "(" for a parenthesised
 // one), after comments.
 func firstWord(text string) string {
-	s := stripLeadingComments(text)
+	s := text[sqlfacts.SkipSpaceAndComments(text):]
 	if strings.HasPrefix(s, "(") {
 		return "("
 	}
@@ -88,45 +90,6 @@ func firstWord(text string) string {
 		return s
 	}
 	return s[:end]
-}
-
-// stripLeadingComments removes white space and leading -- and /* */ comments.
-func stripLeadingComments(s string) string {
-	for {
-		s = strings.TrimSpace(s)
-		switch {
-		case strings.HasPrefix(s, "--"):
-			i := strings.IndexByte(s, '\n')
-			if i < 0 {
-				return ""
-			}
-			s = s[i+1:]
-		case strings.HasPrefix(s, "/*"):
-			depth, i := 0, 0
-			for i < len(s) {
-				if strings.HasPrefix(s[i:], "/*") {
-					depth++
-					i += 2
-					continue
-				}
-				if strings.HasPrefix(s[i:], "*/") {
-					depth--
-					i += 2
-					if depth == 0 {
-						break
-					}
-					continue
-				}
-				i++
-			}
-			if depth != 0 {
-				return ""
-			}
-			s = s[i:]
-		default:
-			return s
-		}
-	}
 }
 
 // sqlstateDuplicatePrepared is duplicate_prepared_statement.

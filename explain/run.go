@@ -162,7 +162,7 @@ func (r *runner) run(res *Result) error {
 			return step("reading the server version", err)
 		}
 	}
-	params := MaxParam(r.text)
+	params := sqlfacts.MaxParam(r.text)
 	if r.facts != nil && r.facts.Params > params {
 		params = r.facts.Params
 	}
@@ -595,4 +595,13 @@ func joinReason(a, b string) string {
 		return a
 	}
 	return a + "; " + b
+}
+
+// trimStatement removes surrounding white space and trailing semicolons.
+func trimStatement(sql string) string {
+	s := strings.TrimSpace(sql)
+	for strings.HasSuffix(s, ";") {
+		s = strings.TrimSpace(strings.TrimSuffix(s, ";"))
+	}
+	return s
 }

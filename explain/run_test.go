@@ -315,7 +315,7 @@ func TestRunGenericPlan(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			facts := selectFacts()
-			facts.Params = MaxParam(c.query)
+			facts.Params = sqlfacts.MaxParam(c.query)
 			res := Run(ctx, conn, c.query, facts, c.opts)
 			assertIdle(t, conn)
 			if res.Error != "" {
@@ -518,23 +518,6 @@ func TestRunRefusesUnsafeInput(t *testing.T) {
 	}
 	if res := Run(ctx, nil, "SELECT 1", selectFacts(), Options{}); res.Error == "" {
 		t.Error("nil connection: no error")
-	}
-}
-
-func TestMaxParam(t *testing.T) {
-	for _, c := range []struct {
-		sql  string
-		want int
-	}{
-		{"SELECT 1", 0},
-		{"SELECT * FROM t WHERE a = $1 AND b = $12", 12},
-		{"SELECT '$3', \"$4\", $$ $5 $$, $tag$ $6 $tag$ -- $7\n /* $8 /* $9 */ */ FROM t WHERE a=$2", 2},
-		{"SELECT E'\\' $3', a$1 FROM t", 0},
-		{"SELECT 'it''s $4' || $1", 1},
-	} {
-		if got := MaxParam(c.sql); got != c.want {
-			t.Errorf("MaxParam(%q) = %d, want %d", c.sql, got, c.want)
-		}
 	}
 }
 

@@ -3,6 +3,8 @@ package explain
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // Tree is the plan as compact lines, one node a line indented by depth:
@@ -30,11 +32,11 @@ func (p *Plan) Tree() []string {
 		if n.IndexName != "" {
 			b.WriteString(" using " + n.IndexName)
 		}
-		fmt.Fprintf(&b, "  est %s rows, cost %.1f", compactCount(n.PlanRows), n.TotalCost)
+		fmt.Fprintf(&b, "  est %s rows, cost %.1f", num.Compact(n.PlanRows), n.TotalCost)
 		if analyzed && n.ActualLoops > 0 {
-			fmt.Fprintf(&b, "; actual %s rows", compactCount(n.TotalActualRows()))
+			fmt.Fprintf(&b, "; actual %s rows", num.Compact(n.TotalActualRows()))
 			if n.ActualLoops > 1 {
-				fmt.Fprintf(&b, " in %s loops", compactCount(n.ActualLoops))
+				fmt.Fprintf(&b, " in %s loops", num.Compact(n.ActualLoops))
 			}
 			fmt.Fprintf(&b, ", %.3g ms", n.TotalActualTime())
 		} else if analyzed {
@@ -44,17 +46,4 @@ func (p *Plan) Tree() []string {
 		return true
 	})
 	return lines
-}
-
-// compactCount writes a row count as 12, 1.2k or 3.4M.
-func compactCount(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.0fk", v/1e3)
-	case v >= 1e3:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
 }

@@ -323,11 +323,9 @@ var transparent = map[string]bool{
 	"deallocate": true, "prepare": false, "": true,
 }
 
-var leadingComment = regexp.MustCompile(`^(?:\s+|--[^\n]*\n?|/\*(?s:.*?)\*/)*`)
-
 // firstKeyword is the statement's first word, lower case, after comments and parentheses.
 func firstKeyword(q string) string {
-	q = leadingComment.ReplaceAllString(q, "")
+	q = q[sqlfacts.SkipSpaceAndComments(q):]
 	q = strings.TrimLeft(q, "( \t\r\n")
 	end := strings.IndexFunc(q, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_')

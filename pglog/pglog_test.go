@@ -225,6 +225,8 @@ func TestFirstKeyword(t *testing.T) {
 		"-- x\n  with a as (select 1) select * from a": "with",
 		"(SELECT 1) UNION (SELECT 2)":                  "select",
 		"BEGIN":                                        "begin",
+		"/* a /* b */ c */ UPDATE t SET x = 1":         "update", // nested: not "c"
+		"/* open":                                      "",
 	} {
 		if got := firstKeyword(in); got != want {
 			t.Errorf("firstKeyword(%q) = %q, want %q", in, got, want)

@@ -22,7 +22,8 @@ const tablesQuery = Marker + ` SELECT c.oid::int8, n.nspname::text, c.relname::t
   COALESCE(s.seq_scan, 0), COALESCE(s.seq_tup_read, 0), COALESCE(s.idx_scan, 0), COALESCE(s.idx_tup_fetch, 0),
   COALESCE(s.n_tup_ins, 0), COALESCE(s.n_tup_upd, 0), COALESCE(s.n_tup_del, 0), COALESCE(s.n_tup_hot_upd, 0),
   COALESCE(s.n_live_tup, 0), COALESCE(s.n_dead_tup, 0), COALESCE(s.n_mod_since_analyze, 0),
-  GREATEST(s.last_analyze, s.last_autoanalyze)
+  GREATEST(s.last_analyze, s.last_autoanalyze),
+  CASE WHEN c.relispartition THEN COALESCE(pg_get_expr(c.relpartbound, c.oid), '') ELSE '' END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
@@ -47,7 +48,7 @@ func (c *collector) collectTables(ctx context.Context) error {
 		if err := rows.Scan(&oid, &t.Schema, &t.Name, &t.Kind, &parentSchema, &parentName, &t.Partitions,
 			&t.Rows, &t.Pages, &t.SeqScan, &t.SeqTupRead, &t.IdxScan, &t.IdxTupFetch,
 			&t.NTupIns, &t.NTupUpd, &t.NTupDel, &t.NTupHotUpd, &t.NLiveTup, &t.NDeadTup, &t.NModSinceAnalyze,
-			&analyzed); err != nil {
+			&analyzed, &t.PartitionBound); err != nil {
 			return fmt.Errorf("read tables: %w", err)
 		}
 		t.OID = uint32(oid)
@@ -140,13 +141,17 @@ const indexesQuery = Marker + ` SELECT i.indexrelid::int8, i.indrelid::int8, n.n
             WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
             LIMIT 1), ''),
   i.indisvalid, i.indisready,
-  COALESCE(s.idx_scan, 0), COALESCE(s.idx_tup_read, 0), COALESCE(s.idx_tup_fetch, 0)
+  COALESCE(s.idx_scan, 0), COALESCE(s.idx_tup_read, 0), COALESCE(s.idx_tup_fetch, 0),
+  COALESCE(pn.nspname::text, ''), COALESCE(pc.relname::text, '')
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+LEFT JOIN pg_inherits ih ON ic.relispartition AND ih.inhrelid = i.indexrelid
+LEFT JOIN pg_class pc ON pc.oid = ih.inhparent
+LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 WHERE t.relkind IN ('r', 'p', 'm') AND ` + userSchemas + `
 ORDER BY n.nspname, t.relname, ic.relname`
 
@@ -171,12 +176,16 @@ func (c *collector) collectIndexes(ctx context.Context) error {
 		var nKey int
 		var all, opclasses []string
 		var exprs []bool
+		var parentSchema, parentName string
 		if err := rows.Scan(&oid, &table, &ix.Schema, &ix.Table, &ix.Name, &ix.Method, &nKey,
 			&all, &exprs, &ix.Descending, &opclasses, &ix.Predicate, &ix.Unique, &ix.Primary, &ix.Constraint,
-			&ix.Valid, &ix.Ready, &ix.IdxScan, &ix.IdxTupRead, &ix.IdxTupFetch); err != nil {
+			&ix.Valid, &ix.Ready, &ix.IdxScan, &ix.IdxTupRead, &ix.IdxTupFetch, &parentSchema, &parentName); err != nil {
 			return fmt.Errorf("read indexes: %w", err)
 		}
 		ix.OID = uint32(oid)
+		if parentName != "" {
+			ix.Parent = QuoteQualified(parentSchema, parentName)
+		}
 		c.indexTable[ix.OID] = uint32(table)
 		if nKey > len(all) {
 			nKey = len(all)

@@ -16,8 +16,14 @@ type CollectOptions struct {
 	// SampleWindow is how long pg_stat_activity is sampled; zero means a
 	// single sample (callers use DefaultSampleWindow, 3s, as their default).
 	SampleWindow time.Duration
-	// SampleInterval is the time between two pg_stat_activity samples (default 500ms).
+	// SampleInterval is the time between two pg_stat_activity samples kept
+	// whole in Snapshot.Activity (default 500ms).
 	SampleInterval time.Duration
+	// WaitInterval is the time between two ticks of the wait profile
+	// (Snapshot.Waits, default 100ms): every tick reads pg_stat_activity
+	// once, is aggregated, and is kept whole when SampleInterval has passed
+	// since the last sample kept.
+	WaitInterval time.Duration
 	// MinCalls leaves out pg_stat_statements entries with fewer calls.
 	MinCalls int64
 	// MaxStatements keeps only the heaviest entries by total time (default 500).
@@ -36,6 +42,7 @@ type CollectOptions struct {
 const (
 	DefaultSampleWindow   = 3 * time.Second
 	DefaultSampleInterval = 500 * time.Millisecond
+	DefaultWaitInterval   = 100 * time.Millisecond
 	DefaultMaxStatements  = 500
 )
 
@@ -86,6 +93,12 @@ type collector struct {
 func Collect(ctx context.Context, conn *pgx.Conn, opts CollectOptions) (*Snapshot, error) {
 	if opts.SampleInterval <= 0 {
 		opts.SampleInterval = DefaultSampleInterval
+	}
+	if opts.WaitInterval <= 0 {
+		opts.WaitInterval = DefaultWaitInterval
+	}
+	if opts.WaitInterval > opts.SampleInterval {
+		opts.WaitInterval = opts.SampleInterval
 	}
 	if opts.MaxStatements <= 0 {
 		opts.MaxStatements = DefaultMaxStatements

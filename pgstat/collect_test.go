@@ -50,6 +50,7 @@ CREATE TABLE events (id bigint, at date NOT NULL, payload jsonb) PARTITION BY RA
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 CREATE INDEX events_at ON events (at);
+CREATE INDEX events_2025_id ON events_2025 (id);
 INSERT INTO shop.customers SELECT g, 'c' || g || '@example.com', 'name ' || g FROM generate_series(1, 200) g;
 INSERT INTO shop.orders (customer_id, status, created_at, total)
   SELECT 1 + g % 200, CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'shipped' END, '2025-01-01'::timestamptz + g * interval '1 minute', g
@@ -280,8 +281,20 @@ func TestCollectCatalog(t *testing.T) {
 	if events == nil || events.Kind != "p" || events.Partitions != 2 {
 		t.Errorf("events = %+v", events)
 	}
-	if p := findTable(snap, "public", "events_2024"); p == nil || p.Parent != "public.events" {
+	if p := findTable(snap, "public", "events_2024"); p == nil || p.Parent != "public.events" ||
+		p.PartitionBound != "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')" {
 		t.Errorf("events_2024 = %+v", p)
+	}
+	// The partition's copy of events_at is attached to it; its own index is not.
+	for _, ix := range snap.Indexes {
+		switch {
+		case ix.Table == "events_2024" && ix.Parent != "public.events_at":
+			t.Errorf("index %s of events_2024 attached to %q, want public.events_at", ix.Name, ix.Parent)
+		case ix.Name == "events_2025_id" && ix.Parent != "":
+			t.Errorf("events_2025_id is the partition's own index, attached to %q", ix.Parent)
+		case ix.Name == "events_at" && ix.Parent != "":
+			t.Errorf("events_at attached to %q", ix.Parent)
+		}
 	}
 	if events != nil && (len(events.Columns) != 3 || events.Columns[1].NDistinct == nil) {
 		t.Errorf("partitioned table statistics (inherited) missing: %+v", events.Columns)
@@ -538,7 +551,7 @@ func TestCollectActivity(t *testing.T) {
 		case int(idle.PgConn().PID()):
 			sawIdle = s.State == "idle in transaction" && s.XactStart != nil && strings.Contains(s.Query, "LOCK TABLE") && s.BackendType == "client backend"
 		case int(waiter.PgConn().PID()):
-			sawWaiter = s.WaitEventType == "Lock" && slices.Equal(s.BlockedBy, []int{int(idle.PgConn().PID())}) && s.State == "active"
+			sawWaiter = s.WaitEventType == "Lock" && slices.Equal(s.BlockedBy, []int{int(idle.PgConn().PID())}) && s.State == "active" && s.LockRelation == "shop.customers"
 		}
 	}
 	if !sawIdle || !sawWaiter {
@@ -562,6 +575,9 @@ func TestCollectCancelledWhileSampling(t *testing.T) {
 	}
 	if snap == nil || len(snap.Activity) != 1 || findTable(snap, "shop", "orders") == nil || len(snap.Statements) == 0 {
 		t.Fatalf("partial snapshot not returned: %+v", snap)
+	}
+	if snap.Waits == nil || snap.Waits.Ticks != 1 {
+		t.Errorf("the wait profile sampled before the cancel is not kept: %+v", snap.Waits)
 	}
 	if !slices.ContainsFunc(snap.Problems, func(p Problem) bool { return p.Phase == PhaseActivity && p.Message == "interrupted" }) {
 		t.Errorf("problems = %+v", snap.Problems)

@@ -57,6 +57,9 @@ type Snapshot struct {
 	// that index candidates resolve a view to its base tables.
 	Views    []View           `json:"views,omitempty"`
 	Activity []ActivitySample `json:"activity,omitempty"`
+	// Waits is the wait-event profile of the sampling window: pg_stat_activity
+	// read every WaitInterval and aggregated; nil when not sampled.
+	Waits *WaitProfile `json:"waits,omitempty"`
 	// PgBouncer holds the pooler's SHOW POOLS / SHOW STATS, when --pgbouncer was given.
 	PgBouncer *PgBouncerStats `json:"pgbouncer,omitempty"`
 	// Log is the statement-log summary (N+1 sequences), when --log was given.
@@ -206,16 +209,19 @@ type Column struct {
 // Table is a user table (ordinary, partitioned, materialized view or foreign)
 // with its statistics from pg_stat_user_tables.
 type Table struct {
-	OID              uint32     `json:"oid"`
-	Schema           string     `json:"schema"`
-	Name             string     `json:"name"`
-	Kind             string     `json:"kind"`                 // pg_class.relkind: r, p, m, f
-	Parent           string     `json:"parent,omitempty"`     // schema.name of the partitioned parent
-	Partitions       int        `json:"partitions,omitempty"` // number of partitions of a partitioned table
-	Rows             float64    `json:"rows"`                 // reltuples (estimate; -1 never analysed on 14+)
-	Pages            int64      `json:"pages"`                // relpages
-	SizeBytes        int64      `json:"size_bytes"`           // pg_table_size
-	TotalBytes       int64      `json:"total_bytes"`          // pg_total_relation_size
+	OID        uint32 `json:"oid"`
+	Schema     string `json:"schema"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`                 // pg_class.relkind: r, p, m, f
+	Parent     string `json:"parent,omitempty"`     // schema.name of the partitioned parent
+	Partitions int    `json:"partitions,omitempty"` // number of partitions of a partitioned table
+	// PartitionBound is a partition's bound as pg_get_expr(relpartbound)
+	// writes it, e.g. FOR VALUES FROM ('2026-01-01') TO ('2026-02-01').
+	PartitionBound   string     `json:"partition_bound,omitempty"`
+	Rows             float64    `json:"rows"`        // reltuples (estimate; -1 never analysed on 14+)
+	Pages            int64      `json:"pages"`       // relpages
+	SizeBytes        int64      `json:"size_bytes"`  // pg_table_size
+	TotalBytes       int64      `json:"total_bytes"` // pg_total_relation_size
 	SeqScan          int64      `json:"seq_scan"`
 	SeqTupRead       int64      `json:"seq_tup_read"`
 	IdxScan          int64      `json:"idx_scan"`
@@ -255,10 +261,14 @@ type Index struct {
 	Constraint  string   `json:"constraint,omitempty"` // name of the constraint it backs (PK, UNIQUE, EXCLUDE)
 	Valid       bool     `json:"valid"`
 	Ready       bool     `json:"ready"`
-	SizeBytes   int64    `json:"size_bytes"`
-	IdxScan     int64    `json:"idx_scan"`
-	IdxTupRead  int64    `json:"idx_tup_read"`
-	IdxTupFetch int64    `json:"idx_tup_fetch"`
+	// Parent is the partitioned index (schema.name) this index of a
+	// partition is attached to (pg_inherits); "" for an index of the
+	// partition's own, which can be dropped on its own.
+	Parent      string `json:"parent,omitempty"`
+	SizeBytes   int64  `json:"size_bytes"`
+	IdxScan     int64  `json:"idx_scan"`
+	IdxTupRead  int64  `json:"idx_tup_read"`
+	IdxTupFetch int64  `json:"idx_tup_fetch"`
 }
 
 // ForeignKey is a foreign-key constraint.
@@ -301,7 +311,12 @@ type Session struct {
 	WaitEventType   string     `json:"wait_event_type,omitempty"`
 	WaitEvent       string     `json:"wait_event,omitempty"`
 	BlockedBy       []int      `json:"blocked_by,omitempty"` // pg_blocking_pids
-	Query           string     `json:"query,omitempty"`      // truncated to 200 characters
+	// LockRelation is, for a Lock wait, the schema-qualified table pg_locks
+	// names (see WaitEntry.Relation); empty otherwise.
+	LockRelation string `json:"lock_relation,omitempty"`
+	// QueryID is pg_stat_activity.query_id (14+), 0 when not computed.
+	QueryID int64  `json:"queryid,string,omitempty"`
+	Query   string `json:"query,omitempty"` // truncated to 200 characters
 }
 
 // Read decodes a snapshot file's contents and checks that it is one: a
@@ -352,6 +367,50 @@ func recordedDecodeProblem(err error) string {
 		return fmt.Sprintf("verify does not decode as --verify measurements: %v", te)
 	}
 	return ""
+}
+
+// RowCount is the number of rows of t, the one definition every rule and the
+// what-if use: the larger of reltuples and n_live_tup (reltuples is -1 before
+// the first ANALYZE on 14+, and n_live_tup counts rows written since), and
+// for a partitioned table the sum of that over its partitions at every
+// level (its own reltuples is -1 or a stale figure until the parent itself
+// is analysed, which autovacuum never does); its own count when none of its
+// partitions is in the snapshot.
+func (s *Snapshot) RowCount(t *Table) float64 {
+	own := max(t.Rows, float64(t.NLiveTup))
+	if t.Kind != "p" {
+		return own
+	}
+	byName := make(map[string]*Table, len(s.Tables))
+	for i := range s.Tables {
+		byName[s.Tables[i].QualifiedName()] = &s.Tables[i]
+	}
+	root := t.QualifiedName()
+	sum, found := 0.0, false
+	for i := range s.Tables {
+		p := &s.Tables[i]
+		if p.Kind == "p" || p.Parent == "" {
+			continue
+		}
+		// Walk up from the leaf (a few levels at most; a cycle in a
+		// hand-edited snapshot stops at the bound).
+		for up, depth := p.Parent, 0; up != "" && depth < 8; depth++ {
+			if up == root {
+				sum += max(p.Rows, float64(p.NLiveTup))
+				found = true
+				break
+			}
+			next := byName[up]
+			if next == nil {
+				break
+			}
+			up = next.Parent
+		}
+	}
+	if !found {
+		return own
+	}
+	return sum
 }
 
 // Table returns the table by schema and name; schema "" means unqualified:

@@ -260,3 +260,38 @@ func TestTimeoutSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestRowCount(t *testing.T) {
+	s := &Snapshot{Tables: []Table{
+		{Schema: "public", Name: "plain", Kind: "r", Rows: 100, NLiveTup: 250},
+		{Schema: "public", Name: "never_analysed", Kind: "r", Rows: -1, NLiveTup: 40},
+		{Schema: "public", Name: "events", Kind: "p", Rows: -1, Partitions: 2},
+		{Schema: "public", Name: "events_2025", Kind: "r", Parent: "public.events", Rows: 1000, NLiveTup: 900},
+		{Schema: "public", Name: "events_2026", Kind: "p", Parent: "public.events", Rows: 5, Partitions: 1},
+		{Schema: "public", Name: "events_2026_01", Kind: "r", Parent: "public.events_2026", Rows: -1, NLiveTup: 300},
+		{Schema: "Odd", Name: "Parent", Kind: "p", Rows: 7},
+		{Schema: "public", Name: "loop_a", Kind: "p", Parent: "public.loop_b"},
+		{Schema: "public", Name: "loop_b", Kind: "p", Parent: "public.loop_a"},
+		{Schema: "public", Name: "orphan", Kind: "r", Parent: "public.loop_a", Rows: 3},
+	}}
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{"plain", 250},         // the larger of reltuples and n_live_tup
+		{"never_analysed", 40}, // reltuples -1
+		{"events", 1300},       // every leaf below it, at every level; not its own -1
+		{"events_2026", 300},   // a sub-partitioned table: its own leaves
+		{"events_2025", 1000},  // a partition counts alone
+		{"Parent", 7},          // no partitions in the snapshot: its own
+		{"loop_b", 3},          // a cycle in a hand-edited file ends
+	} {
+		tab := s.Table("", c.name)
+		if tab == nil {
+			t.Fatalf("no table %s", c.name)
+		}
+		if got := s.RowCount(tab); got != c.want {
+			t.Errorf("RowCount(%s) = %g, want %g", c.name, got, c.want)
+		}
+	}
+}

@@ -306,8 +306,19 @@ func (v *validator) snapshot(s *Snapshot) {
 	for i, a := range s.Activity {
 		for j, se := range a.Sessions {
 			p := fmt.Sprintf("activity[%d].sessions[%d]", i, j)
-			v.numbers(p, se, MaxValue)
+			v.numbers(p, se, MaxValue, "queryid")
 			v.oneOf(p+".state", se.State, sessionStates...)
+		}
+	}
+	if w := s.Waits; w != nil {
+		v.numbers("waits", WaitProfile{IntervalMS: w.IntervalMS, Ticks: w.Ticks, WindowMS: w.WindowMS, QueryMS: w.QueryMS, ActiveSamples: w.ActiveSamples, DroppedSamples: w.DroppedSamples}, MaxValue)
+		var sum int64
+		for i, e := range w.Entries {
+			v.numbers(fmt.Sprintf("waits.entries[%d]", i), e, MaxValue, "queryid")
+			sum += e.Samples
+		}
+		if sum+w.DroppedSamples > w.ActiveSamples {
+			v.addf("waits: the entries count %d active samples, more than active_samples %d", sum+w.DroppedSamples, w.ActiveSamples)
 		}
 	}
 	if s.PgBouncer != nil {

@@ -30,7 +30,11 @@ func validSnapshot() *Snapshot {
 	s.Indexes = []Index{{OID: 16390, Schema: "shop", Table: "orders", Name: "orders_pkey", Definition: "CREATE UNIQUE INDEX orders_pkey ON shop.orders USING btree (id)",
 		Method: "btree", Columns: []string{"id"}, Descending: []bool{false}, Unique: true, Primary: true, Valid: true, Ready: true, SizeBytes: 8192}}
 	s.ForeignKeys = []ForeignKey{{Schema: "shop", Table: "orders", Name: "orders_customer_fk", Columns: []string{"customer_id"}, RefSchema: "shop", RefTable: "orders", RefColumns: []string{"id"}}}
-	s.Activity = []ActivitySample{{At: s.CollectedAt, Sessions: []Session{{PID: 123, State: "idle in transaction", BlockedBy: []int{7}}}}}
+	s.Activity = []ActivitySample{{At: s.CollectedAt, Sessions: []Session{{PID: 123, State: "idle in transaction", BlockedBy: []int{7}, QueryID: -5}}}}
+	s.Waits = &WaitProfile{IntervalMS: 100, Ticks: 30, WindowMS: 2900, QueryMS: 15, ActiveSamples: 40, Entries: []WaitEntry{
+		{QueryID: -5, Query: "UPDATE t SET n = n + $1 WHERE id = $2", WaitEventType: "Lock", WaitEvent: "tuple", Relation: "public.t", Samples: 25,
+			Blockers: []WaitBlocker{{Query: "UPDATE t SET n = n + $1 WHERE id = $2", State: "idle in transaction", Samples: 25}}},
+		{QueryID: 7, Query: "SELECT 1", Samples: 15}}}
 	s.Log = &pglog.Summary{Format: pglog.FormatCSV, Statements: 5, TotalMS: 3}
 	s.Plans = []explain.Result{{QueryID: "42", Query: "SELECT ...", Mode: explain.ModeGeneric, DurationMS: 1.5,
 		Plan: &explain.Plan{Plan: &explain.Node{NodeType: "Seq Scan", TotalCost: 1e12, PlanRows: 1e20, PlanWidth: 8,
@@ -75,6 +79,10 @@ func TestValidate(t *testing.T) {
 		{"foreign key name", func(s *Snapshot) { s.ForeignKeys[0].Name = "" }, "foreign_keys[0].name is empty"},
 		{"session state", func(s *Snapshot) { s.Activity[0].Sessions[0].State = "sleeping" }, `activity[0].sessions[0].state = "sleeping"`},
 		{"negative pid", func(s *Snapshot) { s.Activity[0].Sessions[0].PID = -1 }, "activity[0].sessions[0].pid"},
+		{"negative wait samples", func(s *Snapshot) { s.Waits.Entries[1].Samples = -1 }, "waits.entries[1].samples = -1"},
+		{"wait samples beyond the active ones", func(s *Snapshot) { s.Waits.Entries[1].Samples = 16 }, "the entries count 41 active samples, more than active_samples 40"},
+		{"negative blocker samples", func(s *Snapshot) { s.Waits.Entries[0].Blockers[0].Samples = -2 }, "waits.entries[0].blockers[0].samples"},
+		{"negative tick cost", func(s *Snapshot) { s.Waits.QueryMS = -1 }, "waits.query_ms"},
 		{"log format", func(s *Snapshot) { s.Log.Format = "xml" }, `log.format = "xml"`},
 		{"log time", func(s *Snapshot) { s.Log.TotalMS = -3 }, "log.total_ms"},
 		{"plan mode", func(s *Snapshot) { s.Plans[0].Mode = "execute" }, `plans[0].mode = "execute"`},

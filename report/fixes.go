@@ -19,7 +19,12 @@ type FixEntry struct {
 	// SQL is the fix's SQL, as the finding gives it.
 	SQL      []string `json:"sql"`
 	Advisory bool     `json:"advisory,omitempty"`
-	RunOn    string   `json:"run_on,omitempty"`
+	// Hygiene is set for a fix that buys no time in this workload (listed apart).
+	Hygiene bool   `json:"hygiene,omitempty"`
+	RunOn   string `json:"run_on,omitempty"`
+	// SizeBytes is the estimated size of the index the fix creates (the
+	// findings' size_bytes evidence), 0 when it creates none or is unknown.
+	SizeBytes int64 `json:"size_bytes,omitempty"`
 	// Findings are the ranks (1-based, as printed) of the findings it serves;
 	// Rules their rules, first the keeper's.
 	Findings []int    `json:"findings"`
@@ -45,11 +50,14 @@ func Fixes(fs []advisor.Finding) []FixEntry {
 			byID[id] = j
 			out = append(out, FixEntry{
 				Label: fmt.Sprintf("F%d", j+1), FixID: id, Summary: f.Fix.Summary,
-				SQL: f.Fix.SQL, Advisory: f.Fix.Advisory, RunOn: f.Fix.RunOn,
+				SQL: f.Fix.SQL, Advisory: f.Fix.Advisory, Hygiene: f.Fix.Hygiene, RunOn: f.Fix.RunOn,
 			})
 		}
 		e := &out[j]
 		e.Findings = append(e.Findings, i+1)
+		if size := evidenceSize(f); size > e.SizeBytes && firstCreates(f.Fix.SQL) {
+			e.SizeBytes = size
+		}
 		for _, r := range append([]string{f.Rule}, f.RelatedRules...) {
 			if !contains(e.Rules, r) {
 				e.Rules = append(e.Rules, r)
@@ -57,6 +65,30 @@ func Fixes(fs []advisor.Finding) []FixEntry {
 		}
 	}
 	return out
+}
+
+// evidenceSize is the size_bytes evidence of a finding (JSON numbers read
+// back from a saved report are float64).
+func evidenceSize(f advisor.Finding) int64 {
+	switch v := f.Evidence["size_bytes"].(type) {
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	case float64:
+		return int64(v)
+	}
+	return 0
+}
+
+// firstCreates reports whether a fix creates an index.
+func firstCreates(sqls []string) bool {
+	for _, s := range sqls {
+		if u := strings.ToUpper(strings.TrimSpace(s)); strings.HasPrefix(u, "CREATE INDEX") || strings.HasPrefix(u, "CREATE UNIQUE INDEX") {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
@@ -123,12 +155,35 @@ func IsFixSQLLine(line string, inFixSection bool) bool {
 // Fix section headings of the table view.
 const (
 	whatToRunHeading = "What to run"
+	hygieneHeading   = "Hygiene"
 	sketchesHeading  = "Sketches to adapt"
 )
 
 // StartsFixSection reports whether a table line is a fix section's heading.
 func StartsFixSection(line string) bool {
-	return strings.HasPrefix(line, whatToRunHeading+" (") || strings.HasPrefix(line, sketchesHeading+" (")
+	for _, h := range []string{whatToRunHeading, hygieneHeading, sketchesHeading} {
+		if strings.HasPrefix(line, h+" (") {
+			return true
+		}
+	}
+	return false
+}
+
+// totalSize sums the estimated sizes of the indexes the fixes create.
+func totalSize(fixes []FixEntry) int64 {
+	var n int64
+	for _, e := range fixes {
+		n += e.SizeBytes
+	}
+	return n
+}
+
+// sizeNote is ", 38.2 MB of new indexes" for fixes that create indexes of a known size.
+func sizeNote(fixes []FixEntry) string {
+	if n := totalSize(fixes); n > 0 {
+		return fmt.Sprintf(", %.1f MB of new indexes", float64(n)/(1<<20))
+	}
+	return ""
 }
 
 // writeFixSQL prints a fix's SQL, each statement unwrapped and terminated,
@@ -182,6 +237,9 @@ func SQL(w io.Writer, r *Report) error {
 		}
 		if e.Advisory {
 			ew.printf("-- advisory: a design change to adapt, commented out\n")
+		}
+		if e.Hygiene {
+			ew.printf("-- hygiene: saves no time in this workload; keeps future deletes and key updates from scanning\n")
 		}
 		writeFixSQL(ew, e, printed, e.Advisory)
 	}

@@ -16,3 +16,20 @@ func TestTerminateSQL(t *testing.T) {
 		}
 	}
 }
+
+func TestIndentWrapKeepsSpaces(t *testing.T) {
+	for _, c := range []struct {
+		text, indent string
+		width        int
+		want         string
+	}{
+		// A first word shorter than the indent keeps its space (" 1.549 calls" was printed).
+		{" 1. 549 calls", "    ", 40, " 1. 549 calls"},
+		{"30 statements left out", "  ", 40, "30 statements left out"},
+		{"aaaa bbbb cccc", "  ", 9, "aaaa bbbb\n  cccc"},
+	} {
+		if got := indentWrap(c.text, c.width, c.indent); got != c.want {
+			t.Errorf("indentWrap(%q) = %q, want %q", c.text, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // Markdown prints the report as a Markdown document (for tickets and nightly mails).
@@ -52,6 +53,9 @@ func Markdown(w io.Writer, r *Report) error {
 			ew.printf("\n")
 		}
 	}
+	writeWhatIfTries(ew, r.WhatIf, true)
+	writeTopStatements(ew, r.TopStatements, true)
+	writeNotPlanned(ew, r.NotPlanned, true)
 	firstRank := map[string]int{} // fix id → rank of the first finding printing its SQL
 	for _, g := range groupByRule(r.Findings) {
 		title := "`" + g.rule + "`"
@@ -67,7 +71,7 @@ func Markdown(w io.Writer, r *Report) error {
 				ew.printf(" (%.1f%% of statement time)", f.Impact.Share*100)
 			}
 			if f.Impact.Calls > 0 {
-				ew.printf(", %s calls", Count(f.Impact.Calls))
+				ew.printf(", %s calls", num.Thousands(f.Impact.Calls))
 			}
 			ew.printf("\n")
 			if len(f.Objects) > 0 {
@@ -93,6 +97,9 @@ func Markdown(w io.Writer, r *Report) error {
 				if f.Fix.Advisory {
 					adv = " (advisory)"
 				}
+				if f.Fix.Hygiene {
+					adv = " (hygiene: no time saved in this workload)"
+				}
 				ew.printf("\n**Fix%s:** %s\n", adv, mdEscape(f.Fix.Summary))
 				id := fixKeyOf(f)
 				if first, ok := firstRank[id]; ok && id != "" {
@@ -104,6 +111,7 @@ func Markdown(w io.Writer, r *Report) error {
 			}
 		}
 	}
+	writeIndexCurve(ew, r.IndexCurve, true)
 	if ew.err != nil {
 		return fmt.Errorf("write markdown report: %w", ew.err)
 	}

@@ -37,6 +37,17 @@ type Report struct {
 	// findings are those of what was collected.
 	Problems   []pgstat.Problem `json:"problems,omitempty"`
 	RuleErrors []string         `json:"rule_errors,omitempty"`
+	// IndexCurve is the verified recommended indexes by time saved per byte,
+	// with the cumulative saving and size: where to stop.
+	IndexCurve []CurvePoint `json:"index_curve,omitempty"`
+	// TopStatements are the heaviest statements, with how each was planned
+	// and the findings about it (absent for a single statement).
+	TopStatements []TopStatement `json:"top_statements,omitempty"`
+	// NotPlanned lists every statement that could not be planned, with the cause.
+	NotPlanned []NotPlanned `json:"not_planned,omitempty"`
+	// WhatIf lists the hypothetical indexes tried for the one statement of
+	// `pgadvisor explain`, with its cost without and with each; absent for audits.
+	WhatIf []WhatIfTry `json:"what_if,omitempty"`
 	// Plan is the compact plan tree of the one statement of `pgadvisor
 	// explain` (explain.Plan.Tree); absent for audits.
 	Plan []string `json:"plan,omitempty"`
@@ -77,6 +88,10 @@ type Summary struct {
 	TimingsMS    map[string]float64 `json:"timings_ms,omitempty"`    // collect, explain, what-if, advise
 	Source       string             `json:"source"`                  // "live" or the snapshot file
 	FindingCount map[string]int     `json:"finding_count"`           // by severity
+	// ConcernedMS is the time of the statements the findings concern, each
+	// statement counted once however many findings name it (the findings'
+	// impacts overlap: several problems of one statement each count its time).
+	ConcernedMS float64 `json:"concerned_ms,omitempty"`
 	// Suppressed counts the findings the configuration's ignore entries took out.
 	Suppressed int `json:"suppressed,omitempty"`
 	// StatementsLeftOut counts the pg_stat_statements entries not collected
@@ -117,13 +132,19 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 		r.Findings = []advisor.Finding{}
 	}
 	r.Fixes = Fixes(r.Findings)
+	r.IndexCurve = indexCurve(r.Findings, r.Fixes, res.TotalMS)
+	if source != "statement" {
+		r.TopStatements = topStatements(snap, r.Findings, TopStatementsShown)
+		r.Summary.ConcernedMS = concernedMS(snap, r.Findings)
+	}
+	r.NotPlanned = notPlanned(snap)
 	r.Summary.Suppressed = len(r.Suppressed)
 	if snap.StatStatements != nil && snap.StatStatements.StatsReset != nil {
 		r.Summary.StatsSince = snap.StatStatements.StatsReset
 	} else if snap.Server.StatsResetAt != nil {
 		r.Summary.StatsSince = snap.Server.StatsResetAt
 	}
-	if ss := snap.StatStatements; ss != nil {
+	if ss := snap.StatStatements; ss != nil && source != "statement" {
 		if ss.Entries != nil {
 			r.Summary.StatementsLeftOut = max(*ss.Entries-len(snap.Statements), 0)
 		} else {
@@ -143,6 +164,7 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	}
 	if source == "statement" && len(snap.Plans) == 1 {
 		r.Plan = snap.Plans[0].Plan.Tree()
+		r.WhatIf = whatIfTries(snap)
 	}
 	for k, v := range snap.Timings {
 		r.Summary.TimingsMS[k] = v

@@ -154,13 +154,10 @@ func TestWrap(t *testing.T) {
 	}
 }
 
-func TestDurationAndCount(t *testing.T) {
+func TestDuration(t *testing.T) {
 	for ms, want := range map[float64]string{0.5: "0.50 ms", 850: "850 ms", 12300: "12.3 s", 252000: "4.2 min", 5400000: "1.5 h"} {
 		if got := Duration(ms); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", ms, got, want)
 		}
-	}
-	if got := Count(1234567); got != "1,234,567" {
-		t.Errorf("Count = %q", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // Width is the width the table view fits in.
@@ -96,7 +97,11 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	if len(r.Findings) == 0 {
 		ew.printf("\nNo findings.\n")
 	} else {
-		ew.printf("%d findings: %d error, %d warning, %d notice\n", len(r.Findings), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
+		line := fmt.Sprintf("%s: %d error, %d warning, %d notice", plural(len(r.Findings), "finding"), s.FindingCount["error"], s.FindingCount["warning"], s.FindingCount["notice"])
+		if s.ConcernedMS > 0 && s.TotalMS > 0 {
+			line += fmt.Sprintf("; they concern statements taking %s (%.1f%% of the statement time, each statement counted once)", Duration(s.ConcernedMS), s.ConcernedMS/s.TotalMS*100)
+		}
+		ew.printf("%s\n", wrap(line, Width))
 	}
 	for _, l := range suppressionNotes(r) {
 		ew.printf("%s\n", wrap(l, Width))
@@ -114,6 +119,9 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 	for _, e := range r.RuleErrors {
 		ew.printf("rule failed: %s\n", e)
 	}
+	writeWhatIfTries(ew, r.WhatIf, false)
+	writeTopStatements(ew, r.TopStatements, false)
+	writeNotPlanned(ew, r.NotPlanned, false)
 	if ew.err != nil {
 		return ew.err
 	}
@@ -152,6 +160,7 @@ func table(w io.Writer, r *Report, opts TableOptions) error {
 		}
 	}
 	writeFixSections(ew, fixes)
+	writeIndexCurve(ew, r.IndexCurve, false)
 	return ew.err
 }
 
@@ -167,18 +176,24 @@ func fixKeyOf(f advisor.Finding) string {
 // so that it pastes into psql: "What to run" (each fix once, each statement
 // once) and "Sketches to adapt" for the advisory fixes.
 func writeFixSections(ew *errWriter, fixes []FixEntry) {
-	var run, sketch []FixEntry
+	var run, hygiene, sketch []FixEntry
 	for _, e := range fixes {
-		if e.Advisory {
+		switch {
+		case e.Advisory:
 			sketch = append(sketch, e)
-		} else {
+		case e.Hygiene:
+			hygiene = append(hygiene, e)
+		default:
 			run = append(run, e)
 		}
 	}
 	printed := map[string]bool{}
-	if len(run) > 0 {
-		ew.printf("\n%s (%d fixes, each once; SQL unwrapped for psql, autocommit):\n", whatToRunHeading, len(run))
-		for _, e := range run {
+	section := func(list []FixEntry, heading string) {
+		if len(list) == 0 {
+			return
+		}
+		ew.printf("\n%s\n", heading)
+		for _, e := range list {
 			ew.printf("\n%s\n", fixHeading(e))
 			if e.RunOn != "" {
 				ew.printf("-- run on the %s\n", e.RunOn)
@@ -186,13 +201,9 @@ func writeFixSections(ew *errWriter, fixes []FixEntry) {
 			writeFixSQL(ew, e, printed, false)
 		}
 	}
-	if len(sketch) > 0 {
-		ew.printf("\n%s (%d advisory fixes: design changes, not to run as they are):\n", sketchesHeading, len(sketch))
-		for _, e := range sketch {
-			ew.printf("\n%s\n", fixHeading(e))
-			writeFixSQL(ew, e, printed, false)
-		}
-	}
+	section(run, fmt.Sprintf("%s (%s to cut time%s; each once, for psql):\n-- autocommit: an index built CONCURRENTLY cannot be built inside a transaction block", whatToRunHeading, plural(len(run), "fix"), sizeNote(run)))
+	section(hygiene, fmt.Sprintf("%s (%s%s; no time saved in this workload):\n-- they keep the deletes and key updates to come from scanning the referencing tables", hygieneHeading, plural(len(hygiene), "fix"), sizeNote(hygiene)))
+	section(sketch, fmt.Sprintf("%s (%s: design changes, not to run as they are):", sketchesHeading, plural(len(sketch), "advisory fix")))
 }
 
 // suppressionNotes say how many findings the configuration suppressed and
@@ -212,7 +223,7 @@ func suppressionNotes(r *Report) []string {
 		for i, rule := range rules {
 			parts[i] = fmt.Sprintf("%d %s", byRule[rule], rule)
 		}
-		out = append(out, fmt.Sprintf("%d findings suppressed by ignore entries of the configuration (%s); JSON lists them with their reasons", n, strings.Join(parts, ", ")))
+		out = append(out, fmt.Sprintf("%s suppressed by ignore entries of the configuration (%s); JSON lists them with their reasons", plural(n, "finding"), strings.Join(parts, ", ")))
 	}
 	for _, ig := range r.UnmatchedIgnores {
 		what := ig.Object
@@ -260,7 +271,7 @@ func impactCell(f advisor.Finding) string {
 		lines = append(lines, fmt.Sprintf("%.1f%%", f.Impact.Share*100))
 	}
 	if f.Impact.Calls > 0 {
-		lines = append(lines, Count(f.Impact.Calls)+" calls")
+		lines = append(lines, num.Thousands(f.Impact.Calls)+" calls")
 	}
 	if len(lines) == 0 {
 		lines = append(lines, "-")
@@ -374,18 +385,6 @@ func Duration(ms float64) string {
 	return fmt.Sprintf("%.1f h", ms/3_600_000)
 }
 
-// Count formats a count with thousands separators.
-func Count(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + Count(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
 // Shorten cuts s to at most n runes, ending in "…" when cut.
 func Shorten(s string, n int) string {
 	r := []rune(s)
@@ -408,21 +407,22 @@ func orDash(s string) string {
 // words longer than a line.
 func wrap(text string, width int) string { return indentWrap(text, width, "") }
 
-// indentWrap wraps like wrap and indents continuation lines.
+// indentWrap wraps like wrap and indents continuation lines. Leading spaces
+// of the first line are kept; words are separated by one space.
 func indentWrap(text string, width int, indent string) string {
 	var lines []string
-	cur := []rune{}
-	lead := 0 // leading spaces of the first line are kept
+	lead := 0
 	for lead < len(text) && text[lead] == ' ' {
 		lead++
 	}
-	cur = append(cur, []rune(text[:lead])...)
+	cur := []rune(text[:lead])
+	hasWord := false // the current line holds a word already
 	limit := width
 	for _, word := range strings.Fields(text) {
 		w := []rune(word)
 		for len(w) > 0 {
 			space := 0
-			if len(cur) > len([]rune(indent)) && len(cur) > lead {
+			if hasWord {
 				space = 1
 			}
 			if len(cur)+space+len(w) <= limit {
@@ -431,12 +431,13 @@ func indentWrap(text string, width int, indent string) string {
 				}
 				cur = append(cur, w...)
 				w = nil
+				hasWord = true
 				continue
 			}
-			if len(cur) > len([]rune(indent)) && len(cur) > lead {
+			if hasWord {
 				lines = append(lines, string(cur))
 				cur = []rune(indent)
-				lead = 0
+				hasWord = false
 				continue
 			}
 			room := limit - len(cur)
@@ -450,7 +451,6 @@ func indentWrap(text string, width int, indent string) string {
 			w = w[room:]
 			lines = append(lines, string(cur))
 			cur = []rune(indent)
-			lead = 0
 		}
 	}
 	if strings.TrimSpace(string(cur)) != "" {
@@ -469,4 +469,15 @@ func (e *errWriter) printf(format string, args ...any) {
 		return
 	}
 	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
+
+// plural is "1 finding", "2 findings", "1 fix", "3 fixes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "x") || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -119,7 +119,7 @@ func cut(sql string, parts []string) ([]Piece, error) {
 		}
 		start := search + idx
 		search = start + len(part)
-		skip := skipSpaceAndComments(part)
+		skip := SkipSpaceAndComments(part)
 		text := strings.TrimRightFunc(part[skip:], unicode.IsSpace)
 		if text == "" {
 			continue
@@ -146,43 +146,4 @@ func advance(s string, line, col int) (int, int) {
 		}
 	}
 	return line, col
-}
-
-// skipSpaceAndComments returns the byte length of the whitespace, "--" and
-// (nested) "/* */" comments at the start of s.
-func skipSpaceAndComments(s string) int {
-	i := 0
-	for i < len(s) {
-		switch {
-		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v':
-			i++
-		case strings.HasPrefix(s[i:], "--"):
-			j := strings.IndexByte(s[i:], '\n')
-			if j < 0 {
-				return len(s)
-			}
-			i += j + 1
-		case strings.HasPrefix(s[i:], "/*"):
-			depth := 0
-			j := i
-			for j < len(s) {
-				if strings.HasPrefix(s[j:], "/*") {
-					depth++
-					j += 2
-				} else if strings.HasPrefix(s[j:], "*/") {
-					depth--
-					j += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					j++
-				}
-			}
-			i = j
-		default:
-			return i
-		}
-	}
-	return i
 }

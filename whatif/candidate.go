@@ -2,6 +2,7 @@ package whatif
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 // keyTarget is the key without direction: what it indexes.
 func keyTarget(k Key) string {
 	if k.Expression != "" {
-		return "expr:" + normExpr(k.Expression) + "/" + k.Opclass
+		return "expr:" + NormalizeExpression(k.Expression) + "/" + k.Opclass
 	}
 	return "col:" + k.Column + "/" + k.Opclass
 }
@@ -28,15 +29,19 @@ func nullsFirst(k Key) bool {
 	return k.Desc
 }
 
-// normExpr normalises an expression for comparison with an index's expression
-// text: lower case, without white space, quotes, parentheses and ::text casts.
-func normExpr(s string) string {
-	s = strings.ToLower(s)
-	s = strings.ReplaceAll(s, "::text", "")
-	s = strings.ReplaceAll(s, "::character varying", "")
+// textCast matches the casts to text that pg_get_indexdef adds around
+// varchar and char columns, e.g. lower((email)::text).
+var textCast = regexp.MustCompile(`::\s*(text|character varying|varchar|bpchar)\b`)
+
+// NormalizeExpression reduces an expression text so that a statement's and
+// pg_get_indexdef's forms of one expression compare equal: lower case, text
+// casts, quotes, parentheses and white space removed; other casts are kept
+// (created_at::date is not created_at).
+func NormalizeExpression(s string) string {
+	s = textCast.ReplaceAllString(strings.ToLower(s), "")
 	return strings.Map(func(r rune) rune {
 		switch r {
-		case ' ', '\t', '\n', '"', '(', ')':
+		case '(', ')', ' ', '"', '\t', '\n':
 			return -1
 		}
 		return r
@@ -63,63 +68,11 @@ func hypoSupported(c Candidate) bool {
 // directions reversed also counts: a backward scan), or a unique btree index
 // whose keys are all among c's equality columns (at most one row matches).
 func coveredBy(c Candidate, ix *pgstat.Index) bool {
-	if !ix.Valid || ix.Predicate != "" {
-		return false
-	}
-	keys := indexKeys(ix)
-	if ix.Unique && ix.Method == "btree" && c.Method == "btree" && len(keys) > 0 && len(keys) <= c.EqualityKeys {
-		eq := map[string]bool{}
-		for _, k := range c.Keys[:c.EqualityKeys] {
-			eq[keyTarget(k)] = true
-		}
-		all := true
-		for _, k := range keys {
-			if !eq[keyTarget(k)] {
-				all = false
-			}
-		}
-		if all {
-			return true
-		}
-	}
-	if ix.Method != c.Method || len(keys) < len(c.Keys) {
-		return false
-	}
-	n := c.EqualityKeys
-	if n > len(c.Keys) {
-		n = len(c.Keys)
-	}
-	eq := map[string]bool{}
-	for _, k := range c.Keys[:n] {
-		eq[keyTarget(k)] = true
-	}
-	for _, k := range keys[:n] {
-		if !eq[keyTarget(k)] {
-			return false
-		}
-	}
-	rest, irest := c.Keys[n:], keys[n:len(c.Keys)]
-	forward, backward := true, true
-	for i := range rest {
-		if keyTarget(rest[i]) != keyTarget(irest[i]) {
-			return false
-		}
-		if !sameKey(rest[i], irest[i]) {
-			forward = false
-		}
-		rev := irest[i]
-		rev.Desc = !rev.Desc
-		nf := !nullsFirst(irest[i])
-		rev.NullsFirst = &nf
-		if !sameKey(rest[i], rev) {
-			backward = false
-		}
-	}
-	return forward || backward
+	return IndexServes(ix, c.Method, c.Keys, c.EqualityKeys)
 }
 
-// indexKeys converts an existing index's key columns to Keys.
-func indexKeys(ix *pgstat.Index) []Key {
+// IndexKeys converts an existing index's key columns to Keys.
+func IndexKeys(ix *pgstat.Index) []Key {
 	out := make([]Key, len(ix.Columns))
 	for i, col := range ix.Columns {
 		k := Key{Column: col}

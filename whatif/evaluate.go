@@ -127,6 +127,9 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 		if err := conn.QueryRow(ctx, ownMarker+"SELECT hypopg_relation_size($1)", oid).Scan(&cc.SizeBytes); err != nil {
 			cc.SizeBytes = c.EstimatedSize()
 		}
+		if c.Partitioned && len(c.Partitions) > 0 {
+			cc.Candidate.Partitions, cc.SizeBytes = e.partitionSizes(c)
+		}
 		res.Candidates = append(res.Candidates, cc)
 		for _, q := range c.QueryIDs {
 			if _, ok := e.inputs[q]; ok {
@@ -208,6 +211,37 @@ func (e *evaluator) create(c Candidate) (uint32, error) {
 	}
 	e.ids[c.ID()] = oid
 	return oid, nil
+}
+
+// partitionSizes sizes the index on each partition the online recipe
+// builds it on, with a hypothetical index there (an estimate when HypoPG
+// cannot), and returns the steps with their sizes and the sum: the size of
+// the parent's hypothetical index would count the partitions that already
+// have an index to attach too.
+func (e *evaluator) partitionSizes(c Candidate) ([]PartitionStep, int64) {
+	steps := append([]PartitionStep(nil), c.Partitions...)
+	var total int64
+	for i, s := range steps {
+		if !s.Builds() {
+			continue
+		}
+		pc := s.On(c)
+		var oid uint32
+		var size int64
+		err := e.conn.QueryRow(e.ctx, ownMarker+"SELECT indexrelid FROM hypopg_create_index($1)", hypoSQL(pc)).Scan(&oid)
+		if err == nil {
+			err = e.conn.QueryRow(e.ctx, ownMarker+"SELECT hypopg_relation_size($1)", oid).Scan(&size)
+			if _, derr := e.conn.Exec(e.ctx, ownMarker+"SELECT hypopg_drop_index($1)", oid); derr != nil && err == nil {
+				err = derr
+			}
+		}
+		if err != nil {
+			size = pc.EstimatedSize()
+		}
+		steps[i].SizeBytes = size
+		total += size
+	}
+	return steps, total
 }
 
 // plan plans a statement: a generic plan when it has $n, else plain EXPLAIN.

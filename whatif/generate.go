@@ -49,6 +49,9 @@ func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate
 	if len(out) > opts.MaxCandidates {
 		out = out[:opts.MaxCandidates]
 	}
+	for i := range out {
+		out[i] = WithPartitions(snap, out[i])
+	}
 	return out
 }
 
@@ -193,23 +196,8 @@ func splitQualified(s string) (schema, name string) {
 	return parts[0], parts[1]
 }
 
-// rows is the table's row estimate: reltuples, else n_live_tup, for a
-// partitioned table the sum over its partitions.
-func (c *catalog) rows(t *pgstat.Table) float64 {
-	r := t.Rows
-	if r <= 0 {
-		r = float64(t.NLiveTup)
-	}
-	if r <= 0 && t.Kind == "p" {
-		for i := range c.snap.Tables {
-			p := &c.snap.Tables[i]
-			if p.Parent != "" && c.parent(p) == t && p.Kind != "p" {
-				r += max(p.Rows, float64(p.NLiveTup))
-			}
-		}
-	}
-	return r
-}
+// rows is the table's row count (pgstat.Snapshot.RowCount).
+func (c *catalog) rows(t *pgstat.Table) float64 { return c.snap.RowCount(t) }
 
 func (c *catalog) sizeBytes(t *pgstat.Table) int64 {
 	s := t.SizeBytes
@@ -413,7 +401,10 @@ func addKey(list []Key, k Key) []Key {
 	return append(list, k)
 }
 
-// statementCandidates builds the candidates of one statement.
+// statementCandidates builds the candidates of one statement, in steps:
+// find the tables it reads (its relations, then its CTEs, MATERIALIZED ones
+// fencing their tables off), gather what it asks of each (filters, joins,
+// ORDER BY), then shape the candidates of each eligible table.
 func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 	f := in.Facts
 	switch f.Kind {
@@ -421,8 +412,41 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 	default:
 		return nil
 	}
-	s := &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}}
-	fencedTables := map[*pgstat.Table]bool{}
+	st := &statementTables{
+		c:      c,
+		s:      &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}},
+		fenced: map[*pgstat.Table]bool{},
+		inside: map[*pgstat.Table]map[string]bool{},
+		uses:   map[*pgstat.Table]*tableUse{},
+	}
+	st.addRelations(f)
+	st.addCTEs(f, in.Query)
+	st.openTables()
+	st.usePredicates(f)
+	st.useJoins(f)
+	st.useOrderBy(f)
+	return c.candidatesOf(st.uses, f.Limit != nil, opts)
+}
+
+// statementTables is what statementCandidates learns of one statement's
+// tables, step by step.
+type statementTables struct {
+	c *catalog
+	s *scope
+	// fenced holds the tables read inside MATERIALIZED CTEs: only the
+	// predicates written inside those CTEs reach them.
+	fenced map[*pgstat.Table]bool
+	// inside[t] holds "column operator" of the predicates written inside
+	// the MATERIALIZED CTEs reading t.
+	inside map[*pgstat.Table]map[string]bool
+	uses   map[*pgstat.Table]*tableUse
+}
+
+// addRelations puts the statement's relations (and its target) in scope
+// under their name, schema.name and alias; a name that is one of the
+// statement's CTEs is left to addCTEs.
+func (st *statementTables) addRelations(f *sqlfacts.Facts) {
+	c, s := st.c, st.s
 	rels := append([]sqlfacts.Relation(nil), f.Relations...)
 	if f.Target != nil {
 		rels = append(rels, *f.Target)
@@ -445,15 +469,20 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			}
 		}
 	}
-	// inside[t] holds "column operator" of the predicates written inside
-	// the MATERIALIZED CTEs reading t: only those reach t.
-	inside := map[*pgstat.Table]map[string]bool{}
+}
+
+// addCTEs puts the tables of each CTE in scope under the CTE's name; the
+// tables of a MATERIALIZED CTE are fenced instead, with the predicates its
+// body writes (the body is cut from query and analysed) as the only ones
+// that reach them.
+func (st *statementTables) addCTEs(f *sqlfacts.Facts, query string) {
+	c, s, inside := st.c, st.s, st.inside
 	var bodies map[string]string
 	for _, cte := range f.CTEs {
 		if strings.EqualFold(cte.Materialized, "materialized") {
 			s.fenced[cte.Name] = true
 			if bodies == nil {
-				bodies = materializedBodies(in.Query)
+				bodies = materializedBodies(query)
 			}
 			var bf *sqlfacts.Facts
 			if body, ok := bodies[cte.Name]; ok && Analyze != nil {
@@ -461,7 +490,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			}
 			for _, r := range cte.Relations {
 				for _, t := range c.resolveRelation(r, s, 0) {
-					fencedTables[t] = true
+					st.fenced[t] = true
 					if inside[t] == nil {
 						inside[t] = map[string]bool{}
 					}
@@ -481,41 +510,58 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			}
 		}
 	}
+}
+
+// openTables lists, by name, the tables in scope that are not fenced: those
+// an unqualified column may belong to.
+func (st *statementTables) openTables() {
+	s := st.s
 	seen := map[*pgstat.Table]bool{}
 	for _, ts := range s.refs {
 		for _, t := range ts {
-			if !seen[t] && !fencedTables[t] {
+			if !seen[t] && !st.fenced[t] {
 				seen[t] = true
 				s.open = append(s.open, t)
 			}
 		}
 	}
 	sort.SliceStable(s.open, func(i, j int) bool { return s.open[i].Schema+"."+s.open[i].Name < s.open[j].Schema+"."+s.open[j].Name })
+}
 
-	uses := map[*pgstat.Table]*tableUse{}
-	use := func(t *pgstat.Table) *tableUse {
-		u := uses[t]
-		if u == nil {
-			u = &tableUse{t: t}
-			uses[t] = u
-		}
-		return u
+// use is the tableUse of t, made on first use.
+func (st *statementTables) use(t *pgstat.Table) *tableUse {
+	u := st.uses[t]
+	if u == nil {
+		u = &tableUse{t: t}
+		st.uses[t] = u
 	}
-	resolve := func(ref sqlfacts.ColumnRef) *pgstat.Table {
-		if ref.Table != "" && ref.Schema != "" {
-			if t := c.table(ref.Schema, ref.Table); t != nil && hasColumn(t, ref.Column) {
-				return c.parent(t)
-			}
+	return u
+}
+
+// resolve is the table a column reference belongs to: the schema-qualified
+// table when it has the column, else by the scope's names; nil when unknown.
+func (st *statementTables) resolve(ref sqlfacts.ColumnRef) *pgstat.Table {
+	if ref.Table != "" && ref.Schema != "" {
+		if t := st.c.table(ref.Schema, ref.Table); t != nil && hasColumn(t, ref.Column) {
+			return st.c.parent(t)
 		}
-		return s.column(ref)
 	}
-	preds := append(append([]sqlfacts.Predicate(nil), f.Predicates...), s.extra...)
+	return st.s.column(ref)
+}
+
+// usePredicates adds the statement's filters (and those of the views it
+// reads) to their tables: equalities, ranges, and LIKE patterns a trigram
+// index serves. Predicates under OR, join conditions and wrapped columns
+// without an indexable expression are left out, and a fenced table takes
+// only the predicates of its MATERIALIZED CTE.
+func (st *statementTables) usePredicates(f *sqlfacts.Facts) {
+	preds := append(append([]sqlfacts.Predicate(nil), f.Predicates...), st.s.extra...)
 	for _, p := range preds {
 		if p.InOr || p.Join {
 			continue
 		}
-		t := resolve(p.Column)
-		if t == nil || (fencedTables[t] && !inside[t][p.Column.Column+" "+p.Operator]) {
+		t := st.resolve(p.Column)
+		if t == nil || (st.fenced[t] && !st.inside[t][p.Column.Column+" "+p.Operator]) {
 			continue
 		}
 		key := Key{Column: p.Column.Column}
@@ -526,7 +572,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			}
 			key = Key{Expression: p.Expression}
 		}
-		u := use(t)
+		u := st.use(t)
 		switch {
 		case strings.Contains(strings.ToUpper(p.Operator), "LIKE") || p.Operator == "~~" || p.Operator == "~~*":
 			if strings.HasPrefix(strings.ToUpper(p.Operator), "NOT") {
@@ -543,28 +589,38 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 			u.ranges = addKey(u.ranges, key)
 		}
 	}
+}
+
+// useJoins adds both columns of each join condition to their (unfenced)
+// tables.
+func (st *statementTables) useJoins(f *sqlfacts.Facts) {
 	for _, j := range f.Joins {
 		for _, ref := range []sqlfacts.ColumnRef{j.Left, j.Right} {
-			if t := resolve(ref); t != nil && !fencedTables[t] {
-				u := use(t)
+			if t := st.resolve(ref); t != nil && !st.fenced[t] {
+				u := st.use(t)
 				u.join = addKey(u.join, Key{Column: ref.Column})
 			}
 		}
 	}
-	// ORDER BY: only when every key is a column (or expression) of one table.
+}
+
+// useOrderBy adds the ORDER BY keys, with their direction and NULLS order,
+// to their table: only when every key is a column (or expression) of one
+// unfenced table.
+func (st *statementTables) useOrderBy(f *sqlfacts.Facts) {
 	var orderTable *pgstat.Table
 	var order []Key
 	for i, o := range f.OrderBy {
 		var t *pgstat.Table
 		var k Key
 		if o.Expression != "" {
-			t = resolve(o.Column)
+			t = st.resolve(o.Column)
 			k = Key{Expression: o.Expression}
 		} else {
-			t = resolve(o.Column)
+			t = st.resolve(o.Column)
 			k = Key{Column: o.Column.Column}
 		}
-		if t == nil || fencedTables[t] || (i > 0 && t != orderTable) {
+		if t == nil || st.fenced[t] || (i > 0 && t != orderTable) {
 			order = nil
 			break
 		}
@@ -577,9 +633,13 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 		order = append(order, k)
 	}
 	if orderTable != nil && len(order) > 0 {
-		use(orderTable).order = order
+		st.use(orderTable).order = order
 	}
+}
 
+// candidatesOf shapes the candidates of each table the statement uses that
+// is eligible for an index, tables in name order.
+func (c *catalog) candidatesOf(uses map[*pgstat.Table]*tableUse, limited bool, opts Options) []Candidate {
 	var out []Candidate
 	tables := make([]*pgstat.Table, 0, len(uses))
 	for t := range uses {
@@ -590,7 +650,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 		if !c.eligible(t, opts) {
 			continue
 		}
-		out = append(out, c.shapes(uses[t], f.Limit != nil, opts)...)
+		out = append(out, c.shapes(uses[t], limited, opts)...)
 	}
 	return out
 }

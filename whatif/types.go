@@ -16,4 +16,5 @@ type (
 	CandidateCost = record.CandidateCost
 	Evaluation    = record.Evaluation
 	Measured      = record.Measured
+	PartitionStep = record.PartitionStep
 )

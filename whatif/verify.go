@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 var verifyCounter atomic.Uint64
@@ -150,7 +151,7 @@ func Verify(ctx context.Context, conn *pgx.Conn, recs []Recommendation, inputs [
 // statement itself, or EXECUTE of a prepared statement with sampled values.
 func verifyStatement(ctx context.Context, conn *pgx.Conn, in Input) (sql, prepared, skipped string, err error) {
 	text := strings.TrimRight(strings.TrimSpace(in.Query), "; \n\t")
-	n := explain.MaxParam(text)
+	n := sqlfacts.MaxParam(text)
 	if n == 0 {
 		return text, "", "", nil
 	}

@@ -73,6 +73,19 @@ func TestAuditBlog(t *testing.T) {
 			}
 		}
 	}
+	// Every printed fix runs: the index builds for real (CONCURRENTLY needs
+	// the planted idle transactions gone), the rest in a rolled-back
+	// transaction, the advisory rewrites prepared.
+	release()
+	fixConn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fixConn.Close(ctx)
+	runFixes(t, ctx, fixConn, r.Findings)
+	if n := checkAdvisoryFixesRun(t, ctx, fixConn, r.Findings); n < 3 {
+		t.Errorf("%d advisory fix statements ran, want at least 3 (keyset, N+1, batched insert)", n)
+	}
 	if t.Failed() {
 		for _, f := range r.Findings {
 			t.Logf("finding %s %s %v: %s | %s | fix %q", f.Rule, f.Severity, f.Objects, f.Message, f.Query, fixText(f))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 	"github.com/pgadvisor/pgadvisor/report"
 )
@@ -247,7 +248,7 @@ what_if:
 				t.Errorf("%s: %d seq-scan findings, want 3 (what_if does not change what seq-scan reports)", run.name, n)
 			}
 			for _, f := range r.Findings {
-				if f.Rule == "seq-scan" && strings.Contains(fixText(f), "CREATE INDEX") {
+				if (f.Rule == "seq-scan" || contains(f.RelatedRules, "seq-scan")) && strings.Contains(fixText(f), "CREATE INDEX") {
 					t.Errorf("%s: seq-scan proposes an index on a table what_if.min_table_rows excludes: %s", run.name, fixText(f))
 				}
 			}
@@ -279,11 +280,12 @@ what_if:
 	}
 }
 
-// countRule counts the findings of a rule ("" any) about an object ("" any).
+// countRule counts the findings of a rule ("" any) about an object ("" any),
+// including the findings merged into another rule's (related_rules).
 func countRule(r *report.Report, rule, object string) int {
 	n := 0
 	for _, f := range r.Findings {
-		if (rule == "" || f.Rule == rule) && (object == "" || contains(f.Objects, object)) {
+		if (rule == "" || f.Rule == rule || contains(f.RelatedRules, rule)) && (object == "" || contains(f.Objects, object)) {
 			n++
 		}
 	}
@@ -317,5 +319,77 @@ func TestConfigDisablesRules(t *testing.T) {
 	}
 	if n := count("--config", off, "--rules", "missing-index"); n == 0 {
 		t.Errorf("--rules missing-index did not run the rule the file disables")
+	}
+}
+
+// TestConfigPolicyApplied: the ignore entries and severity overrides of
+// .pgadvisor.yaml reach the findings pipeline, offline: an ignored finding is
+// gone from the findings, kept in suppressed with its reason and counted; an
+// entry that matches nothing is reported; a severity override changes the
+// finding's severity.
+func TestConfigPolicyApplied(t *testing.T) {
+	snap := filepath.Join("..", "..", "pgstat", "testdata", "v1-verify", "snapshot.json")
+	dir := t.TempDir()
+	audit := func(cfg string) *report.Report {
+		t.Helper()
+		path := writeText(t, dir, "p.yaml", cfg)
+		code, out, stderr := runCLI(t, "--config", path, "audit", "--snapshot", snap, "--format", "json")
+		if code != exitClean {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r report.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return &r
+	}
+	base := audit("rules:\n  missing-index:\n    severity: notice\n")
+	if countRule(base, "missing-index", "public.big") != 1 {
+		t.Fatalf("want one missing-index finding on public.big, got %+v", base.Findings)
+	}
+	for _, f := range base.Findings {
+		if f.Rule == "missing-index" && f.Severity != advisor.SeverityNotice {
+			t.Errorf("severity override: %s, want notice", f.Severity)
+		}
+	}
+	r := audit(`ignore:
+  - rule: missing-index
+    object: public.big
+    reason: built on the reporting replica only
+  - rule: unused-index
+    object: public.no_such_idx
+    reason: stale entry
+`)
+	if countRule(r, "missing-index", "public.big") != 0 {
+		t.Errorf("ignored finding still reported: %+v", r.Findings)
+	}
+	if len(r.Suppressed) != 1 || r.Suppressed[0].Reason != "built on the reporting replica only" || r.Summary.Suppressed != 1 {
+		t.Errorf("suppressed: %+v, summary %d", r.Suppressed, r.Summary.Suppressed)
+	}
+	if len(r.UnmatchedIgnores) != 1 || r.UnmatchedIgnores[0].Object != "public.no_such_idx" {
+		t.Errorf("unmatched ignores: %+v", r.UnmatchedIgnores)
+	}
+	path := writeText(t, dir, "q.yaml", "ignore:\n  - rule: missing-index\n    object: public.big\n    reason: replica\n")
+	_, table, _ := runCLI(t, "--config", path, "audit", "--snapshot", snap)
+	if !strings.Contains(table, "1 finding suppressed by ignore entries of the configuration (1 missing-index)") {
+		t.Errorf("table does not count the suppressed finding:\n%s", table)
+	}
+}
+
+// TestRulesShowConfiguredSeverity: pgadvisor rules shows the severity each
+// rule reports with under the configuration, and the rules it turns off.
+func TestRulesShowConfiguredSeverity(t *testing.T) {
+	path := writeText(t, t.TempDir(), "r.yaml", "rules:\n  unused-index:\n    enabled: false\n  fk-missing-index:\n    severity: notice\n")
+	code, out, stderr := runCLI(t, "--config", path, "rules")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"| fk-missing-index        | catalog  | notice * |", "| unused-index            | catalog  | off *    |", "* set in " + path} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if _, plain, _ := runCLI(t, "--config", writeText(t, t.TempDir(), "e.yaml", "{}\n"), "rules"); strings.Contains(plain, "*") {
+		t.Errorf("rules marks a configured value without a configuration:\n%s", plain)
 	}
 }

@@ -68,18 +68,38 @@ func rulesCommand() *cli.Command {
 				}
 				return nil
 			}
+			// The severity each rule reports with here: the configuration's
+			// override, or off when the configuration disables it.
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
 			t := tablewriter.NewTable(w,
 				tablewriter.WithRendition(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)}),
 				tablewriter.WithHeaderAutoFormat(tw.Off),
 				tablewriter.WithRowAutoWrap(tw.WrapNone),
 			)
-			t.Header("RULE", "FAMILY", "FINDS")
+			t.Header("RULE", "FAMILY", "SEVERITY", "FINDS")
+			configured := false
 			for _, r := range rules {
-				if err := t.Append([]string{r.Name, r.Family, wrapWords(r.Title(), 56)}); err != nil {
+				sev := string(r.Severity)
+				if s, ok := cfg.Options.Policy.Severity[r.Name]; ok {
+					sev, configured = string(s)+" *", true
+				}
+				if cfg.Disabled[r.Name] {
+					sev, configured = "off *", true
+				}
+				if err := t.Append([]string{r.Name, r.Family, sev, wrapWords(r.Title(), 46)}); err != nil {
 					return err
 				}
 			}
-			return t.Render()
+			if err := t.Render(); err != nil {
+				return err
+			}
+			if configured {
+				fmt.Fprintf(w, "* set in %s\n", cfg.Path)
+			}
+			return nil
 		},
 	}
 }
@@ -93,6 +113,13 @@ func rulesMarkdown(w io.Writer, rules []*advisor.Rule) error {
 	b.WriteString("Thresholds are set in `.pgadvisor.yaml` at the path shown (`rules.<id>.thresholds.<key>`, `thresholds.<key>`\n")
 	b.WriteString("for the shared ones, `what_if.<key>`), or with `--thresholds FILE`: a flat JSON object of the same keys,\n")
 	b.WriteString("e.g. `{\"large_table_rows\": 50000}` (a key several rules have sets it for all of them). See the README's Configuration.\n\n")
+	b.WriteString("**Thresholds relative to the workload.** A 30-second sample and a month of statistics are both normal\n")
+	b.WriteString("inputs, so the workload rules weigh a statement by its share of the period's statement time (pg_stat_statements\n")
+	b.WriteString("since its reset, or the interval between two snapshots) and by evidence of the pattern itself, not by a count alone:\n")
+	b.WriteString("a large share with strong evidence fires at low volume (an N+1 child called once per parent row at 140 calls,\n")
+	b.WriteString("a plan problem in a statement that is `plan_error_share` of a short sample, below `min_total_ms`), and a large count\n")
+	b.WriteString("that is a negligible share (below `min_share`) stays silent. Each workload rule's own model is under\n")
+	b.WriteString("**Evidence model** below.\n\n")
 	b.WriteString("| rule | family | default severity | finds |\n|---|---|---|---|\n")
 	for _, r := range rules {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", r.Name, r.Name, r.Family, r.Severity, r.Title())
@@ -102,6 +129,9 @@ func rulesMarkdown(w io.Writer, rules []*advisor.Rule) error {
 		fmt.Fprintf(&b, "\n## %s\n\n**%s** — family `%s`, default severity `%s`.\n\n", r.Name, r.Title(), r.Family, r.Severity)
 		if body = strings.TrimSpace(body); body != "" {
 			b.WriteString(oneLineParagraphs(body) + "\n\n")
+		}
+		if r.Evidence != "" {
+			fmt.Fprintf(&b, "**Evidence model.** %s\n\n", oneLineText(r.Evidence))
 		}
 		fmt.Fprintf(&b, "Reports when: %s\n", oneLineText(r.Criteria))
 		if ts := r.Thresholds(); len(ts) > 0 {

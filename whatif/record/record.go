@@ -68,6 +68,12 @@ type Candidate struct {
 	// Partitioned is set when Table is a partitioned table: the index is
 	// created on the parent, and CREATE INDEX CONCURRENTLY is not possible there.
 	Partitioned bool `json:"partitioned,omitempty"`
+	// IndexName, when set, is the name of an existing index the candidate
+	// stands for (an invalid partitioned index to complete); Name returns it.
+	IndexName string `json:"index_name,omitempty"`
+	// Partitions are the steps of the online recipe on a partitioned table
+	// (whatif.WithPartitions), one per partition; nil when they are not known.
+	Partitions []PartitionStep `json:"partitions,omitempty"`
 	// QueryIDs are the statements the candidate was built for.
 	QueryIDs []string `json:"queryids"`
 	Reason   string   `json:"reason"`
@@ -101,6 +107,9 @@ func (c Candidate) ID() string {
 // Name is the index name: readable, deterministic, lower case and at most 63
 // bytes, e.g. orders_customer_id_status_created_at_idx.
 func (c Candidate) Name() string {
+	if c.IndexName != "" {
+		return c.IndexName
+	}
 	parts := []string{c.Table}
 	for _, k := range c.Keys {
 		if k.Expression != "" {
@@ -166,20 +175,28 @@ func (c Candidate) CreateSQL() string {
 }
 
 // FixSQL is what to run, in order: the CREATE EXTENSION IF NOT EXISTS of
-// each extension the index needs, then CreateSQL.
+// each extension the index needs, then CreateSQL, or for a partitioned table
+// with known partitions the online recipe (CREATE INDEX … ON ONLY the
+// parent, CREATE INDEX CONCURRENTLY per partition that needs one, ALTER
+// INDEX … ATTACH PARTITION for each).
 func (c Candidate) FixSQL() []string {
 	var out []string
 	for _, e := range c.Extensions {
 		out = append(out, "CREATE EXTENSION IF NOT EXISTS "+sqlfacts.QuoteIdent(e))
+	}
+	if c.Partitioned && len(c.Partitions) > 0 {
+		return append(out, c.partitionSQL()...)
 	}
 	return append(out, c.CreateSQL())
 }
 
 // EstimatedSize is a rough size of the index without HypoPG, bytes: rows ×
 // (tuple header + key widths, 8-byte aligned, + line pointer) / 90% fill for
-// btree; three times the key width per row for a trigram GIN index.
+// btree; three times the key width per row for a trigram GIN index. On a
+// partitioned table the rows are those of the partitions that need a build
+// (BuildRows).
 func (c Candidate) EstimatedSize() int64 {
-	rows := c.RowsEstimate
+	rows := c.BuildRows()
 	if rows <= 0 {
 		return 0
 	}
@@ -207,7 +224,7 @@ type Options struct {
 	MaxNewIndexes int `json:"max_new_indexes"`
 	// StorageBudgetBytes caps the summed estimated size of the recommendations; 0 means no cap.
 	StorageBudgetBytes int64 `json:"storage_budget_bytes"`
-	// MinTableRows: tables with fewer rows (reltuples, else n_live_tup) get no index.
+	// MinTableRows: tables with fewer rows (the larger of reltuples and n_live_tup, a partitioned table's summed over its partitions) get no index.
 	MinTableRows float64 `json:"min_table_rows"`
 	// MinTableBytes: a table never analysed (no row estimate) gets no index below this size, bytes.
 	MinTableBytes int64 `json:"min_table_bytes"`
