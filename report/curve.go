@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // CurvePoint is one index of the recommended set, in the order of the time
@@ -78,5 +79,5 @@ func writeIndexCurve(ew *errWriter, pts []CurvePoint, md bool) {
 	}
 }
 
-// mb formats bytes as megabytes with one decimal (TODO(issue 8 §4): num.Bytes once merged).
-func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+// mb formats a size in bytes for people.
+func mb(b int64) string { return num.Bytes(float64(b)) }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/internal/num"
 )
 
 // FixEntry is one fix of the report's "what to run" list: each fix once,
@@ -181,7 +182,7 @@ func totalSize(fixes []FixEntry) int64 {
 // sizeNote is ", 38.2 MB of new indexes" for fixes that create indexes of a known size.
 func sizeNote(fixes []FixEntry) string {
 	if n := totalSize(fixes); n > 0 {
-		return fmt.Sprintf(", %.1f MB of new indexes", float64(n)/(1<<20))
+		return ", " + num.Bytes(float64(n)) + " of new indexes"
 	}
 	return ""
 }

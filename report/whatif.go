@@ -87,7 +87,7 @@ func writeWhatIfTries(ew *errWriter, tries []WhatIfTry, md bool) {
 			line += "not costed"
 		}
 		if t.SizeBytes > 0 {
-			line += fmt.Sprintf(", %.1f MB", float64(t.SizeBytes)/(1<<20)) // TODO(issue 8 §4): num.Bytes once merged
+			line += ", " + num.Bytes(float64(t.SizeBytes))
 		}
 		if t.Chosen {
 			line += "; recommended"
