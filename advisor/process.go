@@ -20,6 +20,9 @@ type Processing struct {
 	// Indexes are the database's indexes (the snapshot's), for the processors
 	// that compare proposed indexes with existing ones.
 	Indexes []pgstat.Index
+	// FixChecks maps each rewrite a live audit PREPAREd (comment lines
+	// removed) to the server's error, "" when it prepared.
+	FixChecks map[string]string
 	// Standby is set when the audited server is a hot standby.
 	Standby bool
 	// Family returns a rule's family (plan, what-if, sql, …); nil uses the registry.
@@ -41,11 +44,13 @@ type processor struct {
 	run  func(*Processing)
 }
 
-// pipeline is the fixed order: prefix before merge (a finding whose index
+// pipeline is the fixed order: fixcheck first (fixes as they will be
+// printed), prefix before merge (a finding whose index
 // a longer one serves takes its fix, and merge then sees the same fix), merge before link (linked findings are the
 // merged ones), suppress before severity (an override never revives a
 // suppressed finding), rank last.
 var pipeline = []processor{
+	{"fixcheck", hideUnpreparedRewrites},
 	{"prefix", serveByLongerIndex},
 	{"merge", mergeFindings},
 	{"link", linkFixes},

@@ -49,6 +49,12 @@ func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 		}
 	}
 	p := &Processing{Findings: found, Policy: opts.Policy, Standby: snap.Server.InRecovery, Indexes: snap.Indexes}
+	if len(snap.FixChecks) > 0 {
+		p.FixChecks = map[string]string{}
+		for _, c := range snap.FixChecks {
+			p.FixChecks[c.SQL] = c.Error
+		}
+	}
 	Process(p)
 	res.Findings, res.Suppressed, res.UnmatchedIgnores = p.Findings, p.Suppressed, p.UnmatchedIgnores
 	return res

@@ -16,10 +16,11 @@ import (
 const fixStatementName = "pgadvisor_fix"
 
 // CheckFixes PREPAREs every rewritten statement a rule would show as its fix
-// (today the batched forms of unbatched-writes, advisor.UnbatchedRewrites),
+// (advisor.Rewrites: the batched forms of unbatched-writes, the N+1 child for
+// all parents, the keyset page, …),
 // each in its own transaction that is rolled back, and records the outcome
-// in snap.FixChecks: the rule shows a rewrite that failed to prepare as
-// text, not SQL, with the server's reason. PREPARE only parses and analyses
+// in snap.FixChecks: a rewrite that failed to prepare is not shown as SQL
+// (the findings pipeline's fixcheck processor), the fix gives the server's reason. PREPARE only parses and analyses
 // the statement (it is planned at EXECUTE, which never runs here): it
 // executes no user code and writes nothing, and the transaction is READ
 // ONLY. It takes the target table's ROW EXCLUSIVE lock for the moment of
@@ -28,7 +29,7 @@ const fixStatementName = "pgadvisor_fix"
 func CheckFixes(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, opts advisor.Options) error {
 	start := time.Now()
 	defer func() { snap.Timings["fix_checks"] = ms(time.Since(start)) }()
-	for _, sql := range advisor.UnbatchedRewrites(snap, opts) {
+	for _, sql := range advisor.Rewrites(snap, opts) {
 		if err := ctx.Err(); err != nil {
 			return fail("fix checks", err)
 		}

@@ -146,6 +146,7 @@ func TestAuditShop(t *testing.T) {
 	}
 
 	checkFixesOnce(t, snapPath)
+	checkRewritesPrepared(t, snapPath)
 	// CREATE INDEX CONCURRENTLY waits for every open transaction: end the
 	// planted idle ones first, as a DBA would before applying the fixes.
 	release()
@@ -157,6 +158,30 @@ func TestAuditShop(t *testing.T) {
 	defer conn.Close(ctx)
 	if n := checkAdvisoryFixesRun(t, ctx, conn, live.Findings); n < 4 {
 		t.Errorf("%d advisory fix statements ran, want at least 4 (keyset, materialised view, N+1, batched insert)", n)
+	}
+}
+
+// checkRewritesPrepared: the live audit PREPAREd every rewrite it shows
+// (issue 9 §1): the N+1 child for all parents, the join, the keyset page and
+// the batched insert are in the snapshot's fix checks, and they prepared.
+func checkRewritesPrepared(t *testing.T, snapPath string) {
+	t.Helper()
+	snap := readSnapshot(t, snapPath)
+	prepared := map[string]bool{}
+	for _, c := range snap.FixChecks {
+		if c.Error != "" {
+			t.Errorf("a rewrite of the shop did not prepare: %s: %s", c.Error, c.SQL)
+		}
+		prepared[c.SQL] = true
+	}
+	for _, want := range []string{"WHERE order_id = ANY($1)", "JOIN shop.order_items AS c", "WHERE id < $2 ORDER BY id DESC LIMIT $1", "FROM unnest("} {
+		found := false
+		for sql := range prepared {
+			found = found || strings.Contains(sql, want)
+		}
+		if !found {
+			t.Errorf("no prepared rewrite with %q among %d: %v", want, len(prepared), prepared)
+		}
 	}
 }
 

@@ -348,6 +348,9 @@ func checkFixtureRewrites(t *testing.T, dsn string, snap *pgstat.Snapshot, loops
 			t.Errorf("rewrite did not prepare: %s\n%s", c.Error, c.SQL)
 			continue
 		}
+		if u := strings.ToUpper(c.SQL); strings.HasPrefix(u, "SELECT") || strings.HasPrefix(u, "WITH") {
+			continue // a read rewrite (N+1, keyset): prepared, nothing to compare with a loop
+		}
 		var l *fixtureLoop
 		for i := range loops {
 			if strings.HasPrefix(c.SQL, "INSERT INTO "+loops[i].table+" ") {
