@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -220,6 +221,8 @@ func checkShape(root *Node) error {
 			err = fmt.Errorf("\"Plans\" of a %s node at depth %d is not an array of plan nodes", shorten(n.NodeType, 40), depth)
 		case n.NodeType == "":
 			err = fmt.Errorf("a plan node at depth %d has no \"Node Type\" string", depth)
+		case slices.Contains(n.Plans, nil):
+			err = fmt.Errorf("\"Plans\" of a %s node at depth %d holds a null", shorten(n.NodeType, 40), depth)
 		}
 		return err == nil
 	})

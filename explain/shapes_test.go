@@ -73,6 +73,7 @@ func TestParseStructure(t *testing.T) {
 		`[{"Plan": {"Node Type": "Limit", "Plans": ["Seq Scan"]}}]`,
 		`[{"Plan": {"Node Type": "Limit", "Plans": [{"Node Type": ["Seq Scan"]}]}}]`,
 		`[{"Plan": "Seq Scan"}]`,
+		`[{"Plan": {"Node Type": "Limit", "Plans": [null]}}]`,
 	} {
 		if p, err := Parse([]byte(in)); err == nil {
 			t.Errorf("Parse(%s) accepted it: %s", in, p.Plan)
