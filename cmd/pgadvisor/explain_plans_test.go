@@ -59,6 +59,28 @@ func TestExplainSavedPlanShapes(t *testing.T) {
 		if !strings.Contains(f.Message, "work_mem 64 kB") || f.Evidence["work_mem_kb"] != 64.0 {
 			t.Errorf("message %q, work_mem_kb %v", f.Message, f.Evidence["work_mem_kb"])
 		}
+		for _, name := range []string{"hash_join_batches.json", "hashagg_disk.json"} {
+			f := findingOf(savedPlanReport(t, dir+name), "hash-spill")
+			if f == nil || !strings.Contains(f.Message, "work_mem 64 kB x hash_mem_multiplier 1") {
+				t.Errorf("%s: %v", name, f)
+			}
+		}
+		// hash_mem_multiplier from the plan's Settings too.
+		data, err := os.ReadFile(dir + "hash_join_batches.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plans []map[string]any
+		if err := json.Unmarshal(data, &plans); err != nil {
+			t.Fatal(err)
+		}
+		plans[0]["Settings"].(map[string]any)["hash_mem_multiplier"] = "8"
+		edited, _ := json.Marshal(plans)
+		path := filepath.Join(t.TempDir(), "plan.json")
+		os.WriteFile(path, edited, 0o644)
+		if f := findingOf(savedPlanReport(t, path), "hash-spill"); f == nil || !strings.Contains(f.Message, "work_mem 64 kB x hash_mem_multiplier 8") {
+			t.Errorf("hash_mem_multiplier 8 in Settings: %v", f)
+		}
 	})
 	t.Run("WindowAgg Run Condition", func(t *testing.T) {
 		// 15 (recorded) and 17 (joe's corpus plan: the 4560x of the issue).
