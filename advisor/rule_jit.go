@@ -59,6 +59,9 @@ func runJITDominates(p *Pass) error {
 			source, fromPlan = modeNote(s), true
 			ev["jit_functions"] = pl.JIT.Functions
 			ev["jit_generation_ms"] = round(pl.JIT.Timing.Generation, 3)
+			if d := pl.JIT.Timing.GenerationDeform; d > 0 {
+				ev["jit_generation_deform_ms"] = round(d, 3) // 17+
+			}
 			ev["jit_inlining_ms"] = round(pl.JIT.Timing.Inlining, 3)
 			ev["jit_optimization_ms"] = round(pl.JIT.Timing.Optimization, 3)
 			ev["jit_emission_ms"] = round(pl.JIT.Timing.Emission, 3)

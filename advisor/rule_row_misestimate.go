@@ -27,8 +27,8 @@ it, and let autovacuum analyze it more often); when the scan's condition uses
 two or more columns of the table, they are probably correlated and the planner
 multiplies their selectivities (CREATE STATISTICS on them, then ANALYZE); with
 one column, its statistics target is too small for its distribution.
-Overestimates below a Limit, a Merge Join or a semi/anti join are ignored:
-those nodes legitimately stop reading early.`,
+Overestimates below a Limit, a Merge Join, a semi/anti join or a WindowAgg
+with a Run Condition are ignored: those nodes legitimately stop reading early.`,
 	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share; plan measured with EXPLAIN ANALYZE.
 Scan nodes only. Ratio max(est, actual) / min(est, actual) per loop (each at least 1) >= misestimate_factor,
 and max(est, actual) x loops >= misestimate_min_rows.
@@ -105,6 +105,11 @@ func stopsEarly(n *explain.Node, anc []*explain.Node) bool {
 			if i < len(chain)-1 {
 				return true
 			}
+		case a.NodeType == "WindowAgg" && a.RunCondition != "":
+			// 15+: the window function's Run Condition ends the scan early.
+			if i < len(chain)-1 {
+				return true
+			}
 		case a.ParentRelationship == "SubPlan" || a.ParentRelationship == "InitPlan":
 			return true
 		}
@@ -173,7 +178,12 @@ func reportMisestimate(p *Pass, s *model.Statement, m misestimate) {
 		}
 		name := t.Name + "_" + strings.Join(cols, "_") + "_stats"
 		if len(name) > 63 {
-			name = name[:63]
+			// NAMEDATALEN: PostgreSQL truncates to 63 bytes, never inside a character.
+			n := 63
+			for n > 0 && name[n]&0xC0 == 0x80 {
+				n--
+			}
+			name = name[:n]
 		}
 		f.Message = fmt.Sprintf("%s: its condition combines %s, probably correlated columns whose selectivities the planner multiplies; %s",
 			head, strings.Join(cols, ", "), modeNote(s))

@@ -53,9 +53,14 @@ type stmtWorkMem struct {
 	NoRoleSetting bool
 }
 
-// workMemFor is the work_mem statement s runs with (SettingFor its user).
+// workMemFor is the work_mem statement s runs with (SettingFor its user);
+// its plan was measured with the work_mem the plan records for itself
+// (EXPLAIN SETTINGS) when it does, else the snapshot's.
 func workMemFor(p *Pass, s *model.Statement) stmtWorkMem {
 	w := stmtWorkMem{MeasuredKB: workMemKB(p.Snapshot)}
+	if kb, ok := planSettingKB(s, "work_mem"); ok {
+		w.MeasuredKB = kb
+	}
 	w.KB = w.MeasuredKB
 	v, fromRole := p.SettingFor(s.User, "work_mem")
 	if !fromRole {
@@ -98,6 +103,13 @@ func (w stmtWorkMem) evidence(ev map[string]any) {
 // hashMemMultiplierFor is hash_mem_multiplier as statement s runs with it.
 func hashMemMultiplierFor(p *Pass, s *model.Statement) float64 {
 	def := hashMemMultiplier(p.Snapshot)
+	if s.Plan != nil {
+		if v, ok := s.Plan.Plan.Setting("hash_mem_multiplier"); ok {
+			if m, ok := parseFloat(v); ok && m > 0 {
+				def = m
+			}
+		}
+	}
 	if v, fromRole := p.SettingFor(s.User, "hash_mem_multiplier"); fromRole {
 		if m, ok := parseFloat(v); ok && m > 0 {
 			return m
@@ -144,4 +156,19 @@ func (w stmtWorkMem) sessionEvidence(ev map[string]any) {
 	}
 	ev["work_mem_kb"] = w.MeasuredKB
 	ev["session_work_mem"] = "smaller than work_mem_kb"
+}
+
+// planSettingKB is a memory setting as s's plan records it (EXPLAIN
+// SETTINGS, e.g. "work_mem": "64kB"), in kB; ok is false when the plan
+// does not record it.
+func planSettingKB(s *model.Statement, name string) (kb float64, ok bool) {
+	if s.Plan == nil {
+		return 0, false
+	}
+	v, found := s.Plan.Plan.Setting(name)
+	if !found {
+		return 0, false
+	}
+	kb, ok = parseKB(v, "kB")
+	return kb, ok && kb > 0
 }

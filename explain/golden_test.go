@@ -86,7 +86,10 @@ func summarize(p *Plan) string {
 	if p.JIT != nil {
 		fmt.Fprintf(&b, "jit: functions=%d", p.JIT.Functions)
 		if p.JIT.Timing != nil {
-			fmt.Fprintf(&b, " total_ms=%s", f(p.JIT.Timing.Total))
+			fmt.Fprintf(&b, " total_ms=%s generation_ms=%s", f(p.JIT.Timing.Total), f(p.JIT.Timing.Generation))
+			if p.JIT.Timing.GenerationDeform > 0 {
+				fmt.Fprintf(&b, " generation_deform_ms=%s", f(p.JIT.Timing.GenerationDeform))
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -126,6 +129,7 @@ func summarize(p *Plan) string {
 		str("merge cond", n.MergeCond)
 		str("join filter", n.JoinFilter)
 		str("filter", n.Filter)
+		str("run condition", n.RunCondition)
 		num("rows removed by filter (total)", n.TotalRowsRemovedByFilter())
 		num("rows removed by join filter (total)", n.TotalRowsRemovedByJoinFilter())
 		num("rows removed by index recheck", n.RowsRemovedByIndexRecheck)
@@ -143,6 +147,11 @@ func summarize(p *Plan) string {
 		}
 		if n.SortMethod != "" {
 			detail("sort", fmt.Sprintf("%s %s %skB", n.SortMethod, n.SortSpaceType, f(n.SortSpaceUsed)))
+		}
+		for _, w := range n.Workers {
+			if w.SortMethod != "" {
+				detail(fmt.Sprintf("worker %d sort", w.WorkerNumber), fmt.Sprintf("%s %s %skB", w.SortMethod, w.SortSpaceType, f(w.SortSpaceUsed)))
+			}
 		}
 		if n.HashBuckets > 0 {
 			detail("hash", fmt.Sprintf("buckets=%s (originally %s) batches=%s (originally %s) memory=%skB",

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 )
 
 // Plan is one element of the array EXPLAIN (FORMAT JSON) returns.
@@ -19,6 +21,26 @@ type Plan struct {
 	JIT           *JIT            `json:"JIT,omitempty"`
 	Settings      map[string]any  `json:"Settings,omitempty"`
 	Planning      json.RawMessage `json:"Planning,omitempty"` // buffers used by planning, 13+
+	// Extra holds the keys not read as they came (see Extra).
+	Extra Extra `json:"-"`
+}
+
+// Setting is the value of a setting the plan records for itself (EXPLAIN
+// SETTINGS, 12+: the settings that differ from their defaults, as
+// written there, e.g. "64kB"), and whether the plan records it.
+func (p *Plan) Setting(name string) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	switch v := p.Settings[name].(type) {
+	case string:
+		return v, true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
 }
 
 // Trigger is the time spent in one trigger (ANALYZE only).
@@ -34,16 +56,42 @@ type JIT struct {
 	Functions int             `json:"Functions"`
 	Options   map[string]bool `json:"Options,omitempty"`
 	Timing    *JITTiming      `json:"Timing,omitempty"`
+	Extra     Extra           `json:"-"`
 }
 
 // JITTiming is the time JIT took, in milliseconds (ANALYZE only).
 type JITTiming struct {
-	Generation   float64         `json:"Generation"`
-	Inlining     float64         `json:"Inlining"`
-	Optimization float64         `json:"Optimization"`
-	Emission     float64         `json:"Emission"`
-	Total        float64         `json:"Total"`
-	Extra        json.RawMessage `json:"-"`
+	// Generation is the time generating code took; PostgreSQL 17 writes it
+	// as an object {"Deform", "Total"}: this is its Total.
+	Generation float64 `json:"Generation"`
+	// GenerationDeform is the part of Generation spent on tuple deforming
+	// (PostgreSQL 17+, zero before).
+	GenerationDeform float64 `json:"Generation Deform,omitempty"`
+	Inlining         float64 `json:"Inlining"`
+	Optimization     float64 `json:"Optimization"`
+	Emission         float64 `json:"Emission"`
+	Total            float64 `json:"Total"`
+	Extra            Extra   `json:"-"`
+}
+
+// Worker is one parallel worker's share of a node (ANALYZE, VERBOSE or a
+// sort or hash node under Gather): a Sort's figures in the leader's fields
+// of Node are the leader's only, and each worker's are here.
+type Worker struct {
+	WorkerNumber      int     `json:"Worker Number"`
+	ActualStartupTime float64 `json:"Actual Startup Time,omitempty"` // milliseconds
+	ActualTotalTime   float64 `json:"Actual Total Time,omitempty"`   // milliseconds
+	ActualRows        float64 `json:"Actual Rows,omitempty"`
+	ActualLoops       float64 `json:"Actual Loops,omitempty"`
+	SortMethod        string  `json:"Sort Method,omitempty"`
+	SortSpaceUsed     float64 `json:"Sort Space Used,omitempty"`   // kB
+	SortSpaceType     string  `json:"Sort Space Type,omitempty"`   // Disk or Memory
+	PeakMemoryUsage   float64 `json:"Peak Memory Usage,omitempty"` // kB
+	DiskUsage         float64 `json:"Disk Usage,omitempty"`        // kB
+	HashAggBatches    float64 `json:"HashAgg Batches,omitempty"`
+	TempReadBlocks    float64 `json:"Temp Read Blocks,omitempty"`
+	TempWrittenBlocks float64 `json:"Temp Written Blocks,omitempty"`
+	Extra             Extra   `json:"-"`
 }
 
 // Node is one plan node. Field names and JSON tags are those of EXPLAIN FORMAT
@@ -75,6 +123,7 @@ type Node struct {
 	ActualLoops               float64  `json:"Actual Loops,omitempty"`
 	Output                    []string `json:"Output,omitempty"`
 	Filter                    string   `json:"Filter,omitempty"`
+	RunCondition              string   `json:"Run Condition,omitempty"`          // WindowAgg, 15+: stops reading once false
 	RowsRemovedByFilter       float64  `json:"Rows Removed by Filter,omitempty"` // per loop
 	JoinFilter                string   `json:"Join Filter,omitempty"`
 	RowsRemovedByJoinFilter   float64  `json:"Rows Removed by Join Filter,omitempty"`
@@ -113,15 +162,20 @@ type Node struct {
 	TempWrittenBlocks         float64  `json:"Temp Written Blocks,omitempty"`
 	IOReadTime                float64  `json:"I/O Read Time,omitempty"`  // milliseconds, track_io_timing
 	IOWriteTime               float64  `json:"I/O Write Time,omitempty"` // milliseconds
+	Workers                   []Worker `json:"Workers,omitempty"`        // per parallel worker (ANALYZE)
 	Plans                     []*Node  `json:"Plans,omitempty"`
+	// Extra holds the keys not read as they came (see Extra).
+	Extra Extra `json:"-"`
 }
 
 // Parse decodes the output of EXPLAIN (FORMAT JSON): an array with one plan,
-// or a single plan object. Unknown fields (from newer servers) are ignored;
-// anything that is not such JSON is rejected with an error saying what was
-// expected.
+// or a single plan object, also with a UTF-8 byte order mark or as psql
+// prints it (Unframe). Unknown fields (from newer servers and other tools)
+// and fields of another JSON kind than pgadvisor's types are kept in Extra,
+// never an error; anything that is not such JSON is rejected with an error
+// saying what was expected.
 func Parse(data []byte) (*Plan, error) {
-	trimmed := bytes.TrimSpace(data)
+	trimmed := bytes.TrimSpace(Unframe(data))
 	if len(trimmed) == 0 {
 		return nil, errors.New("parse plan: empty input, expected the output of EXPLAIN (FORMAT JSON)")
 	}
@@ -145,16 +199,34 @@ func Parse(data []byte) (*Plan, error) {
 		if bytes.Contains(trimmed, []byte("cost=")) {
 			return nil, errors.New("parse plan: this is EXPLAIN text output; use EXPLAIN (FORMAT JSON)")
 		}
-		head := trimmed
-		if len(head) > 20 {
-			head = head[:20]
-		}
-		return nil, fmt.Errorf("parse plan: not the output of EXPLAIN (FORMAT JSON): starts with %q, expected [ or {", head)
+		return nil, fmt.Errorf("parse plan: not the output of EXPLAIN (FORMAT JSON): starts with %q, expected [ or {", shorten(string(trimmed), 20))
 	}
 	if plan == nil || plan.Plan == nil {
 		return nil, errors.New("parse plan: no \"Plan\" in EXPLAIN output")
 	}
+	if err := checkShape(plan.Plan); err != nil {
+		return nil, fmt.Errorf("parse plan: not the output of EXPLAIN (FORMAT JSON): %w", err)
+	}
 	return plan, nil
+}
+
+// checkShape checks the two fields that make a tree of plan nodes, which
+// are decoded leniently like the rest: every node has a "Node Type" string,
+// and "Plans", when present, is an array of nodes.
+func checkShape(root *Node) error {
+	var err error
+	Walk(root, func(n *Node, depth int) bool {
+		switch {
+		case n.Extra["Plans"] != nil:
+			err = fmt.Errorf("\"Plans\" of a %s node at depth %d is not an array of plan nodes", shorten(n.NodeType, 40), depth)
+		case n.NodeType == "":
+			err = fmt.Errorf("a plan node at depth %d has no \"Node Type\" string", depth)
+		case slices.Contains(n.Plans, nil):
+			err = fmt.Errorf("\"Plans\" of a %s node at depth %d holds a null", shorten(n.NodeType, 40), depth)
+		}
+		return err == nil
+	})
+	return err
 }
 
 // Walk calls fn for n and every node below it, depth first, parents before

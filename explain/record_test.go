@@ -16,7 +16,10 @@ import (
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
-var record = flag.Bool("record", false, "record testdata/*.json plans from the throwaway PostgreSQL")
+var (
+	record     = flag.Bool("record", false, "record testdata/*.json plans from the throwaway PostgreSQL")
+	recordOnly = flag.String("record-only", "", "with -record, record only these cases (comma-separated names); the others' files stay")
+)
 
 // recordSchema is the small shop the recorded plans run against. Data is
 // derived from generate_series only, so that plans are reproducible.
@@ -87,6 +90,27 @@ FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.id WHERE c.id <= 2
 		settings: "SET LOCAL work_mem = '64kB'; SET LOCAL enable_sort = off",
 		query:    "SELECT note, count(*), sum(total) FROM shop.orders GROUP BY note", analyze: true,
 		check: hasNode(func(n *Node) bool { return n.Strategy == "Hashed" && n.DiskUsage > 0 && n.HashAggBatches > 1 })},
+	{name: "windowagg_run_condition", doc: "WindowAgg whose Run Condition (15+) stops the index scan below after 10 of 200000 rows",
+		query: "SELECT * FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM shop.orders) s WHERE rn <= 10", analyze: true,
+		check: hasNode(func(n *Node) bool {
+			return n.NodeType == "WindowAgg" && n.RunCondition != "" && len(n.Plans) == 1 &&
+				n.Plans[0].RelationName == "orders" && n.Plans[0].PlanRows > 100*n.Plans[0].ActualRows
+		})},
+	{name: "parallel_sort_spill", doc: "Sort under Gather Merge spilled to disk in the leader and in each worker (work_mem 64kB)",
+		settings: "SET LOCAL max_parallel_workers_per_gather = 2; SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; " +
+			"SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL parallel_leader_participation = on; SET LOCAL work_mem = '64kB'",
+		query: "SELECT id, note FROM shop.orders WHERE total > 10 ORDER BY note", analyze: true,
+		check: hasNode(func(n *Node) bool {
+			if n.NodeType != "Sort" || len(n.Workers) == 0 {
+				return false
+			}
+			for _, w := range n.Workers {
+				if w.SortSpaceType != "Disk" {
+					return false
+				}
+			}
+			return true
+		})},
 	{name: "gather_workers", doc: "Gather with 4 workers planned and fewer launched (max_parallel_workers 1)",
 		settings: "SET LOCAL max_parallel_workers_per_gather = 4; SET LOCAL max_parallel_workers = 1; " +
 			"SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; SET LOCAL min_parallel_table_scan_size = 0",
@@ -205,7 +229,17 @@ func TestRecordPlans(t *testing.T) {
 		"`go test ./explain -update` regenerates the `.golden` summaries. Analysed plans used\n"+
 		"EXPLAIN (ANALYZE, BUFFERS, VERBOSE, SETTINGS, FORMAT JSON).\n\n| file | shows |\n|---|---|\n",
 		strings.Fields(version)[0])
+	only := map[string]bool{}
+	for _, name := range strings.Split(*recordOnly, ",") {
+		if name != "" {
+			only[name] = true
+		}
+	}
 	for _, c := range recordCases {
+		if len(only) > 0 && !only[c.name] {
+			fmt.Fprintf(&readme, "| `%s.json` | %s |\n", c.name, c.doc)
+			continue
+		}
 		var out []byte
 		if c.analyze {
 			out, err = recordAnalyzed(ctx, conn, c)

@@ -142,8 +142,10 @@ func explainSavedPlan(c *cli.Context, path string, cfg *config.Config, rules []*
 	if err != nil {
 		return usageErr("read plan: %v", err)
 	}
-	// Parse first: it explains what is not EXPLAIN JSON (text output, say);
-	// then the keys EXPLAIN never repeats, and the numbers.
+	// Without a byte order mark or psql's frame (QUERY PLAN, "+"), parse
+	// first: it explains what is not EXPLAIN JSON (text output, say); then
+	// the keys EXPLAIN never repeats, and the numbers.
+	data = explain.Unframe(data)
 	plan, err := explain.Parse(data)
 	if err == nil {
 		err = strictjson.Check(data)
