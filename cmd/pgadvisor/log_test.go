@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 	"github.com/pgadvisor/pgadvisor/report"
 )
 
@@ -18,23 +15,7 @@ import (
 // statement, then audits with --log on the log the server really wrote.
 func TestAuditLogNPlusOne(t *testing.T) {
 	ctx := context.Background()
-	cluster, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
-		"log_min_duration_statement": "0",
-		"log_line_prefix":            "'%m [%p] %c %q%u@%d '",
-	}})
-	if err != nil {
-		pgtest.Unavailable(t, "%v", err)
-	}
-	defer cluster.Stop()
-	dsn, err := cluster.CreateDatabase(ctx, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	cluster, dsn, conn := loggingCluster(t, ctx, "app")
 	for _, sql := range []string{
 		"CREATE TABLE orders (id int PRIMARY KEY, customer_id int)",
 		"CREATE TABLE items (id int PRIMARY KEY, order_id int REFERENCES orders, sku text)",

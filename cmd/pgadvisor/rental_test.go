@@ -26,23 +26,7 @@ import (
 // low-traffic N+1 is found there.
 func TestAuditRental(t *testing.T) {
 	ctx := context.Background()
-	cluster, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
-		"log_min_duration_statement": "0",
-		"log_line_prefix":            "'%m [%p] %c %q%u@%d '",
-	}})
-	if err != nil {
-		pgtest.Unavailable(t, "%v", err)
-	}
-	defer cluster.Stop()
-	dsn, err := cluster.CreateDatabase(ctx, "rental")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	cluster, dsn, conn := loggingCluster(t, ctx, "rental")
 	st, err := rental.Load(ctx, conn)
 	if err != nil {
 		t.Fatalf("load: %v", err)

@@ -426,23 +426,7 @@ func checkFixtureRewrites(t *testing.T, dsn string, snap *pgstat.Snapshot, loops
 func TestAuditLogWriteLoop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cl, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
-		"log_min_duration_statement": "0",
-		"log_line_prefix":            "'%m [%p] %c %q%u@%d '",
-	}})
-	if err != nil {
-		pgtest.Unavailable(t, "%v", err)
-	}
-	defer cl.Stop()
-	dsn, err := cl.CreateDatabase(ctx, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	cl, dsn, conn := loggingCluster(t, ctx, "app")
 	for _, sql := range []string{
 		"CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)",
 		"INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g",
