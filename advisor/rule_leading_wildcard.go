@@ -28,7 +28,9 @@ plan (EXPLAIN ANALYZE with a sampled value, or plain EXPLAIN). When the
 plan shows only a value sampled from the column (an inline '%x%' sent over
 the simple protocol is just $n to pg_stat_statements), an ILIKE $n (which no
 btree serves), or a LIKE $n still read by a Seq Scan with a concrete value, is
-reported as a hidden pattern.
+reported as a hidden pattern — unless the statement also filters the table by
+a column a btree serves (then the scan is that missing index's, and a pattern
+nobody has seen is no reason for a trigram index).
 Fix: a trigram index (pg_trgm, GIN) on the column, which serves LIKE and ILIKE
 with any pattern of three or more characters; or full-text search when the
 search is for words.`,
@@ -118,7 +120,7 @@ func runLeadingWildcard(p *Pass) error {
 func hiddenPatternScan(s *model.Statement, pr sqlfacts.Predicate, scan *explain.Node) bool {
 	fullScan := strings.Contains(scan.NodeType, "Seq Scan") ||
 		(strings.Contains(scan.NodeType, "Index") && scan.IndexCond == "" && scan.Filter != "")
-	if pr.Param == 0 || pr.Function != "" || !fullScan {
+	if pr.Param == 0 || pr.Function != "" || !fullScan || otherIndexableFilter(s, pr) {
 		return false
 	}
 	switch strings.ToUpper(pr.Operator) {
@@ -126,6 +128,27 @@ func hiddenPatternScan(s *model.Statement, pr sqlfacts.Predicate, scan *explain.
 		return true
 	}
 	return planMode(s) != "generic"
+}
+
+// otherIndexableFilter reports whether the statement filters the LIKE's
+// table by another column a btree serves (city_id = $1 AND email LIKE $2):
+// then the full scan is the missing btree's, which seq-scan and
+// missing-index report, and a pattern nobody has seen is no reason for a
+// trigram index (issue 10 §7).
+func otherIndexableFilter(s *model.Statement, pr sqlfacts.Predicate) bool {
+	if s.Facts == nil {
+		return false
+	}
+	single := len(s.Facts.Relations) == 1
+	for _, o := range s.Facts.Predicates {
+		if o.Join || o.InOr || o.Function != "" || o.Column == pr.Column || !(o.IsEquality() || o.IsRange()) {
+			continue
+		}
+		if single || o.Column.Table == pr.Column.Table {
+			return true
+		}
+	}
+	return false
 }
 
 // wildcardInFilter returns the leading-wildcard pattern a scan's filter
