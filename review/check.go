@@ -293,8 +293,8 @@ func migrationRules(all []*Statement, enabled func(string) bool) []Finding {
 					c.Keys = append(c.Keys, record.Key{Column: col})
 				}
 				create := c.CreateSQL()
-				if m, ok := created[tableKey(fk.Table)]; ok && m <= st.Migration {
-					// A table of these migrations is empty: no need to build online.
+				if m, ok := created[tableKey(fk.Table)]; ok && m == st.Migration {
+					// A table the same migration creates is empty: no need to build online.
 					create = strings.Replace(create, "CREATE INDEX CONCURRENTLY ", "CREATE INDEX ", 1)
 				}
 				f := advisor.Finding{
