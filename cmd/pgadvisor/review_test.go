@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgadvisor/pgadvisor/internal/pgtest"
+)
+
+// sampleRepo is the review package's sample repository.
+var sampleRepo, _ = filepath.Abs(filepath.Join("..", "..", "review", "testdata", "repo"))
+
+// TestReviewCLI runs pgadvisor review on the sample repository as CI would:
+// findings at their place, exit 1 on an error, a baseline that lets the run
+// pass and a new problem that fails it, every format, usage errors.
+func TestReviewCLI(t *testing.T) {
+	t.Chdir(sampleRepo)
+	code, out, stderr := runCLI(t, "review", ".")
+	if code != exitFindings {
+		t.Fatalf("exit %d, want %d (error-level syntax errors): %s", code, exitFindings, stderr)
+	}
+	for _, want := range []string{
+		"queries/reports.sql:14:1: error syntax-error: syntax error at or near \"SELEC\"\n",
+		"queries/reports.sql:19:53: warning ignore-without-reason: ",
+		"db/migrations/4_backfill.up.sql:4:1: warning index-not-concurrent: ",
+		"    fix: Build the index with CONCURRENTLY",
+		"        CREATE INDEX CONCURRENTLY orders_shipping_country_idx ON shop.orders (shipping_country)\n",
+		"27 statements in 7 files: 12 findings (2 error, 5 warning, 5 notice); 2 suppressed\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, _ := runCLI(t, "review", "--skip-rules", "syntax-error", "queries"); code != exitClean {
+		t.Errorf("without syntax-error, exit %d, want 0 (no other error-level finding)", code)
+	}
+
+	tmp := t.TempDir()
+	base := filepath.Join(tmp, "baseline.json")
+	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean || !strings.Contains(stderr, "12 findings recorded") {
+		t.Fatalf("--write-baseline: exit %d, %s", code, stderr)
+	}
+	code, out, _ = runCLI(t, "review", "--baseline", base, "--fail-on", "notice", ".")
+	if code != exitClean || !strings.Contains(out, "0 findings") || !strings.Contains(out, "12 in the baseline") {
+		t.Errorf("--baseline: exit %d\n%s", code, out)
+	}
+
+	code, out, _ = runCLI(t, "review", "--format", "json", ".")
+	var rep struct {
+		SchemaVersion int `json:"schema_version"`
+		Summary       struct {
+			FindingCount map[string]int `json:"finding_count"`
+			Suppressed   int            `json:"suppressed"`
+		} `json:"summary"`
+		Findings []struct {
+			Rule     string         `json:"rule"`
+			Severity string         `json:"severity"`
+			Message  string         `json:"message"`
+			Objects  []string       `json:"objects"`
+			Location map[string]any `json:"location"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if code != exitFindings || rep.SchemaVersion != 1 || len(rep.Findings) != 12 || rep.Summary.Suppressed != 2 || rep.Summary.FindingCount["error"] != 2 {
+		t.Errorf("json: exit %d, %+v", code, rep.Summary)
+	}
+	for _, f := range rep.Findings {
+		var keys []string
+		for k := range f.Location {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.Join(keys, ",") != "column,end_column,end_line,line,path" || f.Objects == nil || f.Message == "" {
+			t.Errorf("json finding %s: location keys %v, objects %v", f.Rule, keys, f.Objects)
+		}
+	}
+
+	sarifPath := filepath.Join(tmp, "pgadvisor.sarif")
+	if code, _, _ := runCLI(t, "review", "--format", "sarif", "--output", sarifPath, "."); code != exitFindings {
+		t.Errorf("sarif: exit %d", code)
+	}
+	if data, err := os.ReadFile(sarifPath); err != nil || !strings.Contains(string(data), `"uri": "queries/reports.sql"`) {
+		t.Errorf("sarif file: %v", err)
+	}
+	_, out, _ = runCLI(t, "review", "--format", "github", ".")
+	if !strings.Contains(out, "::error file=queries/reports.sql,line=14,col=1,endLine=14,endColumn=26,title=pgadvisor syntax-error::syntax error at or near \"SELEC\"\n") {
+		t.Errorf("github:\n%s", out)
+	}
+	_, out, _ = runCLI(t, "review", "--format", "markdown", ".")
+	if !strings.Contains(out, "| `queries/reports.sql:14:1` | error | `syntax-error` |") || !strings.Contains(out, "```sql\nCREATE INDEX CONCURRENTLY orders_shipping_country_idx") {
+		t.Errorf("markdown:\n%s", out)
+	}
+
+	for _, args := range [][]string{
+		{"review", "--format", "yaml", "."},
+		{"review", "--fail-on", "sometimes", "."},
+		{"review", "no/such/dir"},
+		{"review", "--baseline", filepath.Join(tmp, "missing.json"), "."},
+		{"review", "--rules", "syntax-eror", "."},
+	} {
+		if code, _, stderr := runCLI(t, args...); code != exitUsage || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want %d and a message", args, code, stderr, exitUsage)
+		}
+	}
+}
+
+// TestReviewFixesRun applies the sample repository's migrations to a real
+// PostgreSQL (with the shop tables its queries read) and runs every fix the
+// review prints: index builds for real, statements prepared.
+func TestReviewFixesRun(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DB(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	schema := `CREATE SCHEMA shop;
+CREATE TABLE shop.customers (id bigint PRIMARY KEY, email text NOT NULL);
+CREATE TABLE shop.products (id bigint PRIMARY KEY, sku text, name text, description text, created_at timestamptz);
+CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id bigint, total numeric, status text, shipping_country text, created_at timestamptz)`
+	if _, err := conn.Exec(ctx, schema); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"1_init.up.sql", "2_items.up.sql", "3_indexes.up.sql", "4_backfill.up.sql"} {
+		data, err := os.ReadFile(filepath.Join(sampleRepo, "db", "migrations", m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CONCURRENTLY refuses a transaction block: one statement at a time.
+		for _, stmt := range strings.Split(string(data), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := conn.Exec(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", m, err)
+			}
+		}
+	}
+	if _, err := conn.Exec(ctx, "DROP INDEX shop.orders_shipping_country_idx"); err != nil {
+		t.Fatal(err) // the fix builds it again, concurrently
+	}
+	t.Chdir(sampleRepo)
+	_, out, _ := runCLI(t, "review", "--format", "json", ".")
+	var rep struct {
+		Findings []struct {
+			Rule string `json:"rule"`
+			Fix  *struct {
+				SQL []string `json:"sql"`
+			} `json:"fix"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, f := range rep.Findings {
+		if f.Fix == nil {
+			continue
+		}
+		for _, sql := range f.Fix.SQL {
+			ran++
+			upper := strings.ToUpper(strings.TrimSpace(sql))
+			if strings.HasPrefix(upper, "SELECT") {
+				if _, err := conn.Exec(ctx, "PREPARE review_fix AS "+sql); err != nil {
+					t.Errorf("%s fix does not prepare: %v\n%s", f.Rule, err, sql)
+				}
+				conn.Exec(ctx, "DEALLOCATE review_fix")
+				continue
+			}
+			if _, err := conn.Exec(ctx, sql); err != nil {
+				t.Errorf("%s fix fails: %v\n%s", f.Rule, err, sql)
+			}
+		}
+	}
+	if ran != 3 {
+		t.Errorf("%d fix statements run, want 3 (fk-missing-index, index-not-concurrent, large-offset)", ran)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE c.relname IN ('order_items_product_id_idx', 'orders_shipping_country_idx') AND i.indisvalid`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("valid indexes built by the fixes: %d (%v), want 2", n, err)
+	}
+}
