@@ -113,7 +113,7 @@ func statementFinding(st *Statement, f advisor.Finding) Finding {
 		f.Query = st.SQL
 	}
 	if f.Fingerprint == "" {
-		f.Fingerprint = st.Fingerprint
+		f.Fingerprint = st.fingerprint()
 	}
 	return Finding{Finding: f, Location: st.Location, stmtLine: st.Location.Line}
 }

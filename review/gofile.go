@@ -246,8 +246,6 @@ func goStatements(path string, li *lineIndex, cs constString) []*Statement {
 				e.Line, e.Column = start.line, start.col
 			}
 			st.Err = &e
-		} else if fp, err := sqlfacts.Fingerprint(p.SQL); err == nil {
-			st.Fingerprint = fp
 		}
 		out = append(out, st)
 	}

@@ -42,8 +42,22 @@ type Statement struct {
 	Comments []Comment `json:"-"`
 	// Err is the statement's syntax error, positioned in the file.
 	Err *sqlfacts.SyntaxError `json:"error,omitempty"`
-	// Fingerprint is pg_query's fingerprint of a statement that parses.
+	// Fingerprint is pg_query's fingerprint of a statement that parses,
+	// computed when a finding needs it (fingerprint).
 	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// fingerprint is the statement's pg_query fingerprint, or a hash of its
+// text when it does not parse.
+func (st *Statement) fingerprint() string {
+	if st.Fingerprint == "" {
+		if fp, err := sqlfacts.Fingerprint(st.SQL); err == nil && st.Err == nil {
+			st.Fingerprint = fp
+		} else {
+			st.Fingerprint = textHash(st.SQL)
+		}
+	}
+	return st.Fingerprint
 }
 
 // Comment is one comment line near a statement, without its marker (--, //).

@@ -93,11 +93,6 @@ func readSQL(path, text, source string) *File {
 			Err:      p.Err,
 			Comments: commentsAround(li, start.line, end, "--"),
 		}
-		if st.Err == nil {
-			if fp, err := sqlfacts.Fingerprint(p.SQL); err == nil {
-				st.Fingerprint = fp
-			}
-		}
 		f.Statements = append(f.Statements, st)
 	}
 	f.FileComments = commentLines(li, 1, firstLine-1, "--")
