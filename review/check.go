@@ -36,7 +36,33 @@ type Options struct {
 	Advisor advisor.Options
 	// Enabled says whether a rule runs; nil runs every rule.
 	Enabled func(rule string) bool
+	// Staging is the snapshot CollectStatements made of Workload(files) on
+	// a staging database (--dsn): the sql rules then read its tables, and
+	// the plan and what-if rules its plans. Nil: offline.
+	Staging *pgstat.Snapshot
 }
+
+// Workload is the statements of files that parse, as the workload sent to
+// staging: each statement's QueryID is its position among the files'
+// statements (1-based), which is how Check maps findings back.
+func Workload(files []*File) []pgstat.Statement {
+	var out []pgstat.Statement
+	i := 0
+	for _, f := range files {
+		for _, st := range f.Statements {
+			i++
+			if st.Err == nil {
+				out = append(out, pgstat.Statement{QueryID: int64(i), TopLevel: true, Query: st.SQL, Calls: 1})
+			}
+		}
+	}
+	return out
+}
+
+// stagingFamilies are the rule families run on a staging snapshot: the
+// statement rules (database-wide catalog, workload and activity rules are
+// the audit's, about a live workload).
+var stagingFamilies = map[string]bool{"sql": true, "plan": true, "what-if": true}
 
 // Result is the outcome of a review.
 type Result struct {
@@ -49,6 +75,18 @@ type Result struct {
 	Notes     []Note `json:"notes,omitempty"`
 	// RuleErrors are sql-family rules that failed; the others still ran.
 	RuleErrors []string `json:"rule_errors,omitempty"`
+	// Staging says what was done on the staging database (--dsn).
+	Staging *StagingSummary `json:"staging,omitempty"`
+}
+
+// StagingSummary is what a review did on staging: statements sent, plans
+// made, and the time of each phase.
+type StagingSummary struct {
+	Server     string             `json:"server"`
+	Statements int                `json:"statements"`
+	Planned    int                `json:"planned"`
+	NotPlanned int                `json:"not_planned"`
+	TimingsMS  map[string]float64 `json:"timings_ms"`
 }
 
 // Check runs the offline rules over the statements of files: syntax-error,
@@ -70,9 +108,21 @@ func Check(files []*File, opts Options) *Result {
 	if enabled(advisor.SyntaxErrorRule.Name) {
 		found = append(found, syntaxErrors(all)...)
 	}
-	sqlFound, ruleErrors := sqlRules(all, opts.Advisor, enabled)
+	sqlFound, ruleErrors := sqlRules(all, opts.Advisor, enabled, opts.Staging)
 	found = append(found, sqlFound...)
 	res.RuleErrors = ruleErrors
+	if snap := opts.Staging; snap != nil {
+		res.Notes = append(res.Notes, notPlanned(all, snap)...)
+		sum := &StagingSummary{Server: snap.Server.Version, Statements: len(snap.Statements), TimingsMS: snap.Timings}
+		for _, p := range snap.Plans {
+			if p.Plan != nil {
+				sum.Planned++
+			} else {
+				sum.NotPlanned++
+			}
+		}
+		res.Staging = sum
+	}
 	found = append(found, migrationRules(all, enabled)...)
 
 	found, res.Suppressed = suppressInline(files, found, enabled)
@@ -149,38 +199,58 @@ func syntaxErrors(all []*Statement) []Finding {
 // tables: each rule sees the statement's facts alone. Statement gates are
 // opened (min_calls 1, no share or time minimum): in review every statement
 // is as important as the next.
-func sqlRules(all []*Statement, opts advisor.Options, enabled func(string) bool) ([]Finding, []string) {
+func sqlRules(all []*Statement, opts advisor.Options, enabled func(string) bool, staging *pgstat.Snapshot) ([]Finding, []string) {
 	var rules []*advisor.Rule
 	for _, r := range advisor.All() {
-		if r.Family == "sql" && enabled(r.Name) {
+		if (r.Family == "sql" || staging != nil && stagingFamilies[r.Family]) && enabled(r.Name) {
 			rules = append(rules, r)
 		}
 	}
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	snap := &pgstat.Snapshot{}
 	byID := map[string]*Statement{}
 	for i, st := range all {
-		if st.Err != nil {
-			continue
-		}
-		id := int64(i + 1)
-		snap.Statements = append(snap.Statements, pgstat.Statement{QueryID: id, TopLevel: true, Query: st.SQL, Calls: 1})
-		byID[fmt.Sprint(id)] = st
+		byID[fmt.Sprint(i+1)] = st
+	}
+	snap := staging
+	if snap == nil {
+		snap = &pgstat.Snapshot{Statements: Workload([]*File{{Statements: all}})}
 	}
 	opts.MinCalls, opts.MinShare, opts.MinTotalMS = 1, 0, 0
 	opts.Policy = advisor.Policy{}
 	res := advisor.Run(snap, rules, opts)
+	// A finding whose fix serves several statements (one index for
+	// several queries) is reported at each of them, once per statement
+	// and fix.
+	type key struct{ id, fix string }
+	has := map[key]bool{}
+	for _, f := range res.Findings {
+		if f.FixID != "" {
+			has[key{f.QueryID, f.FixID}] = true
+		}
+	}
 	var out []Finding
 	for _, f := range res.Findings {
-		st := byID[f.QueryID]
-		if st == nil {
-			continue
-		}
-		f.QueryID = "" // a position in this run, not pg_stat_statements' queryid
+		ids := append([]string{f.QueryID}, f.QueryIDs...)
 		f.Impact = advisor.Impact{}
-		out = append(out, statementFinding(st, f))
+		f.QueryIDs = nil
+		for n, id := range ids {
+			st := byID[id]
+			if st == nil || n > 0 && f.FixID != "" && has[key{id, f.FixID}] {
+				continue // a finding about no statement of the files, or one it has
+			}
+			if f.FixID != "" {
+				has[key{id, f.FixID}] = true
+			}
+			g := f
+			g.QueryID = "" // a position in this run, not pg_stat_statements' queryid
+			g.Query, g.Fingerprint = "", ""
+			if n == 0 {
+				g.Query, g.Fingerprint = f.Query, f.Fingerprint
+			}
+			out = append(out, statementFinding(st, g))
+		}
 	}
 	return out, res.RuleErrors
 }
@@ -331,4 +401,31 @@ func leadsWith(index, cols []string) bool {
 		delete(want, strings.ToLower(c))
 	}
 	return len(want) == 0
+}
+
+// missingObject are the SQLSTATEs of a statement naming what the database
+// lacks: undefined table, column, function, object, schema.
+var missingObject = map[string]bool{"42P01": true, "42703": true, "42883": true, "42704": true, "3F000": true}
+
+// notPlanned notes each statement staging could not plan, at its location;
+// one that names an object staging lacks is said to be so (a migration not
+// applied there yet), not a broken query.
+func notPlanned(all []*Statement, snap *pgstat.Snapshot) []Note {
+	var out []Note
+	for _, p := range snap.Plans {
+		if p.Plan != nil || p.Error == "" && p.Skipped == "" {
+			continue
+		}
+		var i int
+		if _, err := fmt.Sscan(p.QueryID, &i); err != nil || i < 1 || i > len(all) {
+			continue
+		}
+		st := all[i-1]
+		msg := "not planned on staging: " + p.Error + p.Skipped
+		if missingObject[p.SQLState] {
+			msg = "staging lacks an object the statement references (a migration not applied there yet?): " + p.Error
+		}
+		out = append(out, Note{Path: st.Location.Path, Line: st.Location.Line, Column: st.Location.Column, Message: msg})
+	}
+	return out
 }

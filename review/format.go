@@ -54,6 +54,10 @@ func summaryLine(r *Result) string {
 	if r.Baselined > 0 {
 		s += fmt.Sprintf("; %d in the baseline, not shown", r.Baselined)
 	}
+	if st := r.Staging; st != nil {
+		s += fmt.Sprintf("; staging (PostgreSQL %s): %d planned, %d not, explain %.0f ms, what-if %.0f ms",
+			st.Server, st.Planned, st.NotPlanned, st.TimingsMS["explain"], st.TimingsMS["what_if"])
+	}
 	return s
 }
 
@@ -81,7 +85,7 @@ func Text(w io.Writer, r *Result) error {
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "%s: note: %s\n", n.Path, n.Message)
+		fmt.Fprintf(&b, "%s: note: %s\n", n.where(), n.Message)
 	}
 	for _, e := range r.RuleErrors {
 		fmt.Fprintf(&b, "pgadvisor: rule failed: %s\n", e)
@@ -102,6 +106,7 @@ type jsonReport struct {
 	Suppressed    []Suppressed      `json:"suppressed,omitempty"`
 	Notes         []Note            `json:"notes,omitempty"`
 	RuleErrors    []string          `json:"rule_errors,omitempty"`
+	Staging       *StagingSummary   `json:"staging,omitempty"`
 }
 
 type jsonSummary struct {
@@ -132,6 +137,7 @@ func JSON(w io.Writer, r *Result) error {
 		Suppressed: r.Suppressed,
 		Notes:      r.Notes,
 		RuleErrors: r.RuleErrors,
+		Staging:    r.Staging,
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -259,7 +265,11 @@ func GitHub(w io.Writer, r *Result) error {
 			ghEscape(l.Path, true), l.Line, l.Column, l.EndLine, l.EndColumn, ghEscape("pgadvisor "+f.Rule, true), ghEscape(msg, false))
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "::notice file=%s,title=pgadvisor::%s\n", ghEscape(n.Path, true), ghEscape(n.Message, false))
+		line := ""
+		if n.Line > 0 {
+			line = fmt.Sprintf(",line=%d,col=%d", n.Line, n.Column)
+		}
+		fmt.Fprintf(&b, "::notice file=%s%s,title=pgadvisor::%s\n", ghEscape(n.Path, true), line, ghEscape(n.Message, false))
 	}
 	b.WriteString(summaryLine(r) + "\n")
 	_, err := io.WriteString(w, b.String())
@@ -293,7 +303,7 @@ func Markdown(w io.Writer, r *Result) error {
 	if len(r.Notes) > 0 {
 		b.WriteString("\n#### Not reviewed\n\n")
 		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "- `%s`: %s\n", n.Path, n.Message)
+			fmt.Fprintf(&b, "- `%s`: %s\n", n.where(), n.Message)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -302,4 +312,12 @@ func Markdown(w io.Writer, r *Result) error {
 
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// where is the note's path, with its line and column when it has one.
+func (n Note) where() string {
+	if n.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d", n.Path, n.Line, n.Column)
+	}
+	return n.Path
 }

@@ -19,6 +19,8 @@ const MaxFileSize = 10 << 20
 // Note is something review could not read, and why.
 type Note struct {
 	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -145,31 +147,31 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 		}
 		info, err := os.Stat(c.abs)
 		if err != nil {
-			notes = append(notes, Note{c.rel, fmt.Sprintf("skipped: %v", err)})
+			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %v", err)})
 			continue
 		}
 		if info.Size() > MaxFileSize {
-			notes = append(notes, Note{c.rel, fmt.Sprintf("skipped: %d bytes, larger than %d", info.Size(), MaxFileSize)})
+			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %d bytes, larger than %d", info.Size(), MaxFileSize)})
 			continue
 		}
 		src, err := os.ReadFile(c.abs)
 		if err != nil {
-			notes = append(notes, Note{c.rel, fmt.Sprintf("skipped: %v", err)})
+			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %v", err)})
 			continue
 		}
 		if bytes.IndexByte(src, 0) >= 0 {
-			notes = append(notes, Note{c.rel, "skipped: binary file (holds NUL bytes)"})
+			notes = append(notes, Note{Path: c.rel, Message: "skipped: binary file (holds NUL bytes)"})
 			continue
 		}
 		if !utf8.Valid(src) {
-			notes = append(notes, Note{c.rel, "skipped: not valid UTF-8"})
+			notes = append(notes, Note{Path: c.rel, Message: "skipped: not valid UTF-8"})
 			continue
 		}
 		rel := filepath.ToSlash(c.rel)
 		if strings.HasSuffix(name, ".go") {
 			f, err := readGo(rel, src)
 			if err != nil {
-				notes = append(notes, Note{rel, fmt.Sprintf("skipped: %v", err)})
+				notes = append(notes, Note{Path: rel, Message: fmt.Sprintf("skipped: %v", err)})
 				continue
 			}
 			files = append(files, f)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,6 +22,13 @@ func reviewCommand() *cli.Command {
 		&cli.StringFlag{Name: "fail-on", Value: "error", Usage: "exit 1 when a finding has this severity or worse: never, notice, warning, error"},
 		&cli.StringFlag{Name: "baseline", Usage: "report only the findings not in the baseline `FILE`"},
 		&cli.StringFlag{Name: "write-baseline", Usage: "record today's findings in the baseline `FILE` (exit 0)"},
+		&cli.StringFlag{Name: "dsn", Usage: "a staging database (`URL` or keyword/value string): plan every statement there, run the plan rules and the what-if index engine"},
+		&cli.BoolFlag{Name: "analyze", Usage: "with --dsn: EXPLAIN ANALYZE the plain SELECTs the safety gate allows (default: generic plans only)"},
+		&cli.BoolFlag{Name: "no-what-if", Usage: "with --dsn: skip the hypothetical-index (HypoPG) evaluation"},
+		&cli.DurationFlag{Name: "statement-timeout", Value: 10 * time.Second, Usage: "with --dsn: statement_timeout of every statement pgadvisor runs"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: time.Second, Usage: "with --dsn: lock_timeout of every statement pgadvisor runs"},
+		&cli.DurationFlag{Name: "timeout", Value: audit.DefaultOptions().Timeout, Usage: "with --dsn: bound the staging phase; the offline findings are still reported (exit 3); 0: no bound"},
+		&cli.StringSliceFlag{Name: "trust-functions", Usage: "with --dsn: user functions (`NAME,...`) the safety gate may let PostgreSQL run while planning"},
 	}
 	flags = append(flags, ruleSelectionFlags()...)
 	return &cli.Command{
@@ -75,8 +83,30 @@ its path, line and column. Offline: no database is needed.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			res := review.Check(files, review.Options{Advisor: cfg.Options, Enabled: func(id string) bool { return enabled[id] }})
-			res.Notes = notes
+			ropts := review.Options{Advisor: cfg.Options, Enabled: func(id string) bool { return enabled[id] }}
+			var stagingErr error
+			if c.IsSet("dsn") {
+				opts, err := liveOptions(c, cfg)
+				if err != nil {
+					return err
+				}
+				opts.NoAnalyze = !c.Bool("analyze")
+				// Every statement of the repository counts: no time or call
+				// thresholds (each is one call of no measured time).
+				opts.Advisor.MinCalls, opts.Advisor.MinShare, opts.Advisor.MinTotalMS = 0, 0, 0
+				if c.IsSet("trust-functions") {
+					opts.TrustFunctions = trustFunctions(c.StringSlice("trust-functions"))
+				}
+				snap, err := audit.CollectStatements(c.Context, review.Workload(files), opts)
+				if err != nil {
+					stagingErr = err
+				}
+				if snap != nil && err == nil {
+					ropts.Staging = snap
+				}
+			}
+			res := review.Check(files, ropts)
+			res.Notes = append(notes, res.Notes...)
 			if path := c.String("write-baseline"); path != "" {
 				if err := review.WriteBaseline(path, review.NewBaseline(res)); err != nil {
 					return failure(err)
@@ -93,6 +123,10 @@ its path, line and column. Offline: no database is needed.`,
 				}
 			} else if err := print(c.App.Writer, res); err != nil {
 				return failure(err)
+			}
+			if stagingErr != nil {
+				// The offline findings are reported; the staging part is not.
+				return failure(describe(stagingErr))
 			}
 			if c.String("write-baseline") != "" {
 				return nil

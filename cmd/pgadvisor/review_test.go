@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgadvisor/pgadvisor/fixtures/shop"
 	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 )
 
@@ -189,5 +191,59 @@ CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer_id bigint, total numer
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE c.relname IN ('order_items_product_id_idx', 'orders_shipping_country_idx') AND i.indisvalid`).Scan(&n); err != nil || n != 2 {
 		t.Errorf("valid indexes built by the fixes: %d (%v), want 2", n, err)
+	}
+}
+
+// TestReviewStaging reviews the sample repository with the shop fixture
+// loaded on the throwaway PostgreSQL as staging: the Go query that scans
+// shop.orders by shipping_country gets its CREATE INDEX at its line, in
+// text and SARIF; statements on tables staging lacks (the app schema of
+// the migrations, not applied there) are notes saying so.
+func TestReviewStaging(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DB(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shop.Load(ctx, conn, 0.3); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	conn.Close(ctx)
+	t.Chdir(sampleRepo)
+	code, out, stderr := runCLI(t, "review", "--dsn", dsn, "internal", "queries")
+	t.Logf("exit %d\n%s\n%s", code, out, stderr)
+	const where = "internal/store/store.go:12:26: " // the literal's first character, after its quote
+	i := strings.Index(out, where)
+	if i < 0 {
+		t.Fatalf("no finding at %s", where)
+	}
+	block := out[i:]
+	if j := strings.Index(block, "\ninternal/store/store.go:35:"); j > 0 {
+		block = block[:j]
+	}
+	// The what-if engine picks the column order for every statement the
+	// index serves: (shipping_country, status) or (status, shipping_country).
+	createIndex := regexp.MustCompile(`CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_(status_)?shipping_country(_status)?_idx ON shop\.orders USING btree \((status, )?shipping_country(, status)?\)`)
+	if !createIndex.MatchString(block) {
+		t.Errorf("the finding at %s has no CREATE INDEX on shipping_country and status:\n%s", where, block)
+	}
+	_, sarifOut, _ := runCLI(t, "review", "--dsn", dsn, "--format", "sarif", "internal")
+	if !createIndex.MatchString(sarifOut) || !strings.Contains(sarifOut, `"startLine": 12,`) {
+		t.Errorf("SARIF lacks the index at line 12:\n%s", sarifOut)
+	}
+
+	// A statement on a table staging lacks is a note saying so, and the
+	// other statements are still planned.
+	pending := t.TempDir()
+	sql := "SELECT id FROM shop.orders WHERE shipping_country = $1 AND status = $2;\n\nSELECT id FROM app.invoices WHERE id = $1;\n"
+	if err := os.WriteFile(filepath.Join(pending, "q.sql"), []byte(sql), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(pending)
+	code, out, _ = runCLI(t, "review", "--dsn", dsn, "--fail-on", "never", ".")
+	if code != exitClean || !strings.Contains(out, "q.sql:3:1: note: staging lacks an object the statement references (a migration not applied there yet?): ") ||
+		!strings.Contains(out, "q.sql:1:1: error missing-index: shop.orders needs an index on (shipping_country, status)") {
+		t.Errorf("pending table: exit %d\n%s", code, out)
 	}
 }
