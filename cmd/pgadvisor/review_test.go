@@ -102,6 +102,12 @@ func TestReviewCLI(t *testing.T) {
 		t.Errorf("markdown:\n%s", out)
 	}
 
+	// Staging unreachable: the offline findings are still reported, exit 3.
+	code, out, stderr = runCLI(t, "review", "--dsn", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", "queries")
+	if code != exitFailure || !strings.Contains(out, "queries/reports.sql:14:1: error syntax-error") || !strings.Contains(stderr, "connect") {
+		t.Errorf("unreachable staging: exit %d, stderr %q\n%s", code, stderr, out)
+	}
+
 	for _, args := range [][]string{
 		{"review", "--format", "yaml", "."},
 		{"review", "--fail-on", "sometimes", "."},
