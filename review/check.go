@@ -135,6 +135,13 @@ func Check(files []*File, opts Options) *Result {
 	}
 	sortFindings(found)
 	res.Findings = append(res.Findings, found...)
+	sort.SliceStable(res.Suppressed, func(i, j int) bool {
+		a, b := res.Suppressed[i].Finding.Location, res.Suppressed[j].Finding.Location
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Line < b.Line
+	})
 	return res
 }
 

@@ -99,7 +99,7 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 				return nil
 			}
 			ext := strings.ToLower(filepath.Ext(path))
-			if ext != ".sql" && ext != ".go" {
+			if ext != ".sql" && ext != ".go" && ext != ".py" {
 				return nil
 			}
 			seen[path] = true
@@ -175,6 +175,10 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 				continue
 			}
 			files = append(files, f)
+			continue
+		}
+		if strings.HasSuffix(name, ".py") {
+			files = append(files, readPython(rel, string(src)))
 			continue
 		}
 		source := "sql"
