@@ -253,3 +253,48 @@ func TestReviewStaging(t *testing.T) {
 		t.Errorf("pending table: exit %d\n%s", code, out)
 	}
 }
+
+// TestReviewCIExamples runs the pgadvisor command lines of the CI examples
+// in docs/ci on the sample repository, with its baseline written first (as a
+// team would commit it) and the DSN variables pointing at the throwaway
+// PostgreSQL: none is a usage error, and the baselined run passes.
+func TestReviewCIExamples(t *testing.T) {
+	dsn := pgtest.DB(t)
+	dir := t.TempDir()
+	t.Chdir(sampleRepo)
+	base := filepath.Join(dir, "baseline.json")
+	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean {
+		t.Fatalf("--write-baseline: exit %d %s", code, stderr)
+	}
+	ran := 0
+	for _, file := range []string{"github-actions.yml", "gitlab-ci.yml"} {
+		data, err := os.ReadFile(filepath.Join(sampleRepo, "..", "..", "..", "docs", "ci", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			_, cmd, ok := strings.Cut(line, "pgadvisor review ")
+			if !ok || strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			cmd = strings.NewReplacer(`"$STAGING_URL"`, "DSN", `"$STAGING_DATABASE_URL"`, "DSN",
+				".pgadvisor-baseline.json", base, "pgadvisor.sarif", filepath.Join(dir, "out.sarif"),
+				"pgadvisor-review.md", filepath.Join(dir, "review.md")).Replace(cmd)
+			args := []string{"review"}
+			for _, a := range strings.Fields(cmd) {
+				if a == "DSN" {
+					a = dsn // a key=value string holds spaces
+				}
+				args = append(args, a)
+			}
+			code, _, stderr := runCLI(t, args...)
+			ran++
+			if code != exitClean {
+				t.Errorf("%s: %s: exit %d, want 0 (everything is baselined)\n%s", file, cmd, code, stderr)
+			}
+		}
+	}
+	if ran != 6 {
+		t.Errorf("%d command lines run, want 6", ran)
+	}
+}
