@@ -20,7 +20,7 @@ var queryMethods = map[string]bool{
 	"Query": true, "QueryRow": true, "Exec": true, "Prepare": true,
 	"QueryContext": true, "QueryRowContext": true, "ExecContext": true, "PrepareContext": true,
 	// pgx: Conn, Pool, Tx (ctx first), Batch
-	"Queue": true, "SendBatch": false, "CopyFrom": false,
+	"Queue": true,
 	// sqlx
 	"Get": true, "Select": true, "GetContext": true, "SelectContext": true,
 	"Queryx": true, "QueryRowx": true, "QueryxContext": true, "QueryRowxContext": true,

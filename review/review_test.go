@@ -312,3 +312,50 @@ func TestMain(m *testing.M) {
 	Now = func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 	os.Exit(m.Run())
 }
+
+// TestReviewSkippedFiles: oversized, non-UTF-8 and unparsable Go files are
+// notes; .git, vendor and node_modules are not walked; the other files of
+// the directory are still reviewed.
+func TestReviewSkippedFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ok.sql", "SELECT 1;\n")
+	write("latin1.sql", "SELECT 'caf\xe9';\n")
+	write("broken.go", "package x\nfunc {\n")
+	for _, skipped := range []string{".git/x.sql", "vendor/x.sql", "node_modules/y/x.sql"} {
+		write(skipped, "SELEC 1;\n")
+	}
+	big, err := os.Create(filepath.Join(dir, "big.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(MaxFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	r := reviewDir(t, dir, Options{})
+	var notes []string
+	for _, n := range r.Notes {
+		notes = append(notes, n.Path+": "+n.Message)
+	}
+	want := []string{
+		"big.sql: skipped: 10485761 bytes, larger than 10485760",
+		"broken.go: skipped: parse Go: broken.go:2:6: expected 'IDENT', found '{'",
+		"latin1.sql: skipped: not valid UTF-8",
+	}
+	if strings.Join(notes, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+	if r.Files != 1 || r.Statements != 1 || len(r.Findings) != 0 {
+		t.Errorf("%d files, %d statements, findings %+v; want ok.sql alone, clean", r.Files, r.Statements, r.Findings)
+	}
+}
