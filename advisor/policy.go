@@ -22,3 +22,7 @@ type Ignore struct {
 	Fingerprint string `json:"fingerprint,omitempty" yaml:"fingerprint,omitempty"`
 	Reason      string `json:"reason" yaml:"reason"`
 }
+
+// Matches reports whether the entry suppresses finding f (same rule, and its
+// fingerprint or one of its objects), as the pipeline's suppress step decides.
+func (ig Ignore) Matches(f Finding) bool { return ignores(ig, f) }

@@ -17,7 +17,7 @@ import (
 func serveByLongerIndex(p *Processing) {
 	type proposal struct {
 		at  int
-		def sqlfacts.IndexDef
+		def sqlfacts.IndexSpec
 	}
 	var props []proposal
 	for i, f := range p.Findings {
@@ -25,17 +25,17 @@ func serveByLongerIndex(p *Processing) {
 			continue
 		}
 		if sql := firstCreateIndex(f.Fix.SQL); sql != "" {
-			if def, err := sqlfacts.ParseIndexDef(sql); err == nil && !def.Unique {
+			if def, err := sqlfacts.ParseIndexSpec(sql); err == nil && !def.Unique {
 				props = append(props, proposal{i, def})
 			}
 		}
 	}
-	var existing []sqlfacts.IndexDef
+	var existing []sqlfacts.IndexSpec
 	for _, ix := range p.Indexes {
 		if !ix.Valid || ix.Definition == "" {
 			continue
 		}
-		if def, err := sqlfacts.ParseIndexDef(ix.Definition); err == nil {
+		if def, err := sqlfacts.ParseIndexSpec(ix.Definition); err == nil {
 			def.Schema = ix.Schema // pg_get_indexdef qualifies the table; keep the catalog's names
 			def.Table = ix.Table
 			existing = append(existing, def)
@@ -95,7 +95,7 @@ func firstCreateIndex(sqls []string) string {
 	return ""
 }
 
-func qualified(d sqlfacts.IndexDef) string { return sqlfacts.QuoteQualified(d.Schema, d.Name) }
+func qualified(d sqlfacts.IndexSpec) string { return sqlfacts.QuoteQualified(d.Schema, d.Name) }
 
 func withEvidence(ev map[string]any, key string, v any) map[string]any {
 	out := map[string]any{}

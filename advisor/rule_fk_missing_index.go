@@ -23,14 +23,18 @@ on the referencing columns (a composite index that starts with them serves
 too). A foreign key declared on partitions rather than on their partitioned
 table (as older schemas had to) is reported once for the table, naming the
 partitions without an index; the evidence carries the ALTER TABLE that
-declares it on the parent instead.`,
+declares it on the parent instead. In pgadvisor review the rule reads the
+migrations: a foreign key a migration adds with no index leading with its
+columns in the same or a later migration of the folder.`,
 	Criteria: `no valid, non-partial index whose leading columns are the foreign key's columns (any order); the
 referencing table has >= large_table_rows rows, or the referenced table has had rows deleted or updated since
 the statistics were reset. A key declared on the parent is reported once, on the parent. A key declared on
 partitions only (not on their parent) is reported once per parent, columns and referenced table, for the partitions
 without an index (their rows summed): the fix indexes the parent with the online recipe when every partition has the
 key, else those partitions with CREATE INDEX CONCURRENTLY. Severity: warning; a notice, and a hygiene fix listed
-apart from the fixes that cut time, when the referenced table had no deletes or key updates since the reset.`,
+apart from the fixes that cut time, when the referenced table had no deletes or key updates since the reset.
+Review (migration folders): no CREATE INDEX, PRIMARY KEY or UNIQUE leading with the key's columns (any order) in the
+migration adding the key or a later one of its folder.`,
 	Run: runFKMissingIndex,
 }
 

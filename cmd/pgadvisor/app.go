@@ -84,6 +84,7 @@ It never writes to the audited database unless a flag says so.`,
 		Commands: []*cli.Command{
 			auditCommand(),
 			explainCommand(),
+			reviewCommand(),
 			demoCommand(),
 			rulesCommand(),
 			configCommand(),

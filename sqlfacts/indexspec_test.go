@@ -2,12 +2,12 @@ package sqlfacts
 
 import "testing"
 
-func TestParseIndexDef(t *testing.T) {
-	proposed, err := ParseIndexDef("CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY IF NOT EXISTS customers_lower_email_idx ON shop.customers USING btree ((lower(email)))")
+func TestParseIndexSpec(t *testing.T) {
+	proposed, err := ParseIndexSpec("CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX CONCURRENTLY IF NOT EXISTS customers_lower_email_idx ON shop.customers USING btree ((lower(email)))")
 	if err != nil {
 		t.Fatal(err)
 	}
-	existing, err := ParseIndexDef("CREATE INDEX customers_lower_email_created_at_idx ON shop.customers USING btree (lower(email), created_at DESC)")
+	existing, err := ParseIndexSpec("CREATE INDEX customers_lower_email_created_at_idx ON shop.customers USING btree (lower(email), created_at DESC)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +30,8 @@ func TestParseIndexDef(t *testing.T) {
 		{"CREATE INDEX ON ONLY s.t (a, b)", "CREATE INDEX CONCURRENTLY ON s.t (a)", true},
 		{"CREATE INDEX ON s.u (a, b)", "CREATE INDEX ON s.t (a)", false},
 	} {
-		a, err1 := ParseIndexDef(c.a)
-		b, err2 := ParseIndexDef(c.b)
+		a, err1 := ParseIndexSpec(c.a)
+		b, err2 := ParseIndexSpec(c.b)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("%v %v", err1, err2)
 		}

@@ -8,11 +8,12 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
-// IndexDef is what a CREATE INDEX statement builds, in a form two
+// IndexSpec is what a CREATE INDEX statement builds, in a form two
 // definitions can be compared by: keys as PostgreSQL deparses them, so that
 // "(lower(email))" written by pgadvisor and "lower(email)" from
-// pg_get_indexdef are the same key.
-type IndexDef struct {
+// pg_get_indexdef are the same key. (DDL's IndexDef is the migration-level
+// summary review reads: table, plain columns, CONCURRENTLY.)
+type IndexSpec struct {
 	Schema, Table string
 	Name          string
 	Method        string // btree when not given
@@ -27,19 +28,19 @@ type IndexDef struct {
 	Where string
 }
 
-// ParseIndexDef reads the first CREATE INDEX of sql (a fix may start with
+// ParseIndexSpec reads the first CREATE INDEX of sql (a fix may start with
 // CREATE EXTENSION).
-func ParseIndexDef(sql string) (IndexDef, error) {
+func ParseIndexSpec(sql string) (IndexSpec, error) {
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
-		return IndexDef{}, fmt.Errorf("parse: %w", err)
+		return IndexSpec{}, fmt.Errorf("parse: %w", err)
 	}
 	for _, raw := range tree.Stmts {
 		st := raw.Stmt.GetIndexStmt()
 		if st == nil {
 			continue
 		}
-		d := IndexDef{Name: st.GetIdxname(), Method: st.GetAccessMethod(), Unique: st.GetUnique()}
+		d := IndexSpec{Name: st.GetIdxname(), Method: st.GetAccessMethod(), Unique: st.GetUnique()}
 		if d.Method == "" {
 			d.Method = "btree"
 		}
@@ -49,7 +50,7 @@ func ParseIndexDef(sql string) (IndexDef, error) {
 		for _, p := range st.GetIndexParams() {
 			k, err := indexKeyText(p.GetIndexElem())
 			if err != nil {
-				return IndexDef{}, err
+				return IndexSpec{}, err
 			}
 			d.Keys = append(d.Keys, k)
 		}
@@ -58,12 +59,12 @@ func ParseIndexDef(sql string) (IndexDef, error) {
 		}
 		if w := st.GetWhereClause(); w != nil {
 			if d.Where, err = exprText(w); err != nil {
-				return IndexDef{}, err
+				return IndexSpec{}, err
 			}
 		}
 		return d, nil
 	}
-	return IndexDef{}, errors.New("no CREATE INDEX")
+	return IndexSpec{}, errors.New("no CREATE INDEX")
 }
 
 // indexKeyText is one index key as comparable text.
@@ -115,7 +116,7 @@ func exprText(n *pg_query.Node) (string, error) {
 
 // LeadsWith reports whether d's keys begin with all of o's keys, on the same
 // table, method and predicate: an index d serves every lookup o serves.
-func (d IndexDef) LeadsWith(o IndexDef) bool {
+func (d IndexSpec) LeadsWith(o IndexSpec) bool {
 	if d.Schema != o.Schema || d.Table != o.Table || d.Method != o.Method || d.Where != o.Where || len(o.Keys) > len(d.Keys) || len(o.Keys) == 0 {
 		return false
 	}

@@ -1,0 +1,3 @@
+DROP TABLE app.orders;
+DROP TABLE app.customers;
+DROP SCHEMA app;

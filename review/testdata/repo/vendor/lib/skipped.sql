@@ -1,0 +1,1 @@
+SELEC this is never read;

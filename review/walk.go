@@ -1,0 +1,219 @@
+package review
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFileSize is the largest file read; larger ones are skipped with a note.
+const MaxFileSize = 10 << 20
+
+// Note is something review could not read, and why.
+type Note struct {
+	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// skippedDirs are never walked.
+var skippedDirs = map[string]bool{".git": true, "vendor": true, "node_modules": true, ".hg": true, ".svn": true}
+
+// Migration file names: golang-migrate (1_init.up.sql), Flyway (V1__init.sql,
+// V1.2__x.sql, R__x.sql repeatable), numbered (001_init.sql, 20240101-x.sql).
+var (
+	migrateUp   = regexp.MustCompile(`^(\d+)_.*\.up\.sql$`)
+	migrateDown = regexp.MustCompile(`^(\d+)_.*\.down\.sql$|^U\d+(\.\d+)*__.*\.sql$`)
+	flyway      = regexp.MustCompile(`^V(\d+(?:[._]\d+)*)__.*\.sql$`)
+	flywayRep   = regexp.MustCompile(`^R__.*\.sql$`)
+	numbered    = regexp.MustCompile(`^(\d+)[_\-.].*\.sql$`)
+)
+
+// migrationVersion is the file's version in its folder (nil when the name is
+// not a migration's) and whether it is a down (or undo) migration.
+func migrationVersion(name string) (version []int, down bool) {
+	if migrateDown.MatchString(name) {
+		return nil, true
+	}
+	parse := func(s string) []int {
+		var v []int
+		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '_' }) {
+			n, err := strconv.Atoi(part)
+			if err != nil {
+				n = 0
+			}
+			v = append(v, n)
+		}
+		return v
+	}
+	switch {
+	case migrateUp.MatchString(name):
+		return parse(migrateUp.FindStringSubmatch(name)[1]), false
+	case flyway.MatchString(name):
+		return parse(flyway.FindStringSubmatch(name)[1]), false
+	case flywayRep.MatchString(name):
+		return []int{1 << 30}, false // after every versioned migration
+	case numbered.MatchString(name):
+		return parse(numbered.FindStringSubmatch(name)[1]), false
+	}
+	return nil, false
+}
+
+// Collect reads every source under paths (files or directories, walked
+// recursively), relative to wd. Unreadable, oversized, binary and
+// undecodable files are notes, not errors; a path that does not exist is an
+// error.
+func Collect(wd string, paths []string) ([]*File, []Note, error) {
+	type candidate struct {
+		abs, rel string
+	}
+	var cands []candidate
+	seen := map[string]bool{}
+	for _, p := range paths {
+		abs := p
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(wd, p)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, nil, fmt.Errorf("review %s: %w", p, err)
+		}
+		err := filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != abs && skippedDirs[d.Name()] {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() || seen[path] {
+				return nil
+			}
+			ext := strings.ToLower(filepath.Ext(path))
+			if ext != ".sql" && ext != ".go" && ext != ".py" {
+				return nil
+			}
+			seen[path] = true
+			cands = append(cands, candidate{abs: path, rel: relPath(wd, path)})
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("walk %s: %w", p, err)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].rel < cands[j].rel })
+
+	// A folder with migration-named files is a migration folder; its files
+	// are ordered by version.
+	type mig struct {
+		version []int
+		name    string
+	}
+	folders := map[string][]mig{}
+	for _, c := range cands {
+		if v, down := migrationVersion(filepath.Base(c.rel)); v != nil && !down {
+			dir := filepath.Dir(c.rel)
+			folders[dir] = append(folders[dir], mig{v, filepath.Base(c.rel)})
+		}
+	}
+	order := map[string]int{}
+	for dir, ms := range folders {
+		sort.Slice(ms, func(i, j int) bool {
+			if c := compareVersions(ms[i].version, ms[j].version); c != 0 {
+				return c < 0
+			}
+			return ms[i].name < ms[j].name
+		})
+		for i, m := range ms {
+			order[filepath.Join(dir, m.name)] = i + 1
+		}
+	}
+
+	var files []*File
+	var notes []Note
+	for _, c := range cands {
+		name := filepath.Base(c.rel)
+		if _, down := migrationVersion(name); down {
+			continue
+		}
+		info, err := os.Stat(c.abs)
+		if err != nil {
+			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %v", err)})
+			continue
+		}
+		if info.Size() > MaxFileSize {
+			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %d bytes, larger than %d", info.Size(), MaxFileSize)})
+			continue
+		}
+		src, err := os.ReadFile(c.abs)
+		if err != nil {
+			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %v", err)})
+			continue
+		}
+		if bytes.IndexByte(src, 0) >= 0 {
+			notes = append(notes, Note{Path: c.rel, Message: "skipped: binary file (holds NUL bytes)"})
+			continue
+		}
+		if !utf8.Valid(src) {
+			notes = append(notes, Note{Path: c.rel, Message: "skipped: not valid UTF-8"})
+			continue
+		}
+		rel := filepath.ToSlash(c.rel)
+		if strings.HasSuffix(name, ".go") {
+			f, err := readGo(rel, src)
+			if err != nil {
+				notes = append(notes, Note{Path: rel, Message: fmt.Sprintf("skipped: %v", err)})
+				continue
+			}
+			files = append(files, f)
+			continue
+		}
+		if strings.HasSuffix(name, ".py") {
+			files = append(files, readPython(rel, string(src)))
+			continue
+		}
+		source := "sql"
+		n := order[c.rel]
+		if n > 0 {
+			source = "migration"
+		}
+		f := readSQL(rel, string(src), source)
+		for _, st := range f.Statements {
+			if n > 0 {
+				st.Migration = n
+				st.Folder = filepath.ToSlash(filepath.Dir(c.rel))
+			}
+		}
+		files = append(files, f)
+	}
+	return files, notes, nil
+}
+
+func compareVersions(a, b []int) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(a) - len(b)
+}
+
+// relPath is path relative to wd when it is below it, else as given.
+func relPath(wd, path string) string {
+	if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
