@@ -239,7 +239,15 @@ func Compare(target string, cur *pgstat.Snapshot, audit *report.Report, prev *Pr
 	for i := range cur.Statements {
 		curKeys[keyOf(&cur.Statements[i])] = true
 	}
+	// The previous report's fingerprints, by text: only new texts are parsed.
 	fps := fingerprinter{}
+	if prev.Report != nil {
+		for _, d := range prev.Report.Statements {
+			if d.Fingerprint != "" {
+				fps[d.Query] = d.Fingerprint
+			}
+		}
+	}
 	matched := make(map[*pgstat.Statement]bool, len(ps.Statements))
 	var intervalTotal float64
 	deltas := make([]StatementDelta, 0, len(cur.Statements))

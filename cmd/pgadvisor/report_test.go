@@ -301,3 +301,47 @@ func gunzipFile(t *testing.T, path string) []byte {
 	}
 	return out
 }
+
+// TestReportPartialCollection: a collection that fails part-way is exit 3,
+// and what was collected is still reported and stored in the history.
+func TestReportPartialCollection(t *testing.T) {
+	dsn := pgtest.DB(t)
+	execSQL(t, dsn, "CREATE TABLE u (id int PRIMARY KEY)", "INSERT INTO u SELECT generate_series(1, 100)",
+		"CREATE TABLE t (id int PRIMARY KEY, fk int REFERENCES u(id))",
+		"INSERT INTO t SELECT g, g % 100 + 1 FROM generate_series(1, 50000) g", "ANALYZE", "DROP EXTENSION pg_stat_statements")
+	hist := t.TempDir()
+	code, out, stderr := runCLI(t, "report", "--dsn", dsn, "--history", hist, "--target", "partial", "--format", "json", "--sample-window", "0", "--fail-on-regression")
+	if code != exitFailure || !strings.Contains(stderr, "pg_stat_statements") {
+		t.Errorf("exit %d, stderr %q: want %d naming pg_stat_statements", code, stderr, exitFailure)
+	}
+	var r history.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("no report after the failure: %v\n%s", err, out)
+	}
+	if len(r.Problems) == 0 || len(r.Findings) == 0 {
+		t.Errorf("report of the partial collection: problems %v, findings %d; want both", r.Problems, len(r.Findings))
+	}
+	if files := historyFiles(t, filepath.Join(hist, "partial")); len(files) != 2 {
+		t.Errorf("history holds %v, want the run's snapshot and report", files)
+	}
+}
+
+func TestReportUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report"}, "--history DIR"},
+		{[]string{"report", "--from", "a.json"}, "--from and --to go together"},
+		{[]string{"report", "--from", "a.json", "--to", "b.json", "--history", "x"}, "exclude --dsn and --history"},
+		{[]string{"report", "--history", "x", "--keep", "0"}, "keep at least 1 run"},
+		{[]string{"report", "--history", "x", "--keep", "soon"}, "want a number of runs"},
+		{[]string{"report", "--history", "x", "--target", "../etc"}, "--target"},
+		{[]string{"report", "--history", "x", "--format", "sql"}, "unknown --format"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d saying %q", c.args, code, stderr, exitUsage, c.want)
+		}
+	}
+}
