@@ -39,6 +39,22 @@ func ValidTarget(name string) bool {
 	return targetName.MatchString(name) && !strings.Contains(name, "..")
 }
 
+var unsafeTarget = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// TargetOf turns a database name into a target name: characters a target
+// cannot hold become '_'.
+func TargetOf(database string) string {
+	t := strings.Trim(unsafeTarget.ReplaceAllString(database, "_"), "._-")
+	t = strings.ReplaceAll(t, "..", "_")
+	if t == "" {
+		t = "database"
+	}
+	if len(t) > 128 {
+		t = t[:128]
+	}
+	return t
+}
+
 // Open returns the store of target under dir, creating its directory.
 func Open(dir, target string) (*Store, error) {
 	if !ValidTarget(target) {

@@ -63,6 +63,14 @@ func TestStoreSaveLatestPrune(t *testing.T) {
 	}
 }
 
+func TestTargetOf(t *testing.T) {
+	for in, want := range map[string]string{"shop": "shop", "my db": "my_db", "../etc": "etc", "..": "database", "a/b": "a_b", "x..y": "x_y"} {
+		if got := TargetOf(in); got != want || !ValidTarget(got) {
+			t.Errorf("TargetOf(%q) = %q, want %q (valid)", in, got, want)
+		}
+	}
+}
+
 func TestParseKeep(t *testing.T) {
 	for in, want := range map[string]Keep{"30": {Runs: 30}, "30d": {Age: 30 * 24 * time.Hour}, "12h": {Age: 12 * time.Hour}, "4w": {Age: 28 * 24 * time.Hour}} {
 		if got, err := ParseKeep(in); err != nil || got != want {

@@ -111,7 +111,7 @@ func runReport(c *cli.Context) error {
 	}
 	target := c.String("target")
 	if target == "" {
-		target = snap.Database
+		target = history.TargetOf(snap.Database)
 	}
 	store, err := history.Open(c.String("history"), target)
 	if err != nil {
@@ -154,7 +154,7 @@ func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, pr
 	}
 	target := c.String("target")
 	if target == "" {
-		target = to.Database
+		target = history.TargetOf(to.Database)
 	}
 	// The earlier snapshot's own report is the baseline: its findings and
 	// its cumulative numbers are the "before".
