@@ -62,6 +62,9 @@ type Report struct {
 	AdviceEffects []AdviceEffect   `json:"advice_effects"`
 	// Problems are the parts of this run's collection that failed.
 	Problems []pgstat.Problem `json:"problems,omitempty"`
+	// Runs are the history's runs up to this one, for the html charts
+	// (SetTrend); absent offline.
+	Runs []RunPoint `json:"runs,omitempty"`
 }
 
 // Period is the interval the numbers cover.

@@ -13,10 +13,10 @@ import (
 type Printer func(io.Writer, *Report) error
 
 // Printers maps a --format name of pgadvisor report to its printer.
-var Printers = map[string]Printer{"json": JSON, "markdown": Markdown, "table": Table}
+var Printers = map[string]Printer{"json": JSON, "markdown": Markdown, "table": Table, "html": HTML}
 
 // Formats lists the format names, for flag help.
-func Formats() []string { return []string{"table", "json", "markdown"} }
+func Formats() []string { return []string{"table", "json", "markdown", "html"} }
 
 // listed is how many unchanged statements the text formats show.
 const listed = 10

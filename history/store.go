@@ -143,7 +143,9 @@ func (s *Store) Save(snap *pgstat.Snapshot, r *Report) (string, error) {
 	if err := snap.Write(&sb); err != nil {
 		return "", fmt.Errorf("history: %w", err)
 	}
-	rb, err := json.Marshal(r)
+	stored := *r
+	stored.Runs = nil // each report's trend is rebuilt from the stored reports
+	rb, err := json.Marshal(&stored)
 	if err != nil {
 		return "", fmt.Errorf("history: %w", err)
 	}
@@ -257,4 +259,25 @@ func writeGzip(path string, data []byte) error {
 		return fmt.Errorf("history: %w", err)
 	}
 	return nil
+}
+
+// Reports loads every stored run's report, oldest first; a run whose report
+// is missing or unreadable is left out.
+func (s *Store) Reports() ([]*Report, error) {
+	runs, err := s.Runs()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Report
+	for _, run := range runs {
+		data, err := readGzip(filepath.Join(s.Dir, run.Stamp+reportSuffix))
+		if err != nil {
+			continue
+		}
+		var r Report
+		if json.Unmarshal(data, &r) == nil {
+			out = append(out, &r)
+		}
+	}
+	return out, nil
 }

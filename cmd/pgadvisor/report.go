@@ -123,6 +123,11 @@ func runReport(c *cli.Context) error {
 	}
 	a := audit.Advise(snap, opts.Advisor, rules, "live")
 	r := history.Compare(target, snap, a, prev, cfg.Options.Report)
+	earlier, err := store.Reports()
+	if err != nil {
+		return failure(err)
+	}
+	r.SetTrend(earlier)
 	if _, err := store.Save(snap, r); err != nil {
 		return failure(err)
 	}
@@ -160,6 +165,7 @@ func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, pr
 	// its cumulative numbers are the "before".
 	base := history.Compare(target, from, audit.Advise(from, cfg.Options, rules, c.String("from")), nil, cfg.Options.Report)
 	r := history.Compare(target, to, audit.Advise(to, cfg.Options, rules, c.String("to")), &history.Previous{Snapshot: from, Report: base}, cfg.Options.Report)
+	r.SetTrend([]*history.Report{base})
 	if err := emitHistory(c, print, r); err != nil {
 		return err
 	}

@@ -244,6 +244,12 @@ func TestReportShop(t *testing.T) {
 	if code != exitClean || !strings.Contains(outText, "counters_reset") && !strings.Contains(outText, "was reset") {
 		t.Errorf("report --from --to: exit %d, %s\n%s", code, stderr, outText)
 	}
+	page := filepath.Join(dir, "report.html")
+	code, _, stderr = runCLI(t, "report", "--from", snaps[0], "--to", snaps[1], "--format", "html", "--output", page)
+	html, err := os.ReadFile(page)
+	if code != exitClean || err != nil || strings.Count(string(html), "<svg") != 3 || strings.Contains(string(html), "https://") {
+		t.Errorf("report --format html: exit %d, %v, %s", code, err, stderr)
+	}
 }
 
 // negatives lists the paths of the negative numbers of a decoded JSON
