@@ -26,6 +26,8 @@ func reportCommand() *cli.Command {
 		&cli.StringFlag{Name: "keep", Usage: "retention of the history: a number of runs (30) or an age (30d, 12h, 4w); default: keep everything"},
 		&cli.StringFlag{Name: "from", Usage: "offline: the earlier saved snapshot `FILE` (audit --save-snapshot)"},
 		&cli.StringFlag{Name: "to", Usage: "offline: the later saved snapshot `FILE`"},
+		&cli.StringFlag{Name: "targets", Usage: "report on every database of the YAML `FILE` (name, dsn or service, optional config), each with its own history, and print an index"},
+		&cli.IntFlag{Name: "parallel", Value: 4, Usage: "with --targets: report on `N` databases at a time"},
 		&cli.BoolFlag{Name: "fail-on-regression", Usage: "exit 1 when a statement regressed or an error-level finding is new"},
 		&cli.IntFlag{Name: "top", Value: 20, Usage: "explain the `N` statements that cost the most time"},
 		&cli.DurationFlag{Name: "sample-window", Value: 3 * time.Second, Usage: "sample pg_stat_activity over this window (0: one sample)"},
@@ -85,56 +87,24 @@ func runReport(c *cli.Context) error {
 	if !c.IsSet("history") {
 		return usageErr("report needs --history DIR (where the runs are kept) or --from and --to (two saved snapshots)")
 	}
+	if c.IsSet("targets") && (c.IsSet("dsn") || c.IsSet("target")) {
+		return usageErr("--targets names every database: it excludes --dsn and --target")
+	}
+	if c.Int("parallel") < 1 {
+		return usageErr("--parallel must be 1 or more")
+	}
 	if t := c.String("target"); t != "" && !history.ValidTarget(t) {
 		return usageErr("--target %q: use letters, digits, '.', '_' and '-'", t)
 	}
 	if c.Int("top") < 0 {
 		return usageErr("--top must be 0 or more")
 	}
-	opts, err := liveOptions(c, cfg)
+	if c.IsSet("targets") {
+		return reportFleet(c, cfg, rules, keep)
+	}
+	r, cerr, err := liveRun(c, cfg, rules, c.String("dsn"), c.String("target"), keep)
 	if err != nil {
 		return err
-	}
-	opts.Top = c.Int("top")
-	opts.MinCalls = cfg.Options.MinCalls
-	opts.SampleWindow = c.Duration("sample-window")
-	snap, cerr := audit.Collect(c.Context, opts)
-	if snap == nil {
-		return failure(describe(cerr))
-	}
-	var ae *audit.Error
-	if errors.As(cerr, &ae) && !hasProblem(snap, ae.Message) {
-		snap.Problems = append(snap.Problems, pgstat.Problem{Phase: ae.Phase, Message: ae.Message, Fix: ae.Fix})
-	}
-	if cerr == nil {
-		cerr = incomplete(snap)
-	}
-	target := c.String("target")
-	if target == "" {
-		target = history.TargetOf(snap.Database)
-	}
-	store, err := history.Open(c.String("history"), target)
-	if err != nil {
-		return failure(err)
-	}
-	prev, err := store.Latest()
-	if err != nil {
-		return failure(err)
-	}
-	a := audit.Advise(snap, opts.Advisor, rules, "live")
-	r := history.Compare(target, snap, a, prev, cfg.Options.Report)
-	earlier, err := store.Reports()
-	if err != nil {
-		return failure(err)
-	}
-	r.SetTrend(earlier)
-	if _, err := store.Save(snap, r); err != nil {
-		return failure(err)
-	}
-	if keep != nil {
-		if _, err := store.Prune(*keep, time.Now()); err != nil {
-			return failure(err)
-		}
 	}
 	if err := emitHistory(c, print, r); err != nil {
 		return err
@@ -143,6 +113,58 @@ func runReport(c *cli.Context) error {
 		return failure(describe(cerr))
 	}
 	return regressionExit(c, r)
+}
+
+// liveRun audits one database, compares with its history and stores the
+// run. cerr is a failed or incomplete collection (the report is still
+// built and stored); err a failure that left no report.
+func liveRun(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, dsn, target string, keep *history.Keep) (r *history.Report, cerr, err error) {
+	opts, err := liveOptions(c, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.DSN = dsn
+	opts.Top = c.Int("top")
+	opts.MinCalls = cfg.Options.MinCalls
+	opts.SampleWindow = c.Duration("sample-window")
+	snap, cerr := audit.Collect(c.Context, opts)
+	if snap == nil {
+		return nil, nil, failure(describe(cerr))
+	}
+	var ae *audit.Error
+	if errors.As(cerr, &ae) && !hasProblem(snap, ae.Message) {
+		snap.Problems = append(snap.Problems, pgstat.Problem{Phase: ae.Phase, Message: ae.Message, Fix: ae.Fix})
+	}
+	if cerr == nil {
+		cerr = incomplete(snap)
+	}
+	if target == "" {
+		target = history.TargetOf(snap.Database)
+	}
+	store, err := history.Open(c.String("history"), target)
+	if err != nil {
+		return nil, nil, failure(err)
+	}
+	prev, err := store.Latest()
+	if err != nil {
+		return nil, nil, failure(err)
+	}
+	a := audit.Advise(snap, opts.Advisor, rules, "live")
+	r = history.Compare(target, snap, a, prev, cfg.Options.Report)
+	earlier, err := store.Reports()
+	if err != nil {
+		return nil, nil, failure(err)
+	}
+	r.SetTrend(earlier)
+	if _, err := store.Save(snap, r); err != nil {
+		return nil, nil, failure(err)
+	}
+	if keep != nil {
+		if _, err := store.Prune(*keep, time.Now()); err != nil {
+			return nil, nil, failure(err)
+		}
+	}
+	return r, cerr, nil
 }
 
 func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, print history.Printer) error {

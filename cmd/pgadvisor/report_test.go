@@ -351,3 +351,64 @@ func TestReportUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestReportFleet: 20 databases of the throwaway server in one run, plus one
+// unreachable target that is reported without stopping the others; the
+// fleet's wall time against the sum of the single runs.
+func TestReportFleet(t *testing.T) {
+	const n = 20
+	var b strings.Builder
+	b.WriteString("targets:\n")
+	for i := 0; i < n; i++ {
+		dsn := pgtest.DB(t)
+		execSQL(t, dsn, "CREATE TABLE t (id int PRIMARY KEY, v int)", "INSERT INTO t SELECT g, g % 7 FROM generate_series(1, 2000) g", "ANALYZE t",
+			"SELECT count(*) FROM t WHERE v = 3")
+		b.WriteString("  - name: db" + string(rune('a'+i)) + "\n    dsn: '" + dsn + "'\n")
+	}
+	b.WriteString("  - name: unreachable\n    dsn: 'host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2'\n")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hist := filepath.Join(dir, "history")
+	code, out, stderr := runCLI(t, "report", "--targets", file, "--history", hist, "--parallel", "4", "--format", "json", "--sample-window", "0", "--no-what-if")
+	if code != exitFailure || !strings.Contains(stderr, "1 of 21 targets") {
+		t.Errorf("exit %d, stderr %q: want %d naming the one failed target", code, stderr, exitFailure)
+	}
+	var idx fleetIndex
+	if err := json.Unmarshal([]byte(out), &idx); err != nil {
+		t.Fatalf("index: %v\n%s", err, out)
+	}
+	if len(idx.Targets) != n+1 {
+		t.Fatalf("index lists %d targets, want %d", len(idx.Targets), n+1)
+	}
+	var sum float64
+	for _, e := range idx.Targets {
+		sum += e.Seconds
+		switch {
+		case e.Name == "unreachable":
+			if e.Status != "failed" || e.Error == "" {
+				t.Errorf("unreachable target: %+v", e)
+			}
+		case e.Status != "ok" || e.Report == "":
+			t.Errorf("target %s: %+v", e.Name, e)
+		default:
+			if _, err := os.Stat(e.Report); err != nil {
+				t.Errorf("target %s: %v", e.Name, err)
+			}
+			if files := historyFiles(t, filepath.Join(hist, e.Name)); len(files) != 2 {
+				t.Errorf("target %s history: %v", e.Name, files)
+			}
+		}
+	}
+	t.Logf("fleet of %d: %.1f s wall, %.1f s the sum of the targets' runs", n+1, idx.Seconds, sum)
+	if idx.Seconds >= sum {
+		t.Errorf("fleet wall time %.1f s is not below the sum of its runs %.1f s", idx.Seconds, sum)
+	}
+	// The markdown and html index.
+	code, out, _ = runCLI(t, "report", "--targets", file, "--history", hist, "--format", "markdown", "--sample-window", "0", "--no-what-if")
+	if code != exitFailure || !strings.Contains(out, "| unreachable | failed") || !strings.Contains(out, "| dba | ok") {
+		t.Errorf("markdown index (exit %d):\n%s", code, out)
+	}
+}
