@@ -149,8 +149,12 @@ type FindingStatus struct {
 // AdviceEffect is the measured effect of an index an earlier report proposed
 // that now exists.
 type AdviceEffect struct {
-	Fix        string   `json:"fix"`
-	Index      string   `json:"index"`
+	Fix   string `json:"fix"`
+	Index string `json:"index"`
+	// Applied is "created" (a proposed index now exists) or "dropped" (an
+	// index a DROP INDEX fix named is gone: index_size_bytes is the space
+	// it took, in the previous snapshot).
+	Applied    string   `json:"applied"`
 	FindingID  string   `json:"finding_id"`
 	Rule       string   `json:"rule"`
 	Statements []string `json:"statements"` // queryids
@@ -610,6 +614,7 @@ func adviceEffects(prev []FindingStatus, prevReport *Report, ps, cur *pgstat.Sna
 		}
 		created = append(created, newIndex{ix, sh})
 	}
+	out = append(out, droppedEffects(prev, ps, cur)...)
 	if len(created) == 0 {
 		return out
 	}
@@ -644,7 +649,7 @@ func adviceEffects(prev []FindingStatus, prevReport *Report, ps, cur *pgstat.Sna
 					continue
 				}
 				done[name+f.ID] = true
-				e := AdviceEffect{Fix: sql, Index: name, FindingID: f.ID, Rule: f.Rule, IndexBytes: c.ix.SizeBytes, IndexScans: c.ix.IdxScan, Statements: []string{}}
+				e := AdviceEffect{Fix: sql, Index: name, Applied: "created", FindingID: f.ID, Rule: f.Rule, IndexBytes: c.ix.SizeBytes, IndexScans: c.ix.IdxScan, Statements: []string{}}
 				ids := append([]string{}, f.QueryIDs...)
 				if f.QueryID != "" {
 					ids = append([]string{f.QueryID}, ids...)
@@ -672,6 +677,47 @@ func adviceEffects(prev []FindingStatus, prevReport *Report, ps, cur *pgstat.Sna
 				}
 				out = append(out, e)
 			}
+		}
+	}
+	return out
+}
+
+var dropIndex = regexp.MustCompile(`(?i)^\s*DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?([\w$."]+)\s*;?\s*$`)
+
+// droppedEffects are the DROP INDEX fixes of the previous run's findings
+// whose index existed then and is gone now.
+func droppedEffects(prev []FindingStatus, ps, cur *pgstat.Snapshot) []AdviceEffect {
+	now := map[string]bool{}
+	for _, ix := range cur.Indexes {
+		now[strings.ToLower(ix.Schema+"."+ix.Name)] = true
+	}
+	then := map[string]pgstat.Index{}
+	for _, ix := range ps.Indexes {
+		then[strings.ToLower(ix.Schema+"."+ix.Name)] = ix
+	}
+	var out []AdviceEffect
+	seen := map[string]bool{}
+	for _, f := range prev {
+		if f.Fix == nil || f.Status == StatusFixed {
+			continue
+		}
+		for _, sql := range f.Fix.SQL {
+			m := dropIndex.FindStringSubmatch(sql)
+			if m == nil {
+				continue
+			}
+			name := strings.ToLower(strings.ReplaceAll(m[1], `"`, ""))
+			ix, ok := then[name]
+			if !ok || now[name] || seen[name] {
+				continue
+			}
+			seen[name] = true
+			ids := append([]string{}, f.QueryIDs...)
+			if f.QueryID != "" {
+				ids = append([]string{f.QueryID}, ids...)
+			}
+			out = append(out, AdviceEffect{Fix: sql, Index: ix.Schema + "." + ix.Name, Applied: "dropped", FindingID: f.ID, Rule: f.Rule,
+				Statements: ids, IndexBytes: ix.SizeBytes, IndexScans: ix.IdxScan})
 		}
 	}
 	return out

@@ -230,6 +230,9 @@ func TestAdviceEffect(t *testing.T) {
 	if d := find(r, 1); d.Verdict != VerdictImproved {
 		t.Errorf("its statement is %s, want improved", d.Verdict)
 	}
+	if e.Applied != "created" {
+		t.Errorf("applied %q, want created", e.Applied)
+	}
 	// An index of other keys is not the advice.
 	cur.Indexes[0].Definition = "CREATE INDEX my_idx ON shop.orders USING btree (status)"
 	if r := Compare("shop", cur, &report.Report{}, &Previous{Snapshot: prev, Report: base}, th); len(r.AdviceEffects) != 0 {
@@ -267,4 +270,22 @@ func noNegative(t *testing.T, r *Report) {
 		}
 	}
 	walk(doc, "")
+}
+
+func TestAdviceDropped(t *testing.T) {
+	th := advisor.DefaultOptions().Report
+	prev := snapshotAt(t0)
+	prev.Indexes = []pgstat.Index{{Schema: "shop", Table: "orders", Name: "orders_payment_method_idx", SizeBytes: 4096, Definition: "CREATE INDEX orders_payment_method_idx ON shop.orders USING btree (payment_method)"}}
+	f := advisor.Finding{Rule: "unused-index", Severity: advisor.SeverityWarning, Objects: []string{"shop.orders_payment_method_idx"},
+		Fix: &advisor.Fix{SQL: []string{"DROP INDEX CONCURRENTLY shop.orders_payment_method_idx"}}}
+	base := Compare("shop", prev, &report.Report{Findings: []advisor.Finding{f}}, nil, th)
+	// Still there: no effect.
+	if r := Compare("shop", prev, &report.Report{Findings: []advisor.Finding{f}}, &Previous{Snapshot: prev, Report: base}, th); len(r.AdviceEffects) != 0 {
+		t.Errorf("effects while the index exists: %+v", r.AdviceEffects)
+	}
+	cur := snapshotAt(t0.Add(time.Hour))
+	r := Compare("shop", cur, &report.Report{}, &Previous{Snapshot: prev, Report: base}, th)
+	if len(r.AdviceEffects) != 1 || r.AdviceEffects[0].Applied != "dropped" || r.AdviceEffects[0].IndexBytes != 4096 || r.Findings[0].Status != StatusFixed {
+		t.Errorf("dropped index: effects %+v, findings %+v", r.AdviceEffects, r.Findings)
+	}
 }

@@ -191,8 +191,8 @@ code{font-size:12px}figure{display:inline-block;margin:0 1em 1em 0}figcaption{fo
 {{range .R.Findings}}<tr><td class="{{.Status}}">{{.Status}}</td><td>{{day .FirstSeen}}</td><td>{{.Severity}}</td><td>{{.Rule}}</td><td>{{join .Objects ", "}}</td><td>{{.Message}}</td></tr>
 {{end}}</tbody></table>
 <h2>Did the advice work</h2>
-{{if .R.AdviceEffects}}<table class="sortable" id="advice"><thead><tr><th>Index</th><th>Rule</th><th>Mean ms before</th><th>Mean ms after</th><th>Size bytes</th><th>Scans</th><th>Statements</th></tr></thead><tbody>
-{{range .R.AdviceEffects}}<tr><td>{{.Index}}</td><td>{{.Rule}}</td><td class="n">{{effect .MeanMSBefore}}</td><td class="n">{{effect .MeanMSAfter}}</td><td class="n">{{.IndexBytes}}</td><td class="n">{{.IndexScans}}</td><td>{{join .Statements ", "}}</td></tr>
+{{if .R.AdviceEffects}}<table class="sortable" id="advice"><thead><tr><th>Applied</th><th>Index</th><th>Rule</th><th>Mean ms before</th><th>Mean ms after</th><th>Size bytes</th><th>Scans</th><th>Statements</th></tr></thead><tbody>
+{{range .R.AdviceEffects}}<tr><td>{{.Applied}}</td><td>{{.Index}}</td><td>{{.Rule}}</td><td class="n">{{effect .MeanMSBefore}}</td><td class="n">{{effect .MeanMSAfter}}</td><td class="n">{{.IndexBytes}}</td><td class="n">{{.IndexScans}}</td><td>{{join .Statements ", "}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No index an earlier report proposed was created in this interval.</p>{{end}}
 {{range .R.Problems}}<p><strong>Problem ({{.Phase}}):</strong> {{.Message}}</p>{{end}}
 <script>

@@ -124,7 +124,7 @@ func Table(w io.Writer, r *Report) error {
 	if len(r.AdviceEffects) > 0 {
 		b.WriteString("\nAdvice applied:\n")
 		for _, e := range r.AdviceEffects {
-			fmt.Fprintf(&b, "  %s (%s, %d bytes, %d scans): mean %s ms before, %s ms after, statements %s\n", e.Index, e.Rule, e.IndexBytes, e.IndexScans, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), strings.Join(e.Statements, ", "))
+			fmt.Fprintf(&b, "  %s %s (%s, %d bytes, %d scans): mean %s ms before, %s ms after, statements %s\n", e.Applied, e.Index, e.Rule, e.IndexBytes, e.IndexScans, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), strings.Join(e.Statements, ", "))
 		}
 	}
 	for _, p := range r.Problems {
@@ -155,9 +155,9 @@ func Markdown(w io.Writer, r *Report) error {
 		}
 	}
 	if len(r.AdviceEffects) > 0 {
-		b.WriteString("\n### Did the advice work\n\n| Index | Rule | Mean ms before | Mean ms after | Size bytes | Scans |\n|---|---|---:|---:|---:|---:|\n")
+		b.WriteString("\n### Did the advice work\n\n| Applied | Index | Rule | Mean ms before | Mean ms after | Size bytes | Scans |\n|---|---|---|---:|---:|---:|---:|\n")
 		for _, e := range r.AdviceEffects {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d |\n", cell(e.Index), e.Rule, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), e.IndexBytes, e.IndexScans)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %d |\n", e.Applied, cell(e.Index), e.Rule, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), e.IndexBytes, e.IndexScans)
 		}
 	}
 	for _, p := range r.Problems {
