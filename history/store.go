@@ -3,6 +3,7 @@ package history
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,23 @@ const (
 	snapshotSuffix = ".snapshot.json.gz"
 	reportSuffix   = ".report.json.gz"
 )
+
+// Backend keeps the runs of one target: a directory (Store) or a
+// PostgreSQL database (PGStore).
+type Backend interface {
+	// Latest is the newest stored run; nil, nil for an empty history.
+	Latest(ctx context.Context) (*Previous, error)
+	// Reports are every stored run's report, oldest first.
+	Reports(ctx context.Context) ([]*Report, error)
+	// Save stores a run and says where.
+	Save(ctx context.Context, snap *pgstat.Snapshot, r *Report) (string, error)
+	// Prune removes the runs k does not keep (never the newest).
+	Prune(ctx context.Context, k Keep, now time.Time) (int, error)
+	Close(ctx context.Context) error
+}
+
+// Close does nothing: a directory needs no closing.
+func (s *Store) Close(context.Context) error { return nil }
 
 // Store is the history of one target: DIR/<target>/.
 type Store struct {
@@ -97,7 +115,7 @@ func (s *Store) Runs() ([]Run, error) {
 
 // Latest loads the newest stored run: its snapshot and its report (nil
 // when its report is missing); nil, nil for an empty history.
-func (s *Store) Latest() (*Previous, error) {
+func (s *Store) Latest(_ context.Context) (*Previous, error) {
 	runs, err := s.Runs()
 	if err != nil || len(runs) == 0 {
 		return nil, err
@@ -129,7 +147,7 @@ func (s *Store) Latest() (*Previous, error) {
 
 // Save stores a run: the snapshot and the report, gzip-compressed, named by
 // the snapshot's collection time. It returns the path of the snapshot.
-func (s *Store) Save(snap *pgstat.Snapshot, r *Report) (string, error) {
+func (s *Store) Save(_ context.Context, snap *pgstat.Snapshot, r *Report) (string, error) {
 	at := snap.CollectedAt.UTC()
 	if at.IsZero() {
 		at = time.Now().UTC()
@@ -189,7 +207,7 @@ func ParseKeep(s string) (Keep, error) {
 
 // Prune removes the runs the retention does not keep; the newest run is
 // always kept. It returns how many runs it removed.
-func (s *Store) Prune(k Keep, now time.Time) (int, error) {
+func (s *Store) Prune(_ context.Context, k Keep, now time.Time) (int, error) {
 	runs, err := s.Runs()
 	if err != nil {
 		return 0, err
@@ -263,7 +281,7 @@ func writeGzip(path string, data []byte) error {
 
 // Reports loads every stored run's report, oldest first; a run whose report
 // is missing or unreadable is left out.
-func (s *Store) Reports() ([]*Report, error) {
+func (s *Store) Reports(_ context.Context) ([]*Report, error) {
 	runs, err := s.Runs()
 	if err != nil {
 		return nil, err

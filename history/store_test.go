@@ -1,6 +1,7 @@
 package history
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 )
 
 func TestStoreSaveLatestPrune(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	if _, err := Open(dir, "../x"); err == nil {
 		t.Error("a target name with .. is accepted")
@@ -21,13 +23,13 @@ func TestStoreSaveLatestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := s.Latest(); p != nil || err != nil {
+	if p, err := s.Latest(ctx); p != nil || err != nil {
 		t.Fatalf("empty history: %v, %v", p, err)
 	}
 	th := advisor.DefaultOptions().Report
 	for i := 0; i < 4; i++ {
 		snap := snapshotAt(t0.Add(time.Duration(i)*24*time.Hour), stmt(1, "SELECT * FROM t WHERE a = $1", int64(100*(i+1)), 2, 0.5))
-		prev, err := s.Latest()
+		prev, err := s.Latest(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +40,7 @@ func TestStoreSaveLatestPrune(t *testing.T) {
 		if i > 0 && (prev.Report == nil || prev.Snapshot.Statements[0].Calls != int64(100*i)) {
 			t.Errorf("run %d: Latest is not the previous run: %+v", i, prev)
 		}
-		if _, err := s.Save(snap, r); err != nil {
+		if _, err := s.Save(ctx, snap, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,11 +49,11 @@ func TestStoreSaveLatestPrune(t *testing.T) {
 		t.Fatalf("runs %+v", runs)
 	}
 	// 2.5 days: the runs of the last two days and a half stay.
-	n, err := s.Prune(Keep{Age: 60 * time.Hour}, t0.Add(3*24*time.Hour))
+	n, err := s.Prune(ctx, Keep{Age: 60 * time.Hour}, t0.Add(3*24*time.Hour))
 	if err != nil || n != 1 {
 		t.Errorf("prune by age removed %d (%v), want 1", n, err)
 	}
-	if n, _ := s.Prune(Keep{Runs: 1}, time.Now()); n != 2 {
+	if n, _ := s.Prune(ctx, Keep{Runs: 1}, time.Now()); n != 2 {
 		t.Errorf("prune to 1 run removed %d, want 2", n)
 	}
 	entries, _ := os.ReadDir(s.Dir)

@@ -168,6 +168,9 @@ func fleetRun(c *cli.Context, cfg *config.Config, base []*advisor.Rule, keep *hi
 		e.Status, e.Error = "incomplete", describe(cerr).Error()
 	}
 	e.Verdicts, e.Findings, e.Effects, e.regress = r.Summary.Verdicts, r.Summary.Findings, len(r.AdviceEffects), r.Regressions()
+	if h := c.String("history"); strings.HasPrefix(h, "postgres://") || strings.HasPrefix(h, "postgresql://") {
+		return e // stored in the database; the index says how it went
+	}
 	path := filepath.Join(c.String("history"), t.Name, "latest"+ext)
 	if err := writeFileAtomic(path, func(w io.Writer) error { return print(w, r) }); err != nil {
 		e.Status, e.Error = "failed", fmt.Sprintf("write report: %v", err)

@@ -141,30 +141,45 @@ func liveRun(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, dsn, tar
 	if target == "" {
 		target = history.TargetOf(snap.Database)
 	}
-	store, err := history.Open(c.String("history"), target)
+	store, err := openHistory(c, target, snap)
 	if err != nil {
 		return nil, nil, failure(err)
 	}
-	prev, err := store.Latest()
+	defer store.Close(c.Context)
+	prev, err := store.Latest(c.Context)
 	if err != nil {
 		return nil, nil, failure(err)
 	}
 	a := audit.Advise(snap, opts.Advisor, rules, "live")
 	r = history.Compare(target, snap, a, prev, cfg.Options.Report)
-	earlier, err := store.Reports()
+	earlier, err := store.Reports(c.Context)
 	if err != nil {
 		return nil, nil, failure(err)
 	}
 	r.SetTrend(earlier)
-	if _, err := store.Save(snap, r); err != nil {
+	if _, err := store.Save(c.Context, snap, r); err != nil {
 		return nil, nil, failure(err)
 	}
 	if keep != nil {
-		if _, err := store.Prune(*keep, time.Now()); err != nil {
+		if _, err := store.Prune(c.Context, *keep, time.Now()); err != nil {
 			return nil, nil, failure(err)
 		}
 	}
 	return r, cerr, nil
+}
+
+// openHistory opens --history: a directory, or with a postgres:// URL a
+// database of the team's (refused when it is the audited one, snap's).
+func openHistory(c *cli.Context, target string, snap *pgstat.Snapshot) (history.Backend, error) {
+	h := c.String("history")
+	if !strings.HasPrefix(h, "postgres://") && !strings.HasPrefix(h, "postgresql://") {
+		return history.Open(h, target)
+	}
+	id := history.Identity{Database: snap.Database}
+	if snap.Server.StartedAt != nil {
+		id.Started = *snap.Server.StartedAt
+	}
+	return history.OpenPG(c.Context, h, target, id)
 }
 
 func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, print history.Printer) error {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -410,5 +411,66 @@ func TestReportFleet(t *testing.T) {
 	code, out, _ = runCLI(t, "report", "--targets", file, "--history", hist, "--format", "markdown", "--sample-window", "0", "--no-what-if")
 	if code != exitFailure || !strings.Contains(out, "| unreachable | failed") || !strings.Contains(out, "| dba | ok") {
 		t.Errorf("markdown index (exit %d):\n%s", code, out)
+	}
+}
+
+// pgURL writes a keyword/value DSN as a postgres:// URL.
+func pgURL(t *testing.T, dsn string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "postgres:///" + cfg.Database + "?host=" + cfg.Host + "&port=" + fmt.Sprint(cfg.Port) + "&user=" + cfg.User + "&sslmode=disable"
+	if cfg.Password != "" {
+		u += "&password=" + cfg.Password
+	}
+	return u
+}
+
+// TestReportPGHistory: --history postgres://… keeps the runs in another
+// database (its schema created on first use) and is refused when it names
+// the audited database.
+func TestReportPGHistory(t *testing.T) {
+	dsn := pgtest.DB(t)
+	histDSN := pgtest.DB(t)
+	execSQL(t, dsn, "CREATE TABLE t (id int PRIMARY KEY, v int)", "INSERT INTO t SELECT g, g % 7 FROM generate_series(1, 2000) g", "ANALYZE t")
+	for i := 0; i < 2; i++ {
+		execSQL(t, dsn, "SELECT count(*) FROM t WHERE v = 3")
+		code, out, stderr := runCLI(t, "report", "--dsn", dsn, "--history", pgURL(t, histDSN), "--target", "small", "--format", "json", "--sample-window", "0", "--no-what-if", "--keep", "5")
+		if code != exitClean {
+			t.Fatalf("run %d: exit %d: %s", i+1, code, stderr)
+		}
+		var r history.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Period.Compared != (i == 1) {
+			t.Errorf("run %d: compared %v", i+1, r.Period.Compared)
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, histDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pgadvisor_history.runs WHERE target = 'small'").Scan(&n); err != nil || n != 2 {
+		t.Errorf("history database holds %d runs (%v), want 2", n, err)
+	}
+	// The audited database itself is refused, and gets no schema.
+	code, _, stderr := runCLI(t, "report", "--dsn", dsn, "--history", pgURL(t, dsn), "--format", "json", "--sample-window", "0", "--no-what-if")
+	if code != exitFailure || !strings.Contains(stderr, "never writes to the database it audits") {
+		t.Errorf("history in the audited database: exit %d, %q", code, stderr)
+	}
+	audited, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audited.Close(ctx)
+	var exists bool
+	if err := audited.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgadvisor_history')").Scan(&exists); err != nil || exists {
+		t.Errorf("the audited database got the history schema (%v)", err)
 	}
 }
