@@ -37,6 +37,9 @@ type Options struct {
 	LockContention     LockContentionThresholds     `section:"lock-contention"`
 	Denormalization    DenormalizationThresholds    `section:"denormalization"`
 
+	// Report holds the verdict thresholds of pgadvisor report; no rule reads them.
+	Report ReportThresholds `section:"report"`
+
 	// Policy is applied to the findings after the rules (never read by a rule).
 	Policy Policy `json:"-" section:"-"`
 }
@@ -92,6 +95,7 @@ func DefaultOptions() Options {
 			MaxWorkMemMB:   1024,
 		},
 		WhatIf:             whatIfDefaults(),
+		Report:             defaultReport,
 		SeqScan:            defaultSeqScan,
 		FKMissingIndex:     defaultFKMissingIndex,
 		NonSargable:        defaultNonSargable,

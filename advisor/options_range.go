@@ -111,6 +111,13 @@ var thresholdRanges = map[string]Range{
 	"denorm_min_call_share":  fraction,
 	"denorm_hot_share":       fraction,
 	"denorm_max_write_ratio": ratio,
+
+	"regression_ratio":     positive,
+	"regression_floor_ms":  nonNegative,
+	"regression_sigma":     nonNegative,
+	"regression_min_calls": atLeastOne,
+	"new_min_share":        fraction,
+	"new_min_total_ms":     nonNegative,
 }
 
 // ThresholdRange returns the allowed values of the threshold with that JSON key.

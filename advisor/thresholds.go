@@ -45,7 +45,7 @@ type Threshold struct {
 // what_if.max_new_indexes.
 func (t Threshold) Path() string {
 	switch t.Section {
-	case SectionCommon, SectionWhatIf:
+	case SectionCommon, SectionWhatIf, SectionReport:
 		return t.Section + "." + t.Key
 	}
 	return "rules." + t.Section + ".thresholds." + t.Key

@@ -160,6 +160,8 @@ func TestReadErrors(t *testing.T) {
 		{"key twice", "thresholds:\n  min_calls: 2\n  min_calls: 3\n", []string{"f.yaml:3: thresholds.min_calls: set twice"}},
 		{"not a mapping", "- a\n- b\n", []string{"f.yaml:1:", "must be a mapping"}},
 		{"ordered pair", "rules:\n  n-plus-one:\n    thresholds:\n      n_plus_one_min_ratio: 3\n", []string{"f.yaml:4: rules.n-plus-one.thresholds.n_plus_one_min_ratio: n_plus_one_max_ratio = 2 is below n_plus_one_min_ratio = 3"}},
+		{"report threshold out of range", "report:\n  new_min_share: 2\n", []string{"f.yaml:2: report.new_min_share: 2 is out of range: a fraction from 0 to 1"}},
+		{"unknown report threshold", "report:\n  regression_ratoi: 0.5\n", []string{"f.yaml:2: report.regression_ratoi: unknown threshold; did you mean regression_ratio?"}},
 		{"syntax", "rules: [\n", []string{"f.yaml: yaml: line"}},
 	} {
 		err := Default().Read("f.yaml", []byte(c.yaml))

@@ -16,7 +16,7 @@ import (
 )
 
 // topKeys are the keys of the file's top level.
-var topKeys = []string{"rules", advisor.SectionCommon, advisor.SectionWhatIf, PathTrustFunctions, PathIgnore}
+var topKeys = []string{"rules", advisor.SectionCommon, advisor.SectionWhatIf, advisor.SectionReport, PathTrustFunctions, PathIgnore}
 
 // ruleKeys are the keys of a rules.<id> mapping.
 var ruleKeys = []string{"enabled", "severity", "thresholds"}
@@ -56,7 +56,7 @@ func (c *Config) Read(path string, data []byte) error {
 		switch key {
 		case "rules":
 			r.rules(v)
-		case advisor.SectionCommon, advisor.SectionWhatIf:
+		case advisor.SectionCommon, advisor.SectionWhatIf, advisor.SectionReport:
 			r.thresholds(v, key, key)
 		case PathTrustFunctions:
 			r.trustFunctions(k, v)

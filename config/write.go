@@ -33,6 +33,10 @@ func (c *Config) Write(w io.Writer) error {
 	for _, t := range advisor.SectionThresholds(advisor.SectionWhatIf) {
 		add("  "+t.Key+": "+value(t), t.Path())
 	}
+	head(advisor.SectionReport + ":")
+	for _, t := range advisor.SectionThresholds(advisor.SectionReport) {
+		add("  "+t.Key+": "+value(t), t.Path())
+	}
 	head("rules:")
 	for _, r := range advisor.All() {
 		head("  " + r.Name + ":")

@@ -83,6 +83,7 @@ It never writes to the audited database unless a flag says so.`,
 		Flags:           []cli.Flag{configFlag()},
 		Commands: []*cli.Command{
 			auditCommand(),
+			reportCommand(),
 			explainCommand(),
 			reviewCommand(),
 			demoCommand(),
