@@ -1,5 +1,7 @@
 GO ?= go
 BIN := bin/pgadvisor
+# Test artefacts (the HTML report's screenshot from headless Chromium) land here.
+export PGADVISOR_ARTIFACTS ?= $(CURDIR)/bin/artifacts
 
 .PHONY: all build demo test deps vet bench clean
 

@@ -36,15 +36,16 @@ func HTML(w io.Writer, r *Report) error {
 const (
 	chartW, chartH = 640, 180
 	padL, padB     = 60, 30
+	padR           = 60 // room for the last run's bar and its centred date
 )
 
 // axis maps run i of n and value v of max to SVG coordinates.
 func axis(i, n int, v, max float64) (float64, float64) {
 	x := float64(padL)
 	if n > 1 {
-		x += float64(i) * float64(chartW-padL-20) / float64(n-1)
+		x += float64(i) * float64(chartW-padL-padR) / float64(n-1)
 	} else {
-		x += float64(chartW-padL-20) / 2
+		x += float64(chartW-padL-padR) / 2
 	}
 	y := float64(chartH - padB)
 	if max > 0 {
@@ -200,6 +201,7 @@ document.querySelectorAll("table.sortable th").forEach(function(th, _){th.addEve
 var t=th.closest("table"),i=Array.prototype.indexOf.call(th.parentNode.children,th),b=t.tBodies[0],asc=th.dataset.asc!=="1";
 var rows=Array.prototype.slice.call(b.rows);rows.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,na=parseFloat(a),nc=parseFloat(c);
 var r=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);return asc?r:-r;});rows.forEach(function(r){b.appendChild(r);});th.dataset.asc=asc?"1":"0";});});
+document.body.dataset.sortable="ready";
 </script>
 </body></html>
 `))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what pgadvisor's demo and tests need on a fresh Debian/Ubuntu machine:
 # the PostgreSQL server with contrib (pg_stat_statements), and HypoPG and
-# pg_qualstats for the installed major version. Idempotent; does nothing when all is there.
+# pg_qualstats for the installed major version, PgBouncer, and Chromium (the HTML
+# report is opened headless in a test). Idempotent; does nothing when all is there.
 set -euo pipefail
 
 SUDO=""
@@ -39,6 +40,7 @@ pkgs=()
 [ -f "$sharedir/hypopg.control" ] || pkgs+=("postgresql-$major-hypopg")
 [ -f "$sharedir/pg_qualstats.control" ] || pkgs+=("postgresql-$major-pg-qualstats")
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || pkgs+=("pgbouncer")
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || pkgs+=("chromium")
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "deps: installing ${pkgs[*]} for PostgreSQL $major"
   apt_install "${pkgs[@]}"
