@@ -23,6 +23,9 @@ type Result struct {
 	Statements int `json:"statements"`
 	// TotalMS is the workload's total statement time, milliseconds.
 	TotalMS float64 `json:"total_ms"`
+	// Parsed are the statements the rules read (model.Statements), for the
+	// report to list without parsing them again.
+	Parsed []*model.Statement `json:"-"`
 }
 
 // Run runs rules over a snapshot, then the findings pipeline (Process):
@@ -31,7 +34,7 @@ type Result struct {
 // severity, rule and message.
 func Run(snap *pgstat.Snapshot, rules []*Rule, opts Options) Result {
 	stmts, total := model.Statements(snap)
-	res := Result{Statements: len(stmts), TotalMS: total}
+	res := Result{Statements: len(stmts), TotalMS: total, Parsed: stmts}
 	pass := &Pass{Snapshot: snap, Statements: stmts, TotalMS: total, Options: opts}
 	var found []Finding
 	for _, r := range rules {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgadvisor/pgadvisor/advisor"
 	"github.com/pgadvisor/pgadvisor/internal/num"
+	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -134,8 +135,12 @@ func New(version string, snap *pgstat.Snapshot, res advisor.Result, source strin
 	r.Fixes = Fixes(r.Findings)
 	r.IndexCurve = indexCurve(r.Findings, r.Fixes, res.TotalMS)
 	if source != "statement" {
-		r.TopStatements = topStatements(snap, r.Findings, TopStatementsShown)
-		r.Summary.ConcernedMS = concernedMS(snap, r.Findings)
+		stmts := res.Parsed
+		if stmts == nil {
+			stmts, _ = model.Statements(snap)
+		}
+		r.TopStatements = topStatements(stmts, r.Findings, TopStatementsShown)
+		r.Summary.ConcernedMS = concernedMS(stmts, r.Findings)
 	}
 	r.NotPlanned = notPlanned(snap)
 	r.Summary.Suppressed = len(r.Suppressed)

@@ -42,10 +42,9 @@ type NotPlanned struct {
 	SQLState string `json:"sqlstate,omitempty"`
 }
 
-// topStatements lists the heaviest statements of the snapshot (as the rules
-// saw them: pgadvisor's own, catalog-only and utility statements left out).
-func topStatements(snap *pgstat.Snapshot, findings []advisor.Finding, n int) []TopStatement {
-	stmts, _ := model.Statements(snap)
+// topStatements lists the heaviest statements (model.Statements: as the
+// rules saw them, pgadvisor's own, catalog-only and utility statements left out).
+func topStatements(stmts []*model.Statement, findings []advisor.Finding, n int) []TopStatement {
 	ranks := map[string][]int{}
 	for i, f := range findings {
 		for _, q := range advisor.StatementsOf(f) {
@@ -84,8 +83,7 @@ func topStatements(snap *pgstat.Snapshot, findings []advisor.Finding, n int) []T
 }
 
 // concernedMS is the time of the statements the findings concern, each once.
-func concernedMS(snap *pgstat.Snapshot, findings []advisor.Finding) float64 {
-	stmts, _ := model.Statements(snap)
+func concernedMS(stmts []*model.Statement, findings []advisor.Finding) float64 {
 	byID := map[string]float64{}
 	for _, s := range stmts {
 		byID[s.ID().String()] = s.TotalTime()
