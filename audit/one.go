@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -27,23 +29,13 @@ func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Sna
 		}
 		return nil, &Error{Phase: "parse", Message: err.Error(), Err: err}
 	}
-	conn, err := pgstat.Connect(ctx, opts.DSN, pgstat.ConnectOptions{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout})
-	if err != nil {
-		return nil, fail("connect", err)
+	var conn *pgx.Conn
+	conn, snap, err = connectCatalog(ctx, opts)
+	if conn != nil {
+		defer closeConn(conn)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn.Close(cctx)
-	}()
-	start := time.Now()
-	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: 0, MaxStatements: 1})
-	if snap == nil {
-		return nil, fail("collect", err)
-	}
-	snap.Timings["collect"] = ms(time.Since(start))
 	if err != nil {
-		return snap, fail("collect", err)
+		return snap, err
 	}
 	// The statement is the whole workload: one call.
 	snap.Statements = []pgstat.Statement{{Query: sql, Calls: 1, TotalExecTime: 1, MeanExecTime: 1, TopLevel: true}}
@@ -75,4 +67,33 @@ func CollectOne(ctx context.Context, sql string, opts Options) (snap *pgstat.Sna
 		}
 	}
 	return snap, nil
+}
+
+// connectCatalog connects with the audit's session settings and collects
+// the catalog only (no activity window, one statement slot): the start of
+// explain and review, whose workload is given rather than read from
+// pg_stat_statements. conn is nil when the connection failed, snap when
+// nothing was collected; the caller closes conn with closeConn.
+func connectCatalog(ctx context.Context, opts Options) (*pgx.Conn, *pgstat.Snapshot, error) {
+	conn, err := pgstat.Connect(ctx, opts.DSN, pgstat.ConnectOptions{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout})
+	if err != nil {
+		return nil, nil, fail("connect", err)
+	}
+	start := time.Now()
+	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: 0, MaxStatements: 1})
+	if snap == nil {
+		return conn, nil, fail("collect", err)
+	}
+	snap.Timings["collect"] = ms(time.Since(start))
+	if err != nil {
+		return conn, snap, fail("collect", err)
+	}
+	return conn, snap, nil
+}
+
+// closeConn closes a connection within 5 s, whatever the audit's context.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn.Close(ctx)
 }

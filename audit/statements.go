@@ -2,7 +2,8 @@ package audit
 
 import (
 	"context"
-	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/model"
@@ -21,23 +22,13 @@ func CollectStatements(ctx context.Context, stmts []pgstat.Statement, opts Optio
 	ctx, cancel := withAuditTimeout(ctx, opts.Timeout)
 	defer cancel()
 	defer func() { err = timedOut(ctx, snap, err, opts.Timeout) }()
-	conn, err := pgstat.Connect(ctx, opts.DSN, pgstat.ConnectOptions{StatementTimeout: opts.StatementTimeout, LockTimeout: opts.LockTimeout})
-	if err != nil {
-		return nil, fail("connect", err)
+	var conn *pgx.Conn
+	conn, snap, err = connectCatalog(ctx, opts)
+	if conn != nil {
+		defer closeConn(conn)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn.Close(cctx)
-	}()
-	start := time.Now()
-	snap, err = pgstat.Collect(ctx, conn, pgstat.CollectOptions{SampleWindow: 0, MaxStatements: 1})
-	if snap == nil {
-		return nil, fail("collect", err)
-	}
-	snap.Timings["collect"] = ms(time.Since(start))
 	if err != nil {
-		return snap, fail("collect", err)
+		return snap, err
 	}
 	snap.Statements = append([]pgstat.Statement(nil), stmts...)
 	for i := range snap.Statements {
