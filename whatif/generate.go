@@ -290,6 +290,34 @@ type scope struct {
 	fenced map[string]bool            // MATERIALIZED CTE names
 	open   []*pgstat.Table            // tables an unqualified column may belong to
 	extra  []sqlfacts.Predicate       // predicates of the views read, resolved by table
+	// renames maps a view (by name and alias) and one of its output columns
+	// to the base column it is (SELECT p.id AS view_id …), qualified with
+	// the base table, so that a filter on the view's column serves its table.
+	renames map[string]map[string]sqlfacts.ColumnRef
+}
+
+// renamed is the base column a view's output column stands for, or ref.
+func (s *scope) renamed(ref sqlfacts.ColumnRef) sqlfacts.ColumnRef {
+	if ref.Table != "" {
+		if base, ok := s.renames[ref.Table][ref.Column]; ok {
+			return base
+		}
+		return ref
+	}
+	var hit *sqlfacts.ColumnRef
+	for _, cols := range s.renames {
+		if base, ok := cols[ref.Column]; ok {
+			if hit != nil && *hit != base {
+				return ref // two views have that column: ambiguous
+			}
+			b := base
+			hit = &b
+		}
+	}
+	if hit != nil {
+		return *hit
+	}
+	return ref
 }
 
 func (s *scope) add(key string, t *pgstat.Table) {
@@ -326,6 +354,29 @@ func (c *catalog) resolveRelation(r sqlfacts.Relation, s *scope, depth int) []*p
 			inner.open = append(inner.open, t)
 		}
 		out = append(out, ts...)
+	}
+	// A view's output column that renames a base column (id AS view_id) is
+	// that column for the statement's filters.
+	if cols, err := sqlfacts.OutputColumns(v.Definition); err == nil {
+		for name, ref := range cols {
+			t := inner.column(ref)
+			if t == nil || name == ref.Column && ref.Table == "" {
+				continue
+			}
+			base := sqlfacts.ColumnRef{Schema: t.Schema, Table: t.Name, Column: ref.Column}
+			for _, key := range []string{r.Name, r.Alias} {
+				if key == "" {
+					continue
+				}
+				if s.renames == nil {
+					s.renames = map[string]map[string]sqlfacts.ColumnRef{}
+				}
+				if s.renames[key] == nil {
+					s.renames[key] = map[string]sqlfacts.ColumnRef{}
+				}
+				s.renames[key][name] = base
+			}
+		}
 	}
 	// The view's own predicates apply to every statement reading it: qualify
 	// them with the base table they resolve to.
@@ -560,6 +611,7 @@ func (st *statementTables) usePredicates(f *sqlfacts.Facts) {
 		if p.InOr || p.Join {
 			continue
 		}
+		p.Column = st.s.renamed(p.Column)
 		t := st.resolve(p.Column)
 		if t == nil || (st.fenced[t] && !st.inside[t][p.Column.Column+" "+p.Operator]) {
 			continue

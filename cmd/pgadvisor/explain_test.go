@@ -26,6 +26,7 @@ CREATE INDEX IF NOT EXISTS events_kind_idx ON app.events (kind);
 CREATE TABLE app.tiny (id int PRIMARY KEY, label text);
 INSERT INTO app.tiny SELECT g, 'l' || g FROM generate_series(1, 20) g;
 CREATE VIEW app.recent_events AS SELECT id, user_id, kind, at FROM app.events WHERE at > now() - interval '30 days';
+CREATE VIEW app.user_directory AS SELECT u.id AS user_id, u.tenant_id AS org_id, u.email FROM app.users u;
 CREATE TABLE app.measurements (id bigint, device_id int NOT NULL, at timestamptz NOT NULL, value float8) PARTITION BY RANGE (at);
 CREATE TABLE app.measurements_a PARTITION OF app.measurements FOR VALUES FROM ('2000-01-01') TO ('2026-06-01');
 CREATE TABLE app.measurements_b PARTITION OF app.measurements FOR VALUES FROM ('2026-06-01') TO ('2100-01-01');
@@ -60,6 +61,8 @@ func TestExplainStatements(t *testing.T) {
 		{"update", "UPDATE app.events SET payload = $1 WHERE user_id = $2", "(user_id)"},
 		{"delete", "DELETE FROM app.users WHERE tenant_id = $1 AND created_at < $2", "tenant_id"},
 		{"view", "SELECT id FROM app.recent_events WHERE user_id = $1", "app.events"},
+		{"view column renaming a base column", "SELECT * FROM app.user_directory WHERE org_id = $1", "app.users USING btree (tenant_id)"},
+		{"view column renaming the primary key", "SELECT * FROM app.user_directory WHERE user_id = 1", ""},
 		{"cte", "WITH r AS (SELECT * FROM app.events WHERE user_id = $1) SELECT count(*) FROM r", "(user_id)"},
 		{"partitioned", "SELECT value FROM app.measurements WHERE device_id = $1 ORDER BY at DESC LIMIT 10", "ON ONLY app.measurements "},
 		{"quoted identifiers", `SELECT "Label" FROM "Bar"."Foo" WHERE "OwnerId" = $1`, `"Bar"."Foo"`},
