@@ -99,7 +99,7 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 				return nil
 			}
 			ext := strings.ToLower(filepath.Ext(path))
-			if ext != ".sql" && ext != ".go" && ext != ".py" {
+			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] {
 				return nil
 			}
 			seen[path] = true
@@ -181,6 +181,10 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 			files = append(files, readPython(rel, string(src)))
 			continue
 		}
+		if jsExt[strings.ToLower(filepath.Ext(name))] {
+			files = append(files, readJavaScript(rel, string(src)))
+			continue
+		}
 		source := "sql"
 		n := order[c.rel]
 		if n > 0 {
@@ -217,3 +221,6 @@ func relPath(wd, path string) string {
 	}
 	return path
 }
+
+// jsExt are the JavaScript and TypeScript file name extensions reviewed.
+var jsExt = map[string]bool{".js": true, ".mjs": true, ".cjs": true, ".jsx": true, ".ts": true, ".mts": true, ".cts": true, ".tsx": true}
