@@ -19,7 +19,22 @@ var jsParams = regexp.MustCompile(`\$\{[^{}]*\}|:[A-Za-z_][A-Za-z0-9_]*`)
 // placeholder's length, so every column holds). A literal that does not
 // parse is taken for prose, as in Python sources; // and /* */ comments are
 // skipped, and `// pgadvisor-ignore` on the line above a literal suppresses.
-func readJavaScript(path string, src string) *File {
+func readJavaScript(path string, src string) *File { return readCLike(path, src, false) }
+
+// readJVM finds the SQL literals of a Java or Kotlin source the same way:
+// "…" strings and """…""" text blocks (Java) and raw strings (Kotlin),
+// :name bindings (Spring's NamedParameterJdbcTemplate, JPA) and Kotlin's
+// ${…} templates read as $n; '…' is a character there, never SQL.
+func readJVM(path string, src string) *File { return readCLike(path, src, true) }
+
+// readCLike reads the literals of a language with // and /* */ comments:
+// JavaScript/TypeScript (' " and ` quotes, ` multi-line with ${…}), or, with
+// jvm, Java/Kotlin (" and """ quotes, """ multi-line).
+func readCLike(path string, src string, jvm bool) *File {
+	source := "javascript"
+	if jvm {
+		source = "jvm"
+	}
 	f := &File{Path: path}
 	li := newLineIndex(src)
 	for i := 0; i < len(src); {
@@ -40,31 +55,36 @@ func readJavaScript(path string, src string) *File {
 				i += j + 4
 			}
 			continue
-		case src[i] == '"' || src[i] == '\'' || src[i] == '`':
+		case src[i] == '"' || (!jvm && (src[i] == '\'' || src[i] == '`')):
 		default:
 			i++
 			continue
 		}
-		quote := src[i]
-		body := i + 1
+		quote := src[i : i+1]
+		if jvm && strings.HasPrefix(src[i:], `"""`) {
+			quote = `"""`
+		}
+		multiline := quote == "`" || quote == `"""`
+		templates := quote == "`" || jvm // ${…} inside the literal
+		body := i + len(quote)
 		end := body
-		depth := 0 // inside ${…} of a template literal
+		depth := 0 // inside ${…}
 		for end < len(src) {
 			c := src[end]
 			if c == '\\' {
 				end += 2
 				continue
 			}
-			if quote == '`' && strings.HasPrefix(src[end:], "${") {
+			if templates && strings.HasPrefix(src[end:], "${") {
 				depth++
 				end += 2
 				continue
 			}
 			if depth > 0 && c == '}' {
 				depth--
-			} else if depth == 0 && c == quote {
+			} else if depth == 0 && strings.HasPrefix(src[end:], quote) {
 				break
-			} else if quote != '`' && c == '\n' {
+			} else if !multiline && c == '\n' {
 				break
 			}
 			end++
@@ -74,7 +94,7 @@ func readJavaScript(path string, src string) *File {
 		}
 		text := src[body:end]
 		start := i
-		i = end + 1
+		i = end + len(quote)
 		if strings.Contains(text, `\`) || strings.Contains(text, "?") || !sqlStart.MatchString(stripLeadingComments(text)) {
 			continue // escapes or ? would move positions; not SQL
 		}
@@ -87,7 +107,7 @@ func readJavaScript(path string, src string) *File {
 			if st.Err != nil {
 				continue // prose, not SQL
 			}
-			st.Source = "javascript"
+			st.Source = source
 			st.Comments = append(commentsAround(li, li.at(start).line, position{}, "//"), st.Comments...)
 			f.Statements = append(f.Statements, st)
 		}

@@ -45,3 +45,30 @@ func TestReadJavaScript(t *testing.T) {
 		t.Errorf("the cast was taken for a binding: %q", f.Statements[1].SQL)
 	}
 }
+
+// TestReadJVM: Java and Kotlin: "…" strings and """…""" text blocks located
+// exactly, :name and Kotlin's ${…} read as $n, a char literal never SQL.
+func TestReadJVM(t *testing.T) {
+	src := "class Orders {\n" + // 1
+		"  static final String BY_ID = \"SELECT id, total FROM shop.orders WHERE id = :id\";\n" + // 2
+		"  char c = 'S';\n" + // 3
+		"  String history = \"\"\"\n" + // 4
+		"      SELECT id FROM shop.orders\n" + // 5
+		"      WHERE customer_id = ${customerId} ORDER BY created_at DESC\"\"\";\n" + // 6
+		"  String prose = \"Select an order\";\n" + // 7
+		"}\n"
+	f := readJVM("src/Orders.kt", src)
+	if len(f.Statements) != 2 {
+		for _, st := range f.Statements {
+			t.Logf("%d:%d %q", st.Location.Line, st.Location.Column, st.SQL)
+		}
+		t.Fatalf("%d statements, want 2", len(f.Statements))
+	}
+	a, b := f.Statements[0], f.Statements[1]
+	if a.Location.Line != 2 || a.Location.Column != 32 || !strings.Contains(a.SQL, "WHERE id = $1") || a.Source != "jvm" {
+		t.Errorf("first at %d:%d %q (%s)", a.Location.Line, a.Location.Column, a.SQL, a.Source)
+	}
+	if b.Location.Line != 5 || b.Location.Column != 7 || !strings.Contains(b.SQL, "customer_id = $1") {
+		t.Errorf("text block at %d:%d %q", b.Location.Line, b.Location.Column, b.SQL)
+	}
+}

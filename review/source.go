@@ -30,7 +30,7 @@ type Location struct {
 type Statement struct {
 	SQL      string   `json:"sql"`
 	Location Location `json:"location"`
-	// Source says where it came from: "sql", "sqlc", "migration", "go", "python" or "javascript".
+	// Source says where it came from: "sql", "sqlc", "migration", "go", "python", "javascript" or "jvm" (Java, Kotlin).
 	Source string `json:"source"`
 	// Migration orders the statements of one migration folder: the file's
 	// position in the folder's order (1-based), 0 outside migrations.

@@ -99,7 +99,7 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 				return nil
 			}
 			ext := strings.ToLower(filepath.Ext(path))
-			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] {
+			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] && !jvmExt[ext] {
 				return nil
 			}
 			seen[path] = true
@@ -185,6 +185,10 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 			files = append(files, readJavaScript(rel, string(src)))
 			continue
 		}
+		if jvmExt[strings.ToLower(filepath.Ext(name))] {
+			files = append(files, readJVM(rel, string(src)))
+			continue
+		}
 		source := "sql"
 		n := order[c.rel]
 		if n > 0 {
@@ -224,3 +228,6 @@ func relPath(wd, path string) string {
 
 // jsExt are the JavaScript and TypeScript file name extensions reviewed.
 var jsExt = map[string]bool{".js": true, ".mjs": true, ".cjs": true, ".jsx": true, ".ts": true, ".mts": true, ".cts": true, ".tsx": true}
+
+// jvmExt are the Java and Kotlin file name extensions reviewed.
+var jvmExt = map[string]bool{".java": true, ".kt": true, ".kts": true}
