@@ -14,6 +14,7 @@ func whatIfInput(s *model.Statement) whatif.Input {
 		Calls:   s.Calls,
 		TotalMS: s.TotalTime(),
 		MeanMS:  s.MeanExecTime,
+		Rows:    s.Rows,
 		Facts:   s.Facts,
 	}
 	if s.Plan != nil {
