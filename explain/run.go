@@ -434,6 +434,16 @@ func (r *runner) custom(res *Result) error {
 		if len(types) != len(r.opts.Values) {
 			return step("planning with representative values", fmt.Errorf("%d values for %d parameters", len(r.opts.Values), len(types)))
 		}
+		// A value becomes a parameter through its type's input function
+		// (and a domain's constraints): built-in types only.
+		var builtin bool
+		if err := r.conn.QueryRow(r.ctx, Marker+"SELECT pg_catalog.bool_and(t::pg_catalog.regtype::oid < 16384 AND (SELECT y.typtype <> 'd' FROM pg_catalog.pg_type y WHERE y.oid = t::pg_catalog.regtype)) FROM pg_catalog.unnest($1::text[]) t",
+			pgx.QueryExecModeExec, types).Scan(&builtin); err != nil {
+			return step("checking the parameters' types", err)
+		}
+		if !builtin {
+			return step("planning with representative values", errors.New("a parameter of a user-defined type or domain"))
+		}
 		names := make([]string, len(types))
 		for i := range names {
 			names[i] = paramSetting(i + 1)

@@ -99,6 +99,8 @@ func (e *evaluator) customize(in Input, generic *explain.Plan) (rep *Representat
 }
 
 // columnStats reads pg_stats and the type of one column (one fixed text).
+// Values are read only for built-in types: turning a value into text runs
+// its type's output function.
 func (e *evaluator) columnStats(col sqlfacts.ColumnRef) (columnStats, error) {
 	rel := pgx.Identifier{col.Table}
 	if col.Schema != "" {
@@ -107,7 +109,9 @@ func (e *evaluator) columnStats(col sqlfacts.ColumnRef) (columnStats, error) {
 	var st columnStats
 	var nullFrac, nDistinct *float64
 	err := e.conn.QueryRow(e.ctx, ownMarker+`SELECT n.nspname || '.' || c.relname, c.reltuples::float8, a.atttypid::regtype::text, t.typcategory::text,
-  s.null_frac::float8, s.n_distinct::float8, s.most_common_vals::text::text[], s.most_common_freqs::float8[], s.histogram_bounds::text::text[]
+  s.null_frac::float8, s.n_distinct::float8,
+  CASE WHEN a.atttypid < 16384 THEN s.most_common_vals::text::text[] END, s.most_common_freqs::float8[],
+  CASE WHEN a.atttypid < 16384 THEN s.histogram_bounds::text::text[] END
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $2 AND NOT a.attisdropped
