@@ -66,5 +66,6 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.MinRowsToExtend = t.MinRowsToExtend
 	w.WriteHeavyShare = t.WriteHeavyShare
 	w.MaxCandidates = t.MaxCandidates
+	w.CustomPlanMisestimate = t.CustomPlanMisestimate
 	return w
 }
