@@ -80,22 +80,42 @@ func (e *evaluator) customize(in Input, generic *explain.Plan) (rep *Representat
 			rep.TableRows = st.TableRows
 		}
 	}
-	e.values[in.QueryID] = values
-	plan, mode, err := e.plan(in)
-	if err != nil || mode != explain.ModeCustom {
-		delete(e.values, in.QueryID)
-		if err == nil {
-			err = fmt.Errorf("planned as %s", mode)
-		}
+	plan, err := e.probe(in, values)
+	if err != nil {
 		return keep("the custom plan with values from pg_stats failed: " + err.Error())
 	}
 	rep.CustomRows = resultRows(plan)
 	if misestimate(observed, rep.CustomRows) >= e.opts.CustomPlanMisestimate {
-		delete(e.values, in.QueryID)
 		return keep(fmt.Sprintf("a custom plan for values from pg_stats estimates %s rows per call, no closer", rowsText(rep.CustomRows)))
 	}
+	e.values[in.QueryID] = values
 	rep.Summary = summary(rep.Values, adjusted, observed, est, rep.TableRows)
 	return rep, plan
+}
+
+// probe plans the statement for values once, to see whether the custom
+// plan works and matches: a failure falls back to the generic plan, so it
+// is not recorded as a failure of the audit (a lock timeout is: the guard
+// then skips the table).
+func (e *evaluator) probe(in Input, values []string) (*explain.Plan, error) {
+	g := e.opts.Guard
+	if g != nil {
+		if rel := g.SkipStatement(e.ctx, e.conn, in.Facts); rel != "" {
+			return nil, errors.New("skipped: " + rel + " is locked")
+		}
+	}
+	r := explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum, TrustFunctions: e.opts.TrustFunctions, Values: values})
+	e.res.PlannerCalls++
+	if r.Error != "" {
+		if g != nil && r.SQLState == "55P03" {
+			g.Failed(e.ctx, e.conn, "what-if", in.QueryID, in.Facts, r)
+		}
+		return nil, errors.New(r.Error)
+	}
+	if r.Plan == nil || r.Plan.Plan == nil || r.Mode != explain.ModeCustom {
+		return nil, fmt.Errorf("EXPLAIN returned no custom plan (mode %q)", r.Mode)
+	}
+	return r.Plan, nil
 }
 
 // columnStats reads pg_stats and the type of one column (one fixed text).
