@@ -143,7 +143,7 @@ func runMissingIndex(p *Pass) error {
 		}
 		f.Evidence = ev
 		f.Message = missingIndexMessage(r)
-		if r.Verified && r.PlanMode == explain.ModeCustom {
+		if r.Verified && res != nil && customCosted(res, r.Statements) {
 			f.Message += "; costed with representative parameter values, as the generic plan misjudged the rows per call"
 		}
 		for _, x := range m {
@@ -173,6 +173,19 @@ func costedWith(res *whatif.Result, gains []whatif.StatementGain) map[string]str
 		}
 	}
 	return out
+}
+
+// customCosted reports whether a statement served was costed with a custom
+// plan for representative values.
+func customCosted(res *whatif.Result, gains []whatif.StatementGain) bool {
+	for _, g := range gains {
+		for _, sc := range res.Statements {
+			if sc.QueryID == g.QueryID && sc.Mode == explain.ModeCustom {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // partitionEvidence describes the online recipe of an index on a
