@@ -79,6 +79,8 @@ func TestRepresentativeValues(t *testing.T) {
 			[]string{"costed with created_at > now() - '", "::interval (pg_stats histogram: 0.2", "matching 400 rows per call"}, ""},
 		{"equality on a skewed column", `SELECT id, payload FROM events WHERE kind = $1`, perCall, "kind", "",
 			[]string{"costed with kind = 'd' (pg_stats most common values: 0.", "of rows, matching 400 rows per call", "instead of the generic plan's 50,000 rows (25%)"}, ""},
+		{"a write", `UPDATE events SET payload = $1 WHERE created_at >= $2`, perCall, "created_at", "",
+			[]string{"costed with created_at >= '20", "matching 400 rows per call", "; other parameters at typical values: payload = 'xxxx"}, ""},
 		{"estimates agree", `SELECT id, payload FROM events WHERE bucket = $1`, 40, "bucket", "bucket", nil, ""},
 		{"a LIMIT hides the filter's rows", `SELECT id, payload FROM events WHERE created_at >= $1 LIMIT 100000`, perCall, "", "", nil, "a LIMIT or OFFSET caps the rows per call"},
 		{"a parameter not compared with a column", `SELECT id, payload FROM events WHERE created_at >= $1 AND length(payload) > $2`, perCall, "", "", nil, "$2 is not compared with a column"},
