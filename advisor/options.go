@@ -66,6 +66,8 @@ type WhatIfThresholds struct {
 	MinRowsToExtend    float64 `json:"min_rows_to_extend" doc:"an index only adding ORDER BY or range keys to an existing one needs this many rows per equality match"`
 	WriteHeavyShare    float64 `json:"write_heavy_share" doc:"a table whose rows written are this fraction of rows written plus read is write-heavy: a new index's write cost is subtracted from its benefit"`
 	MaxCandidates      int     `json:"max_candidates" doc:"candidates evaluated with HypoPG at most, the heaviest statements' first"`
+	// CustomPlanMisestimate is whatif.Options.CustomPlanMisestimate.
+	CustomPlanMisestimate float64 `json:"custom_plan_misestimate" doc:"when a statement's generic plan estimates its rows this many times more (or fewer) than the rows per call pg_stat_statements saw, it is costed with a custom plan for representative values from pg_stats"`
 }
 
 // whatIfDefaults are the what-if engine's own defaults (whatif.DefaultOptions).
@@ -81,6 +83,8 @@ func whatIfDefaults() WhatIfThresholds {
 		MinRowsToExtend:    d.MinRowsToExtend,
 		WriteHeavyShare:    d.WriteHeavyShare,
 		MaxCandidates:      d.MaxCandidates,
+
+		CustomPlanMisestimate: d.CustomPlanMisestimate,
 	}
 }
 

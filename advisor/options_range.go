@@ -57,6 +57,8 @@ var thresholdRanges = map[string]Range{
 	"write_heavy_share":    openFraction,
 	"max_candidates":       atLeastOne,
 
+	"custom_plan_misestimate": {Min: 1, Max: maxThreshold, MinOpen: true, What: "a factor"},
+
 	"plan_error_share":       fraction,
 	"max_work_mem_mb":        positive,
 	"subplan_min_loops":      atLeastOne,

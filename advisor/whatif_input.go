@@ -14,6 +14,7 @@ func whatIfInput(s *model.Statement) whatif.Input {
 		Calls:   s.Calls,
 		TotalMS: s.TotalTime(),
 		MeanMS:  s.MeanExecTime,
+		Rows:    s.Rows,
 		Facts:   s.Facts,
 	}
 	if s.Plan != nil {
@@ -65,5 +66,6 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.MinRowsToExtend = t.MinRowsToExtend
 	w.WriteHeavyShare = t.WriteHeavyShare
 	w.MaxCandidates = t.MaxCandidates
+	w.CustomPlanMisestimate = t.CustomPlanMisestimate
 	return w
 }
