@@ -41,7 +41,7 @@ func TestReviewSampleRepository(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d:%d-%d:%d %s %s", l.Path, l.Line, l.Column, l.EndLine, l.EndColumn, f.Severity, f.Rule))
 	}
 	want := []string{
-		"app/reports.py:12:13-13:36 notice non-sargable",
+		"app/reports.py:12:13-13:43 notice non-sargable",
 		"app/reports.py:21:20-21:74 notice leading-wildcard",
 		"db/migrations/4_backfill.up.sql:1:1-2:97 warning fk-missing-index",
 		"db/migrations/4_backfill.up.sql:4:1-4:75 warning index-not-concurrent",

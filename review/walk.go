@@ -99,7 +99,7 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 				return nil
 			}
 			ext := strings.ToLower(filepath.Ext(path))
-			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] && !jvmExt[ext] {
+			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] && !jvmExt[ext] && !rubyExt[ext] {
 				return nil
 			}
 			seen[path] = true
@@ -189,6 +189,10 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 			files = append(files, readJVM(rel, string(src)))
 			continue
 		}
+		if rubyExt[strings.ToLower(filepath.Ext(name))] {
+			files = append(files, readRuby(rel, string(src)))
+			continue
+		}
 		source := "sql"
 		n := order[c.rel]
 		if n > 0 {
@@ -231,3 +235,6 @@ var jsExt = map[string]bool{".js": true, ".mjs": true, ".cjs": true, ".jsx": tru
 
 // jvmExt are the Java and Kotlin file name extensions reviewed.
 var jvmExt = map[string]bool{".java": true, ".kt": true, ".kts": true}
+
+// rubyExt are the Ruby file name extensions reviewed.
+var rubyExt = map[string]bool{".rb": true, ".rake": true}
