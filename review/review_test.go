@@ -308,6 +308,52 @@ func TestReviewConfigIgnore(t *testing.T) {
 	}
 }
 
+// TestReviewPolicy: the configuration's policy applies to review's findings
+// with the audit's semantics (advisor.ApplyPolicy): an ignore by object
+// drops identifier quotes, a severity override re-grades every finding of
+// its rule but never revives a suppressed one, and an entry that matched
+// nothing is reported, in text and JSON.
+func TestReviewPolicy(t *testing.T) {
+	opts := Options{Advisor: advisor.DefaultOptions()}
+	opts.Advisor.Policy = advisor.Policy{
+		Severity: map[string]advisor.Severity{"non-sargable": advisor.SeverityWarning, "index-not-concurrent": advisor.SeverityError},
+		Ignore: []advisor.Ignore{
+			{Rule: "index-not-concurrent", Object: `"shop".orders`, Reason: "built in the maintenance window"},
+			{Rule: "seq-scan", Object: "shop.nothing", Reason: "stale"},
+		},
+	}
+	r := reviewDir(t, "testdata/repo", opts)
+	sev := map[string]string{}
+	for _, f := range r.Findings {
+		sev[f.Rule] += string(f.Severity) + " "
+	}
+	if sev["non-sargable"] != "warning warning warning warning " || sev["index-not-concurrent"] != "" {
+		t.Errorf("severities %v: want every non-sargable a warning, index-not-concurrent suppressed", sev)
+	}
+	var byConfig []string
+	for _, s := range r.Suppressed {
+		if s.By == "config" {
+			byConfig = append(byConfig, fmt.Sprintf("%s:%d %s %s %s", s.Finding.Location.Path, s.Finding.Location.Line, s.Finding.Rule, s.Finding.Severity, s.Reason))
+		}
+	}
+	if want := "db/migrations/4_backfill.up.sql:4 index-not-concurrent warning built in the maintenance window"; strings.Join(byConfig, ";") != want {
+		t.Errorf("suppressed by config %q, want %q (its severity not overridden)", byConfig, want)
+	}
+	if len(r.UnmatchedIgnores) != 1 || r.UnmatchedIgnores[0].Object != "shop.nothing" {
+		t.Errorf("unmatched ignores %+v, want the shop.nothing entry", r.UnmatchedIgnores)
+	}
+	var text, js bytes.Buffer
+	if err := Text(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := JSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "pgadvisor: note: ignore entry for seq-scan on shop.nothing matched no finding") || !strings.Contains(js.String(), `"unmatched_ignores": [`) {
+		t.Errorf("the unmatched entry is not reported:\n%s", text.String())
+	}
+}
+
 func TestMain(m *testing.M) {
 	Now = func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 	os.Exit(m.Run())
