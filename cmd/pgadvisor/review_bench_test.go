@@ -60,4 +60,3 @@ func BenchmarkReviewStaging(b *testing.B) {
 	b.ReportMetric(whatIfMS/float64(b.N), "what-if-ms/op")
 	b.ReportMetric(float64(sent), "statements")
 }
-
