@@ -1,6 +1,7 @@
 package sqlfacts
 
 import (
+	"regexp"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -20,6 +21,10 @@ var typedLiteralTypes = map[string]bool{
 	"money": true, "point": true, "tsquery": true, "tsvector": true, "xml": true, "regclass": true,
 }
 
+// typeBeforeParam is a word (a type name's last) and white space right
+// before a $n: a text without one has no typed literal to rewrite.
+var typeBeforeParam = regexp.MustCompile(`[A-Za-z0-9_"]\s+\$[0-9]`)
+
 // CastTypedParams rewrites the normalised typed literals of a
 // pg_stat_statements text (`interval $1`, `timestamptz $2`, `date $3`,
 // which do not parse) into casts (`$1::interval`), so that the statement
@@ -27,6 +32,9 @@ var typedLiteralTypes = map[string]bool{
 // (the text is tokenised by PostgreSQL's scanner). The text comes back
 // unchanged when there is nothing to rewrite or it cannot be scanned.
 func CastTypedParams(sql string) string {
+	if !typeBeforeParam.MatchString(sql) {
+		return sql // no word right before a $n: nothing to cast, and no scan
+	}
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
 		return sql
