@@ -31,8 +31,8 @@ func reviewDir(t *testing.T, dir string, opts Options) *Result {
 
 // TestReviewSampleRepository checks every finding of the sample repository
 // at its exact place: SQL scripts (psql meta-commands and COPY data
-// skipped), sqlc queries, a migration folder (down migrations skipped), Go
-// and Python sources; vendor is not walked and the binary file is a note.
+// skipped), sqlc queries, a migration folder (down migrations skipped), Go,
+// Python and Ruby sources; vendor is not walked and the binary file is a note.
 func TestReviewSampleRepository(t *testing.T) {
 	r := reviewDir(t, "testdata/repo", Options{})
 	var got []string
@@ -41,6 +41,7 @@ func TestReviewSampleRepository(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d:%d-%d:%d %s %s", l.Path, l.Line, l.Column, l.EndLine, l.EndColumn, f.Severity, f.Rule))
 	}
 	want := []string{
+		"app/models/order.rb:5:7-6:33 notice non-sargable",
 		"app/reports.py:12:13-13:43 notice non-sargable",
 		"app/reports.py:21:20-21:74 notice leading-wildcard",
 		"db/migrations/4_backfill.up.sql:1:1-2:97 warning fk-missing-index",
@@ -60,9 +61,9 @@ func TestReviewSampleRepository(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// 2 files of sqlc and plain SQL, 4 migrations (the down one skipped),
-	// 1 Go and 1 Python file (whose prose string is not SQL).
-	if r.Files != 8 || r.Statements != 31 {
-		t.Errorf("files %d, statements %d; want 8 and 31", r.Files, r.Statements)
+	// 1 Go, 1 Python and 1 Ruby file (whose prose strings are not SQL).
+	if r.Files != 9 || r.Statements != 33 {
+		t.Errorf("files %d, statements %d; want 9 and 33", r.Files, r.Statements)
 	}
 	if len(r.Notes) != 1 || r.Notes[0].Path != "queries/dump.sql" || !strings.Contains(r.Notes[0].Message, "binary") {
 		t.Errorf("notes %+v, want the binary queries/dump.sql", r.Notes)
@@ -72,6 +73,7 @@ func TestReviewSampleRepository(t *testing.T) {
 		sup = append(sup, fmt.Sprintf("%s:%d %s %s: %s", s.Finding.Location.Path, s.Finding.Location.Line, s.By, s.Finding.Rule, s.Reason))
 	}
 	wantSup := []string{
+		"app/models/order.rb:11 inline leading-wildcard: the support tool searches by hand",
 		"app/reports.py:20 inline leading-wildcard: the back office searches a small table",
 		"internal/store/store.go:47 file large-offset: the admin pages are small",
 		"queries/reports.sql:17 inline leading-wildcard: the back-office search runs once a day",
@@ -327,7 +329,7 @@ func TestReviewPolicy(t *testing.T) {
 	for _, f := range r.Findings {
 		sev[f.Rule] += string(f.Severity) + " "
 	}
-	if sev["non-sargable"] != "warning warning warning warning " || sev["index-not-concurrent"] != "" {
+	if sev["non-sargable"] != "warning warning warning warning warning " || sev["index-not-concurrent"] != "" {
 		t.Errorf("severities %v: want every non-sargable a warning, index-not-concurrent suppressed", sev)
 	}
 	var byConfig []string

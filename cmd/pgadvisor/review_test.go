@@ -34,7 +34,7 @@ func TestReviewCLI(t *testing.T) {
 		"db/migrations/4_backfill.up.sql:4:1: warning index-not-concurrent: ",
 		"    fix: Build the index with CONCURRENTLY",
 		"        CREATE INDEX CONCURRENTLY orders_shipping_country_idx ON shop.orders (shipping_country)\n",
-		"31 statements in 8 files: 14 findings (2 error, 5 warning, 7 notice); 3 suppressed\n",
+		"33 statements in 9 files: 15 findings (2 error, 5 warning, 8 notice); 4 suppressed\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -46,11 +46,11 @@ func TestReviewCLI(t *testing.T) {
 
 	tmp := t.TempDir()
 	base := filepath.Join(tmp, "baseline.json")
-	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean || !strings.Contains(stderr, "14 findings recorded") {
+	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean || !strings.Contains(stderr, "15 findings recorded") {
 		t.Fatalf("--write-baseline: exit %d, %s", code, stderr)
 	}
 	code, out, _ = runCLI(t, "review", "--baseline", base, "--fail-on", "notice", ".")
-	if code != exitClean || !strings.Contains(out, "0 findings") || !strings.Contains(out, "14 in the baseline") {
+	if code != exitClean || !strings.Contains(out, "0 findings") || !strings.Contains(out, "15 in the baseline") {
 		t.Errorf("--baseline: exit %d\n%s", code, out)
 	}
 
@@ -72,7 +72,7 @@ func TestReviewCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
-	if code != exitFindings || rep.SchemaVersion != 1 || len(rep.Findings) != 14 || rep.Summary.Suppressed != 3 || rep.Summary.FindingCount["error"] != 2 {
+	if code != exitFindings || rep.SchemaVersion != 1 || len(rep.Findings) != 15 || rep.Summary.Suppressed != 4 || rep.Summary.FindingCount["error"] != 2 {
 		t.Errorf("json: exit %d, %+v", code, rep.Summary)
 	}
 	for _, f := range rep.Findings {
