@@ -88,46 +88,58 @@ type parsedText struct {
 	err   error
 }
 
-// parseAll parses the statements' texts (pgadvisor's own, the internal FK
-// checks and empty texts left out) on GOMAXPROCS workers: pg_query is safe
+// parseAll parses the statements' distinct texts (pgadvisor's own, the
+// internal FK checks and empty texts left out) on GOMAXPROCS workers: pg_query is safe
 // for concurrent use, and parsing is most of an offline run's time (10,000
 // statements of a repository in review). A normalised typed literal
 // (interval $1) parses here but not on the server: it is planned, and
 // shown, as a cast ($1::interval).
 func parseAll(list []pgstat.Statement) []parsedText {
 	out := make([]parsedText, len(list))
-	work := func(i int) {
-		s := list[i]
+	// One parse per distinct text: a repository often holds a statement
+	// twice (sqlc's query file and the Go code generated from it), and the
+	// facts are read-only once made.
+	first := make(map[string]int, len(list))
+	var todo []int
+	for i, s := range list {
 		if IsOwn(s.Query) || IsFKCheck(s.Query) || strings.TrimSpace(s.Query) == "" {
-			return
+			continue
 		}
-		q := sqlfacts.CastTypedParams(s.Query)
+		if _, ok := first[s.Query]; !ok {
+			first[s.Query] = i
+			todo = append(todo, i)
+		}
+	}
+	work := func(k int) {
+		i := todo[k]
+		q := sqlfacts.CastTypedParams(list[i].Query)
 		facts, err := sqlfacts.Analyze(q)
 		out[i] = parsedText{query: q, facts: facts, err: err}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(list)/64+1)
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/64+1)
 	if workers <= 1 {
-		for i := range list {
-			work(i)
+		for k := range todo {
+			work(k)
 		}
-		return out
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(list) {
-					return
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := int(next.Add(1)) - 1; k < len(todo); k = int(next.Add(1)) - 1 {
+					work(k)
 				}
-				work(i)
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	for i, s := range list {
+		if j, ok := first[s.Query]; ok && j != i {
+			out[i] = out[j]
+		}
+	}
 	return out
 }
 
