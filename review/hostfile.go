@@ -77,10 +77,16 @@ func hostFile(path, src, source, marker string, lits []hostLiteral, params param
 		if !ok || !sqlStart.MatchString(stripLeadingComments(cs.value)) {
 			continue
 		}
-		call := queryCall.MatchString(src[max(0, lit.start-120):lit.start])
 		above := commentsAround(li, li.at(lit.start).line, position{}, marker)
+		call := -1 // whether the literal is a query call's argument, found out when needed
 		for _, st := range literalStatements(path, li, cs, interps, params, marker) {
-			if st.Err != nil && !call {
+			if st.Err != nil && call < 0 {
+				call = 0
+				if queryCall.MatchString(src[max(0, lit.start-120):lit.start]) {
+					call = 1
+				}
+			}
+			if st.Err != nil && call == 0 {
 				continue // prose ("Select a report below"), not SQL
 			}
 			st.Source = source
