@@ -407,3 +407,32 @@ func TestReviewSkippedFiles(t *testing.T) {
 		t.Errorf("%d files, %d statements, findings %+v; want ok.sql alone, clean", r.Files, r.Statements, r.Findings)
 	}
 }
+
+// TestReviewMigrationFolders: Flyway (V9__ before V10__, R__ last, U undo
+// files skipped) and numbered (9_ before 10-) folders are read in version
+// order, not name order: an index built in a later migration on a table an
+// earlier one creates is fine, one on a table no migration creates is not.
+func TestReviewMigrationFolders(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"flyway/V9__create.sql":   "CREATE TABLE app.t (id bigint PRIMARY KEY, a int);\n",
+		"flyway/V10__index.sql":   "CREATE INDEX t_a_idx ON app.t (a);\nCREATE INDEX u_a_idx ON app.u (a);\n",
+		"flyway/V10.1__more.sql":  "CREATE INDEX t_id_a_idx ON app.t (id, a);\n",
+		"flyway/R__views.sql":     "CREATE INDEX t_a2_idx ON app.t (a);\n",
+		"flyway/U10__undo.sql":    "SELEC broken;\n",
+		"numbered/9_create.sql":   "CREATE TABLE app.v (id bigint PRIMARY KEY, a int);\n",
+		"numbered/10-index.sql":   "CREATE INDEX v_a_idx ON app.v (a);\n",
+		"numbered/11_foreign.sql": "ALTER TABLE app.v ADD COLUMN t_id bigint REFERENCES app.t (id);\n",
+	})
+	r := reviewDir(t, dir, Options{})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.Location.Path, f.Location.Line, f.Rule))
+	}
+	want := "flyway/V10__index.sql:2 index-not-concurrent,numbered/11_foreign.sql:1 fk-missing-index"
+	if strings.Join(got, ",") != want {
+		t.Errorf("findings %v, want %s", got, want)
+	}
+	if r.Files != 7 {
+		t.Errorf("%d files, want 7 (the undo file skipped)", r.Files)
+	}
+}
