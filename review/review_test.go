@@ -439,12 +439,12 @@ func TestReviewMigrationFolders(t *testing.T) {
 
 // TestReviewIgnoreFile: -- pgadvisor-ignore-file at the top of a SQL file
 // (and # pgadvisor-ignore-file in a Python one) suppresses its rule in every
-// statement of that file only; one without a reason suppresses nothing and
-// is reported.
+// statement of that file only; one without a reason, or below the first
+// statement, suppresses nothing and is reported.
 func TestReviewIgnoreFile(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"a.sql": "-- Back-office searches.\n-- pgadvisor-ignore-file leading-wildcard: 300 rows, searched by hand\n\nSELECT id FROM t WHERE a LIKE '%x';\n\nSELECT id FROM t WHERE b LIKE '%y';\n",
-		"b.sql": "SELECT id FROM t WHERE a LIKE '%x';\n",
+		"b.sql": "SELECT id FROM t WHERE a LIKE '%x';\n\n-- pgadvisor-ignore-file leading-wildcard: too late\nSELECT 2;\n",
 		"c.py":  "# pgadvisor-ignore-file leading-wildcard\nQ = \"SELECT id FROM t WHERE a LIKE '%x'\"\n",
 	})
 	r := reviewDir(t, dir, Options{})
@@ -455,7 +455,7 @@ func TestReviewIgnoreFile(t *testing.T) {
 	for _, s := range r.Suppressed {
 		sup = append(sup, fmt.Sprintf("%s:%d %s %s", s.Finding.Location.Path, s.Finding.Location.Line, s.By, s.Finding.Rule))
 	}
-	if want := "b.sql:1 leading-wildcard,c.py:1 ignore-without-reason,c.py:2 leading-wildcard"; strings.Join(got, ",") != want {
+	if want := "b.sql:1 leading-wildcard,b.sql:3 ignore-without-reason,c.py:1 ignore-without-reason,c.py:2 leading-wildcard"; strings.Join(got, ",") != want {
 		t.Errorf("findings %v, want %s", got, want)
 	}
 	if want := "a.sql:4 file leading-wildcard,a.sql:6 file leading-wildcard"; strings.Join(sup, ",") != want {

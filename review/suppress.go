@@ -76,6 +76,7 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 	}
 	byStatement := map[key][]ignore{} // by the statement's path and first line
 	fileIgnores := map[string][]ignore{}
+	reported := map[key]bool{} // misplaced file ignores, once each
 	var problems []Finding
 	report := func(path string, ig ignore, msg string) {
 		if !enabled(advisor.IgnoreWithoutReason.Name) {
@@ -93,7 +94,9 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 		})
 	}
 	for _, f := range files {
+		top := map[int]bool{} // lines of the file's top comments
 		for _, c := range f.FileComments {
+			top[c.Line] = true
 			if ig, ok := parseIgnore(c); ok && ig.file {
 				if msg := ig.problem(); msg != "" {
 					report(f.Path, ig, msg)
@@ -105,7 +108,15 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 		for _, st := range f.Statements {
 			for _, c := range st.Comments {
 				ig, ok := parseIgnore(c)
-				if !ok || ig.file {
+				if !ok {
+					continue
+				}
+				if ig.file {
+					if !top[c.Line] && !reported[key{f.Path, c.Line}] {
+						// Below the first statement: it would seem to apply, and does not.
+						reported[key{f.Path, c.Line}] = true
+						report(f.Path, ig, "pgadvisor-ignore-file is read only at the top of a file, before its first statement: it suppresses nothing here (use pgadvisor-ignore for this statement, or move it up)")
+					}
 					continue
 				}
 				if msg := ig.problem(); msg != "" {
