@@ -15,9 +15,40 @@ func readJavaScript(path string, src string) *File {
 // readJVM finds the SQL literals of a Java or Kotlin source the same way:
 // "…" strings and """…""" text blocks (Java) and raw strings (Kotlin), JDBC's
 // ?, :name bindings (Spring's NamedParameterJdbcTemplate, JPA) and Kotlin's
-// ${…} templates read as $n; '…' is a character there, never SQL.
+// ${…} and $name templates read as $n; '…' is a character there, never SQL.
 func readJVM(path string, src string) *File {
-	return hostFile(path, src, "jvm", "//", scanCLike(src, true), paramQuestion|paramColon)
+	kotlin := strings.HasSuffix(path, ".kt") || strings.HasSuffix(path, ".kts")
+	lits := scanCLike(src, true)
+	if kotlin {
+		for i := range lits {
+			lits[i].interps = kotlinNames(src, lits[i])
+		}
+	}
+	return hostFile(path, src, "jvm", "//", lits, paramQuestion|paramColon)
+}
+
+// kotlinNames adds a Kotlin literal's $name templates to its ${…} ones, in
+// order.
+func kotlinNames(src string, lit hostLiteral) [][2]int {
+	var out [][2]int
+	next := 0
+	for j := lit.body; j < lit.end; j++ {
+		if next < len(lit.interps) && j == lit.interps[next][0] {
+			out = append(out, lit.interps[next])
+			j = lit.interps[next][1] - 1
+			next++
+			continue
+		}
+		if src[j] == '$' && j+1 < lit.end && isIdentStart(src[j+1]) && (j == lit.body || src[j-1] != '\\') {
+			k := j + 1
+			for k < lit.end && isIdentByte(src[k]) {
+				k++
+			}
+			out = append(out, [2]int{j, k})
+			j = k - 1
+		}
+	}
+	return out
 }
 
 // scanCLike finds the literals of a language with // and /* */ comments:

@@ -48,7 +48,8 @@ func TestReadJavaScript(t *testing.T) {
 }
 
 // TestReadJVM: Java and Kotlin: "…" strings and """…""" text blocks located
-// exactly, :name and Kotlin's ${…} read as $n, a char literal never SQL.
+// exactly, :name and Kotlin's ${…} and $name read as $n, a char literal
+// never SQL.
 func TestReadJVM(t *testing.T) {
 	src := "class Orders {\n" + // 1
 		"  static final String BY_ID = \"SELECT id, total FROM shop.orders WHERE id = :id\";\n" + // 2
@@ -57,13 +58,14 @@ func TestReadJVM(t *testing.T) {
 		"      SELECT id FROM shop.orders\n" + // 5
 		"      WHERE customer_id = ${customerId} ORDER BY created_at DESC\"\"\";\n" + // 6
 		"  String prose = \"Select an order\";\n" + // 7
+		"  val byName = \"SELECT id FROM shop.customers WHERE email = $email AND id = ${c.id}\"\n" + // 8
 		"}\n"
 	f := readJVM("src/Orders.kt", src)
-	if len(f.Statements) != 2 {
+	if len(f.Statements) != 3 {
 		for _, st := range f.Statements {
 			t.Logf("%d:%d %q", st.Location.Line, st.Location.Column, st.SQL)
 		}
-		t.Fatalf("%d statements, want 2", len(f.Statements))
+		t.Fatalf("%d statements, want 3", len(f.Statements))
 	}
 	a, b := f.Statements[0], f.Statements[1]
 	if a.Location.Line != 2 || a.Location.Column != 32 || !strings.Contains(a.SQL, "WHERE id = $1") || a.Source != "jvm" {
@@ -71,5 +73,8 @@ func TestReadJVM(t *testing.T) {
 	}
 	if b.Location.Line != 5 || b.Location.Column != 7 || !strings.Contains(b.SQL, "customer_id = $1") {
 		t.Errorf("text block at %d:%d %q", b.Location.Line, b.Location.Column, b.SQL)
+	}
+	if c := f.Statements[2]; c.SQL != "SELECT id FROM shop.customers WHERE email = $1 AND id = $2" || c.Location.EndColumn != 84 {
+		t.Errorf("Kotlin $name template: %q ending at %d", c.SQL, c.Location.EndColumn)
 	}
 }
