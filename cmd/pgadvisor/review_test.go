@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -118,6 +119,57 @@ func TestReviewCLI(t *testing.T) {
 		if code, _, stderr := runCLI(t, args...); code != exitUsage || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a message", args, code, stderr, exitUsage)
 		}
+	}
+}
+
+// TestReviewBaselineNewProblem is the CI gate end to end: a baseline
+// written, lines inserted above the baselined statements and a new problem
+// added in a copy of the sample repository; the run fails (exit 1) on the
+// new problem alone, at its line, and passes once it is fixed.
+func TestReviewBaselineNewProblem(t *testing.T) {
+	dir := t.TempDir()
+	err := filepath.Walk(sampleRepo, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(sampleRepo, path)
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean {
+		t.Fatalf("--write-baseline: exit %d %s", code, stderr)
+	}
+	model := filepath.Join("app", "models", "order.rb")
+	orig, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := "# edited\n\n" + string(orig) + "\nSLOW = \"SELECT id FROM shop.orders WHERE upper(status) = ?\"\n"
+	if err := os.WriteFile(model, []byte(added), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(added, "\n") // the new literal's line
+	code, out, _ := runCLI(t, "review", "--baseline", base, "--fail-on", "notice", ".")
+	want := fmt.Sprintf("app/models/order.rb:%d:9: notice non-sargable: ", line)
+	if code != exitFindings || !strings.Contains(out, want) || !strings.Contains(out, "1 finding (0 error, 0 warning, 1 notice)") {
+		t.Errorf("new problem: exit %d, want %d and %q alone:\n%s", code, exitFindings, want, out)
+	}
+	if err := os.WriteFile(model, []byte("# edited\n\n"+string(orig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, "review", "--baseline", base, "--fail-on", "notice", "."); code != exitClean {
+		t.Errorf("fixed: exit %d\n%s", code, out)
 	}
 }
 
