@@ -6,6 +6,7 @@ package advisor
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/model"
@@ -123,8 +124,8 @@ func columnExpression(f *sqlfacts.Facts, pr sqlfacts.Predicate) string {
 	}
 	for _, r := range f.Relations {
 		for _, q := range []string{r.Alias, r.Name, pgstat.QuoteQualified(r.Schema, r.Name)} {
-			if q == "" {
-				continue
+			if q == "" || !strings.Contains(expr, q+".") {
+				continue // no qualifier to drop: no regexp to compile
 			}
 			re := regexp.MustCompile(`(^|[^\w."])` + regexp.QuoteMeta(q) + `\.`)
 			expr = re.ReplaceAllString(expr, "$1")

@@ -70,6 +70,15 @@ func Process(p *Processing) {
 	}
 }
 
+// ApplyPolicy runs the pipeline's policy steps alone, suppress then
+// severity, over p.Findings: for findings that must not be merged or
+// ranked (review's, each at its own place in a file), with the same ignore
+// and severity semantics as Process.
+func ApplyPolicy(p *Processing) {
+	suppressFindings(p)
+	overrideSeverities(p)
+}
+
 // registeredFamily is a rule's family from the registry, "" for unknown rules.
 func registeredFamily(rule string) string {
 	if r := Lookup(rule); r != nil {

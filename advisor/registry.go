@@ -30,9 +30,14 @@ func All() []*Rule {
 	return out
 }
 
-// Lookup returns the rule with that name, or nil.
+// Lookup returns the rule with that name, or nil. It reads the registry
+// directly: the merge step calls it in its sort's comparisons, where All's
+// copy, sort and validation of the whole catalog took a tenth of an offline
+// review's time.
 func Lookup(name string) *Rule {
-	for _, r := range All() {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, r := range registry {
 		if r.Name == name {
 			return r
 		}

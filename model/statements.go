@@ -2,8 +2,11 @@ package model
 
 import (
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -44,7 +47,8 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 	if ss := snap.StatStatements; ss != nil && ss.TotalTime != nil && *ss.TotalTime > total {
 		total = *ss.TotalTime
 	}
-	for _, s := range snap.Statements {
+	parsed := parseAll(snap.Statements)
+	for i, s := range snap.Statements {
 		if IsOwn(s.Query) || IsFKCheck(s.Query) {
 			continue
 		}
@@ -60,17 +64,13 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 			}
 			continue
 		}
-		// A normalised typed literal (interval $1) parses here but not on
-		// the server: it is planned, and shown, as a cast ($1::interval).
-		if cast := sqlfacts.CastTypedParams(s.Query); cast != s.Query {
-			st.Query = cast
-		}
-		facts, err := sqlfacts.Analyze(st.Query)
-		if err != nil {
-			st.ParseError = err.Error()
+		p := parsed[i]
+		st.Query = p.query
+		if p.err != nil {
+			st.ParseError = p.err.Error()
 		} else {
-			st.Facts = facts
-			if IsUtility(facts) || CatalogOnly(facts) {
+			st.Facts = p.facts
+			if IsUtility(p.facts) || CatalogOnly(p.facts) {
 				continue
 			}
 		}
@@ -79,6 +79,68 @@ func Statements(snap *pgstat.Snapshot) (stmts []*Statement, total float64) {
 	}
 	sort.SliceStable(stmts, func(i, j int) bool { return stmts[i].TotalTime() > stmts[j].TotalTime() })
 	return stmts, total
+}
+
+// parsedText is one statement's text as the rules read it and its facts.
+type parsedText struct {
+	query string
+	facts *sqlfacts.Facts
+	err   error
+}
+
+// parseAll parses the statements' distinct texts (pgadvisor's own, the
+// internal FK checks and empty texts left out) on GOMAXPROCS workers: pg_query is safe
+// for concurrent use, and parsing is most of an offline run's time (10,000
+// statements of a repository in review). A normalised typed literal
+// (interval $1) parses here but not on the server: it is planned, and
+// shown, as a cast ($1::interval).
+func parseAll(list []pgstat.Statement) []parsedText {
+	out := make([]parsedText, len(list))
+	// One parse per distinct text: a repository often holds a statement
+	// twice (sqlc's query file and the Go code generated from it), and the
+	// facts are read-only once made.
+	first := make(map[string]int, len(list))
+	var todo []int
+	for i, s := range list {
+		if IsOwn(s.Query) || IsFKCheck(s.Query) || strings.TrimSpace(s.Query) == "" {
+			continue
+		}
+		if _, ok := first[s.Query]; !ok {
+			first[s.Query] = i
+			todo = append(todo, i)
+		}
+	}
+	work := func(k int) {
+		i := todo[k]
+		q := sqlfacts.CastTypedParams(list[i].Query)
+		facts, err := sqlfacts.Analyze(q)
+		out[i] = parsedText{query: q, facts: facts, err: err}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/64+1)
+	if workers <= 1 {
+		for k := range todo {
+			work(k)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := int(next.Add(1)) - 1; k < len(todo); k = int(next.Add(1)) - 1 {
+					work(k)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for i, s := range list {
+		if j, ok := first[s.Query]; ok && j != i {
+			out[i] = out[j]
+		}
+	}
+	return out
 }
 
 // planIndex maps queryid to the snapshot's recorded plan.

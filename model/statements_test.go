@@ -1,11 +1,13 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/sqlfacts"
 )
 
 // TestStatementsFilters: each kind of statement that is never a finding is
@@ -156,5 +158,41 @@ func TestQueryID(t *testing.T) {
 	}
 	if _, err := ParseQueryID("12x"); err == nil {
 		t.Error("ParseQueryID(\"12x\"): no error")
+	}
+}
+
+// TestStatementsParallelParse: many statements parsed on several workers
+// each get the facts of their own text, in the snapshot's order; a text
+// seen twice is parsed once (both statements share its facts); one that
+// does not parse keeps its error.
+func TestStatementsParallelParse(t *testing.T) {
+	snap := &pgstat.Snapshot{}
+	for i := 0; i < 400; i++ {
+		q := fmt.Sprintf("SELECT a FROM t%d WHERE b = $1", i%200)
+		if i == 123 {
+			q = "SELEC broken"
+		}
+		snap.Statements = append(snap.Statements, pgstat.Statement{QueryID: int64(i + 1), Query: q, Calls: 1, TotalExecTime: float64(1000 - i)})
+	}
+	stmts, _ := Statements(snap)
+	if len(stmts) != 400 {
+		t.Fatalf("%d statements, want 400", len(stmts))
+	}
+	byText := map[string]*sqlfacts.Facts{}
+	for _, st := range stmts {
+		i := int(st.QueryID) - 1
+		if i == 123 {
+			if st.ParseError == "" || st.Facts != nil {
+				t.Errorf("the broken text: error %q, facts %v", st.ParseError, st.Facts)
+			}
+			continue
+		}
+		if st.Facts == nil || len(st.Facts.Relations) != 1 || st.Facts.Relations[0].Name != fmt.Sprintf("t%d", i%200) {
+			t.Fatalf("statement %d (%q) has the facts of another text: %+v", i, st.Query, st.Facts)
+		}
+		if f, ok := byText[st.Query]; ok && f != st.Facts {
+			t.Errorf("statement %d: its text was parsed twice", i)
+		}
+		byText[st.Query] = st.Facts
 	}
 }

@@ -73,6 +73,9 @@ type Result struct {
 	// Baselined is the number of findings a baseline took out.
 	Baselined int    `json:"baselined,omitempty"`
 	Notes     []Note `json:"notes,omitempty"`
+	// UnmatchedIgnores are the configuration's ignore entries that matched
+	// no finding (the problem they excused is gone, or they are misspelled).
+	UnmatchedIgnores []advisor.Ignore `json:"unmatched_ignores,omitempty"`
 	// RuleErrors are sql-family rules that failed; the others still ran.
 	RuleErrors []string `json:"rule_errors,omitempty"`
 	// Staging says what was done on the staging database (--dsn).
@@ -126,13 +129,9 @@ func Check(files []*File, opts Options) *Result {
 	found = append(found, migrationRules(all, enabled)...)
 
 	found, res.Suppressed = suppressInline(files, found, enabled)
-	found, cfg := suppressConfig(found, opts.Advisor.Policy)
+	found, cfg, unmatched := applyPolicy(found, opts.Advisor.Policy)
 	res.Suppressed = append(res.Suppressed, cfg...)
-	for i := range found {
-		if sev, ok := opts.Advisor.Policy.Severity[found[i].Rule]; ok {
-			found[i].Severity = sev
-		}
-	}
+	res.UnmatchedIgnores = unmatched
 	sortFindings(found)
 	res.Findings = append(res.Findings, found...)
 	sort.SliceStable(res.Suppressed, func(i, j int) bool {

@@ -68,6 +68,20 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// unmatchedIgnores says, for each ignore entry of the configuration that
+// matched no finding, so (as the audit's report does).
+func unmatchedIgnores(r *Result) []string {
+	var out []string
+	for _, ig := range r.UnmatchedIgnores {
+		what := ig.Object
+		if what == "" {
+			what = "fingerprint " + ig.Fingerprint
+		}
+		out = append(out, fmt.Sprintf("ignore entry for %s on %s matched no finding: the problem is gone, or the entry is misspelled", ig.Rule, what))
+	}
+	return out
+}
+
 // Text prints one finding a line, path:line:col: severity rule: message,
 // with its fix indented below, then the notes and a summary.
 func Text(w io.Writer, r *Result) error {
@@ -87,6 +101,9 @@ func Text(w io.Writer, r *Result) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "%s: note: %s\n", n.where(), n.Message)
 	}
+	for _, m := range unmatchedIgnores(r) {
+		fmt.Fprintf(&b, "pgadvisor: note: %s\n", m)
+	}
 	for _, e := range r.RuleErrors {
 		fmt.Fprintf(&b, "pgadvisor: rule failed: %s\n", e)
 	}
@@ -105,8 +122,10 @@ type jsonReport struct {
 	Findings      []Finding         `json:"findings"`
 	Suppressed    []Suppressed      `json:"suppressed,omitempty"`
 	Notes         []Note            `json:"notes,omitempty"`
-	RuleErrors    []string          `json:"rule_errors,omitempty"`
-	Staging       *StagingSummary   `json:"staging,omitempty"`
+	// UnmatchedIgnores are the configuration's ignore entries that matched no finding.
+	UnmatchedIgnores []advisor.Ignore `json:"unmatched_ignores,omitempty"`
+	RuleErrors       []string         `json:"rule_errors,omitempty"`
+	Staging          *StagingSummary  `json:"staging,omitempty"`
 }
 
 type jsonSummary struct {
@@ -133,11 +152,12 @@ func JSON(w io.Writer, r *Result) error {
 		GeneratedAt:   Now().Format(time.RFC3339),
 		Summary: jsonSummary{Source: "review", Files: r.Files, Statements: r.Statements, FindingCount: counts,
 			Suppressed: len(r.Suppressed), Baselined: r.Baselined},
-		Findings:   r.Findings,
-		Suppressed: r.Suppressed,
-		Notes:      r.Notes,
-		RuleErrors: r.RuleErrors,
-		Staging:    r.Staging,
+		Findings:         r.Findings,
+		Suppressed:       r.Suppressed,
+		Notes:            r.Notes,
+		UnmatchedIgnores: r.UnmatchedIgnores,
+		RuleErrors:       r.RuleErrors,
+		Staging:          r.Staging,
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -304,6 +324,12 @@ func Markdown(w io.Writer, r *Result) error {
 		b.WriteString("\n#### Not reviewed\n\n")
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "- `%s`: %s\n", n.where(), n.Message)
+		}
+	}
+	if m := unmatchedIgnores(r); len(m) > 0 {
+		b.WriteString("\n#### Configuration\n\n")
+		for _, line := range m {
+			fmt.Fprintf(&b, "- %s\n", line)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -106,7 +106,7 @@ func readGo(path string, src []byte) (*File, error) {
 	f := &File{Path: path}
 	li := newLineIndex(string(src))
 	for _, cs := range found {
-		f.Statements = append(f.Statements, goStatements(path, li, cs)...)
+		f.Statements = append(f.Statements, literalStatements(path, li, cs, nil, paramQuestion, "//")...)
 	}
 	last := li.at(len(src)).line
 	if len(f.Statements) > 0 {
@@ -204,23 +204,15 @@ func stripLeadingComments(s string) string {
 
 // filePos maps a byte offset in the constant's value to the file.
 func (cs constString) filePos(li *lineIndex, off int) position {
-	seg := cs.segs[0]
-	for _, s := range cs.segs {
-		if s.start <= off {
-			seg = s
-		}
-	}
-	if !seg.verbatim {
-		return li.at(seg.fileOff)
-	}
-	return li.at(seg.fileOff + off - seg.start)
+	return li.at(cs.fileOffset(off))
 }
 
-// goStatements cuts one constant into located statements.
-func goStatements(path string, li *lineIndex, cs constString) []*Statement {
+// goStatements cuts one constant into located statements; marker is the
+// host language's line comment, looked for above the statement's first line.
+func goStatements(path string, li *lineIndex, cs constString, marker string) []*Statement {
 	pieces, err := sqlfacts.Split(cs.value)
 	first := cs.filePos(li, 0)
-	hostComments := commentsAround(li, first.line, position{line: 0}, "//")
+	hostComments := commentsAround(li, first.line, position{line: 0}, marker)
 	if err != nil {
 		end := cs.filePos(li, len(cs.value))
 		st := &Statement{SQL: cs.value, Source: "go", Comments: hostComments,

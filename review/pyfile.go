@@ -1,23 +1,22 @@
 package review
 
-import (
-	"regexp"
-	"strconv"
-	"strings"
-)
-
-// pyParams are psycopg's placeholders: %s and %(name)s.
-var pyParams = regexp.MustCompile(`%\([A-Za-z_][A-Za-z0-9_]*\)s|%s`)
+import "strings"
 
 // readPython finds the string literals of a Python source that are SQL
-// statements (they start like one and parse once %s and %(name)s are read
-// as $n; a literal that does not parse is not taken for SQL, so syntax
-// errors in Python sources are not reported). Comments are skipped; f-strings are left out (their {…} parts
-// are code). Each statement is located in the file exactly: a placeholder
-// becomes $n padded with spaces to its own length.
+// statements: they start like one and parse once psycopg's %s and
+// %(name)s, sqlite3's ? and :name (and SQLAlchemy's text() :name) are read
+// as $n. Comments are skipped; f-strings (their {…} parts are code) and
+// bytes are left out. `# pgadvisor-ignore` on the line above a literal
+// suppresses.
 func readPython(path string, src string) *File {
-	f := &File{Path: path}
-	li := newLineIndex(src)
+	return hostFile(path, src, "python", "#", scanPython(src), paramPercent|paramQuestion|paramColon)
+}
+
+// scanPython finds the string literals of a Python source: '…', "…", their
+// triple-quoted forms, r-prefixed raw ones; f-strings and bytes are
+// skipped.
+func scanPython(src string) []hostLiteral {
+	var lits []hostLiteral
 	for i := 0; i < len(src); {
 		switch src[i] {
 		case '#':
@@ -46,63 +45,28 @@ func readPython(path string, src string) *File {
 		if strings.HasPrefix(src[i:], `"""`) || strings.HasPrefix(src[i:], `'''`) {
 			quote = src[i : i+3]
 		}
-		body := i + len(quote)
-		end := body
+		lit := hostLiteral{start: start, body: i + len(quote), escapes: escBackslash}
+		if strings.Contains(prefix, "r") {
+			lit.escapes = escNone
+		}
+		end := lit.body
 		for end < len(src) {
 			if src[end] == '\\' {
 				end += 2
 				continue
 			}
-			if strings.HasPrefix(src[end:], quote) {
-				break
-			}
-			if len(quote) == 1 && src[end] == '\n' {
+			if strings.HasPrefix(src[end:], quote) || len(quote) == 1 && src[end] == '\n' {
 				break
 			}
 			end++
 		}
-		if end > len(src) {
-			end = len(src)
-		}
-		text := src[body:end]
-		i = end + len(quote)
-		raw := strings.Contains(prefix, "r")
-		if strings.Contains(prefix, "f") || strings.Contains(prefix, "b") || (!raw && strings.Contains(text, `\`)) {
-			continue // code inside, bytes, or escapes that move positions
-		}
-		if !sqlStart.MatchString(stripLeadingComments(text)) {
-			continue
-		}
-		n := 0
-		sql := pyParams.ReplaceAllStringFunc(text, func(p string) string {
-			n++
-			s := "$" + strconv.Itoa(n)
-			if len(s) < len(p) {
-				s += strings.Repeat(" ", len(p)-len(s))
-			}
-			return s
-		})
-		if len(sql) != len(text) {
-			continue // a placeholder longer than its own spelling: positions would not hold
-		}
-		cs := constString{value: sql, segs: []segment{{value: sql, fileOff: body, verbatim: true}}}
-		for _, st := range goStatements(path, li, cs) {
-			if st.Err != nil {
-				// Outside a query call a text that does not parse is
-				// taken for prose ("Select a report below"), not SQL.
-				continue
-			}
-			st.Source = "python"
-			st.Comments = append(commentsAround(li, li.at(start).line, position{}, "#"), st.Comments...)
-			f.Statements = append(f.Statements, st)
+		lit.end = min(end, len(src))
+		i = lit.end + len(quote)
+		if !strings.ContainsAny(prefix, "fb") {
+			lits = append(lits, lit)
 		}
 	}
-	first := li.at(len(src)).line
-	if len(f.Statements) > 0 {
-		first = f.Statements[0].Location.Line - 1
-	}
-	f.FileComments = commentLines(li, 1, first, "#")
-	return f
+	return lits
 }
 
 func isIdentByte(b byte) bool {

@@ -31,8 +31,8 @@ func reviewDir(t *testing.T, dir string, opts Options) *Result {
 
 // TestReviewSampleRepository checks every finding of the sample repository
 // at its exact place: SQL scripts (psql meta-commands and COPY data
-// skipped), sqlc queries, a migration folder (down migrations skipped), Go
-// and Python sources; vendor is not walked and the binary file is a note.
+// skipped), sqlc queries, a migration folder (down migrations skipped), Go,
+// Python and Ruby sources; vendor is not walked and the binary file is a note.
 func TestReviewSampleRepository(t *testing.T) {
 	r := reviewDir(t, "testdata/repo", Options{})
 	var got []string
@@ -41,7 +41,8 @@ func TestReviewSampleRepository(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d:%d-%d:%d %s %s", l.Path, l.Line, l.Column, l.EndLine, l.EndColumn, f.Severity, f.Rule))
 	}
 	want := []string{
-		"app/reports.py:12:13-13:36 notice non-sargable",
+		"app/models/order.rb:5:7-6:33 notice non-sargable",
+		"app/reports.py:12:13-13:43 notice non-sargable",
 		"app/reports.py:21:20-21:74 notice leading-wildcard",
 		"db/migrations/4_backfill.up.sql:1:1-2:97 warning fk-missing-index",
 		"db/migrations/4_backfill.up.sql:4:1-4:75 warning index-not-concurrent",
@@ -60,9 +61,9 @@ func TestReviewSampleRepository(t *testing.T) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// 2 files of sqlc and plain SQL, 4 migrations (the down one skipped),
-	// 1 Go and 1 Python file (whose prose string is not SQL).
-	if r.Files != 8 || r.Statements != 31 {
-		t.Errorf("files %d, statements %d; want 8 and 31", r.Files, r.Statements)
+	// 1 Go, 1 Python and 1 Ruby file (whose prose strings are not SQL).
+	if r.Files != 9 || r.Statements != 33 {
+		t.Errorf("files %d, statements %d; want 9 and 33", r.Files, r.Statements)
 	}
 	if len(r.Notes) != 1 || r.Notes[0].Path != "queries/dump.sql" || !strings.Contains(r.Notes[0].Message, "binary") {
 		t.Errorf("notes %+v, want the binary queries/dump.sql", r.Notes)
@@ -72,6 +73,7 @@ func TestReviewSampleRepository(t *testing.T) {
 		sup = append(sup, fmt.Sprintf("%s:%d %s %s: %s", s.Finding.Location.Path, s.Finding.Location.Line, s.By, s.Finding.Rule, s.Reason))
 	}
 	wantSup := []string{
+		"app/models/order.rb:11 inline leading-wildcard: the support tool searches by hand",
 		"app/reports.py:20 inline leading-wildcard: the back office searches a small table",
 		"internal/store/store.go:47 file large-offset: the admin pages are small",
 		"queries/reports.sql:17 inline leading-wildcard: the back-office search runs once a day",
@@ -308,6 +310,52 @@ func TestReviewConfigIgnore(t *testing.T) {
 	}
 }
 
+// TestReviewPolicy: the configuration's policy applies to review's findings
+// with the audit's semantics (advisor.ApplyPolicy): an ignore by object
+// drops identifier quotes, a severity override re-grades every finding of
+// its rule but never revives a suppressed one, and an entry that matched
+// nothing is reported, in text and JSON.
+func TestReviewPolicy(t *testing.T) {
+	opts := Options{Advisor: advisor.DefaultOptions()}
+	opts.Advisor.Policy = advisor.Policy{
+		Severity: map[string]advisor.Severity{"non-sargable": advisor.SeverityWarning, "index-not-concurrent": advisor.SeverityError},
+		Ignore: []advisor.Ignore{
+			{Rule: "index-not-concurrent", Object: `"shop".orders`, Reason: "built in the maintenance window"},
+			{Rule: "seq-scan", Object: "shop.nothing", Reason: "stale"},
+		},
+	}
+	r := reviewDir(t, "testdata/repo", opts)
+	sev := map[string]string{}
+	for _, f := range r.Findings {
+		sev[f.Rule] += string(f.Severity) + " "
+	}
+	if sev["non-sargable"] != "warning warning warning warning warning " || sev["index-not-concurrent"] != "" {
+		t.Errorf("severities %v: want every non-sargable a warning, index-not-concurrent suppressed", sev)
+	}
+	var byConfig []string
+	for _, s := range r.Suppressed {
+		if s.By == "config" {
+			byConfig = append(byConfig, fmt.Sprintf("%s:%d %s %s %s", s.Finding.Location.Path, s.Finding.Location.Line, s.Finding.Rule, s.Finding.Severity, s.Reason))
+		}
+	}
+	if want := "db/migrations/4_backfill.up.sql:4 index-not-concurrent warning built in the maintenance window"; strings.Join(byConfig, ";") != want {
+		t.Errorf("suppressed by config %q, want %q (its severity not overridden)", byConfig, want)
+	}
+	if len(r.UnmatchedIgnores) != 1 || r.UnmatchedIgnores[0].Object != "shop.nothing" {
+		t.Errorf("unmatched ignores %+v, want the shop.nothing entry", r.UnmatchedIgnores)
+	}
+	var text, js bytes.Buffer
+	if err := Text(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := JSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "pgadvisor: note: ignore entry for seq-scan on shop.nothing matched no finding") || !strings.Contains(js.String(), `"unmatched_ignores": [`) {
+		t.Errorf("the unmatched entry is not reported:\n%s", text.String())
+	}
+}
+
 func TestMain(m *testing.M) {
 	Now = func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 	os.Exit(m.Run())
@@ -357,5 +405,60 @@ func TestReviewSkippedFiles(t *testing.T) {
 	}
 	if r.Files != 1 || r.Statements != 1 || len(r.Findings) != 0 {
 		t.Errorf("%d files, %d statements, findings %+v; want ok.sql alone, clean", r.Files, r.Statements, r.Findings)
+	}
+}
+
+// TestReviewMigrationFolders: Flyway (V9__ before V10__, R__ last, U undo
+// files skipped) and numbered (9_ before 10-) folders are read in version
+// order, not name order: an index built in a later migration on a table an
+// earlier one creates is fine, one on a table no migration creates is not.
+func TestReviewMigrationFolders(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"flyway/V9__create.sql":   "CREATE TABLE app.t (id bigint PRIMARY KEY, a int);\n",
+		"flyway/V10__index.sql":   "CREATE INDEX t_a_idx ON app.t (a);\nCREATE INDEX u_a_idx ON app.u (a);\n",
+		"flyway/V10.1__more.sql":  "CREATE INDEX t_id_a_idx ON app.t (id, a);\n",
+		"flyway/R__views.sql":     "CREATE INDEX t_a2_idx ON app.t (a);\n",
+		"flyway/U10__undo.sql":    "SELEC broken;\n",
+		"numbered/9_create.sql":   "CREATE TABLE app.v (id bigint PRIMARY KEY, a int);\n",
+		"numbered/10-index.sql":   "CREATE INDEX v_a_idx ON app.v (a);\n",
+		"numbered/11_foreign.sql": "ALTER TABLE app.v ADD COLUMN t_id bigint REFERENCES app.t (id);\n",
+	})
+	r := reviewDir(t, dir, Options{})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.Location.Path, f.Location.Line, f.Rule))
+	}
+	want := "flyway/V10__index.sql:2 index-not-concurrent,numbered/11_foreign.sql:1 fk-missing-index"
+	if strings.Join(got, ",") != want {
+		t.Errorf("findings %v, want %s", got, want)
+	}
+	if r.Files != 7 {
+		t.Errorf("%d files, want 7 (the undo file skipped)", r.Files)
+	}
+}
+
+// TestReviewIgnoreFile: -- pgadvisor-ignore-file at the top of a SQL file
+// (and # pgadvisor-ignore-file in a Python one) suppresses its rule in every
+// statement of that file only; one without a reason, or below the first
+// statement, suppresses nothing and is reported.
+func TestReviewIgnoreFile(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.sql": "-- Back-office searches.\n-- pgadvisor-ignore-file leading-wildcard: 300 rows, searched by hand\n\nSELECT id FROM t WHERE a LIKE '%x';\n\nSELECT id FROM t WHERE b LIKE '%y';\n",
+		"b.sql": "SELECT id FROM t WHERE a LIKE '%x';\n\n-- pgadvisor-ignore-file leading-wildcard: too late\nSELECT 2;\n",
+		"c.py":  "# pgadvisor-ignore-file leading-wildcard\nQ = \"SELECT id FROM t WHERE a LIKE '%x'\"\n",
+	})
+	r := reviewDir(t, dir, Options{})
+	var got, sup []string
+	for _, f := range r.Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.Location.Path, f.Location.Line, f.Rule))
+	}
+	for _, s := range r.Suppressed {
+		sup = append(sup, fmt.Sprintf("%s:%d %s %s", s.Finding.Location.Path, s.Finding.Location.Line, s.By, s.Finding.Rule))
+	}
+	if want := "b.sql:1 leading-wildcard,b.sql:3 ignore-without-reason,c.py:1 ignore-without-reason,c.py:2 leading-wildcard"; strings.Join(got, ",") != want {
+		t.Errorf("findings %v, want %s", got, want)
+	}
+	if want := "a.sql:4 file leading-wildcard,a.sql:6 file leading-wildcard"; strings.Join(sup, ",") != want {
+		t.Errorf("suppressed %v, want %s", sup, want)
 	}
 }

@@ -1,7 +1,8 @@
 // Package review owns `pgadvisor review`: it finds the SQL statements of a
 // repository (SQL files, sqlc query files, migration folders, SQL embedded
-// in Go sources), each with its exact location, runs the offline rules over
-// them (syntax, the sql-family rules of advisor, the migration rules),
+// in Go, Python, Ruby, JavaScript/TypeScript, Java and Kotlin sources),
+// each with its exact location, runs the offline rules over them (syntax,
+// the sql-family rules of advisor, the migration rules),
 // applies inline and configured suppressions and a baseline, and prints the
 // result as text, JSON, SARIF, GitHub workflow commands or Markdown. It
 // never connects to a database.
@@ -30,7 +31,7 @@ type Location struct {
 type Statement struct {
 	SQL      string   `json:"sql"`
 	Location Location `json:"location"`
-	// Source says where it came from: "sql", "sqlc", "migration", "go", "python", "javascript" or "jvm" (Java, Kotlin).
+	// Source says where it came from: "sql", "sqlc", "migration", "go", "python", "ruby", "javascript" or "jvm" (Java, Kotlin).
 	Source string `json:"source"`
 	// Migration orders the statements of one migration folder: the file's
 	// position in the folder's order (1-based), 0 outside migrations.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
@@ -75,6 +76,7 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 	}
 	byStatement := map[key][]ignore{} // by the statement's path and first line
 	fileIgnores := map[string][]ignore{}
+	reported := map[key]bool{} // misplaced file ignores, once each
 	var problems []Finding
 	report := func(path string, ig ignore, msg string) {
 		if !enabled(advisor.IgnoreWithoutReason.Name) {
@@ -92,7 +94,9 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 		})
 	}
 	for _, f := range files {
+		top := map[int]bool{} // lines of the file's top comments
 		for _, c := range f.FileComments {
+			top[c.Line] = true
 			if ig, ok := parseIgnore(c); ok && ig.file {
 				if msg := ig.problem(); msg != "" {
 					report(f.Path, ig, msg)
@@ -104,7 +108,15 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 		for _, st := range f.Statements {
 			for _, c := range st.Comments {
 				ig, ok := parseIgnore(c)
-				if !ok || ig.file {
+				if !ok {
+					continue
+				}
+				if ig.file {
+					if !top[c.Line] && !reported[key{f.Path, c.Line}] {
+						// Below the first statement: it would seem to apply, and does not.
+						reported[key{f.Path, c.Line}] = true
+						report(f.Path, ig, "pgadvisor-ignore-file is read only at the top of a file, before its first statement: it suppresses nothing here (use pgadvisor-ignore for this statement, or move it up)")
+					}
 					continue
 				}
 				if msg := ig.problem(); msg != "" {
@@ -143,28 +155,34 @@ func suppressInline(files []*File, found []Finding, enabled func(string) bool) (
 	return append(kept, problems...), suppressed
 }
 
-// suppressConfig applies the configuration's ignore entries.
-func suppressConfig(found []Finding, policy advisor.Policy) ([]Finding, []Suppressed) {
-	if len(policy.Ignore) == 0 {
-		return found, nil
+// applyPolicy applies the configuration's ignore entries and severity
+// overrides through the advisor's own policy steps (advisor.ApplyPolicy:
+// the audit's semantics), not through advisor.Process, whose merge would
+// join findings at different places of the repository.
+func applyPolicy(found []Finding, policy advisor.Policy) ([]Finding, []Suppressed, []advisor.Ignore) {
+	p := &advisor.Processing{Policy: policy}
+	for i, f := range found {
+		g := f.Finding
+		g.QueryID = strconv.Itoa(i) // which review finding it is; review's findings carry none
+		p.Findings = append(p.Findings, g)
 	}
-	var kept []Finding
+	advisor.ApplyPolicy(p)
+	back := func(g advisor.Finding) Finding {
+		i, _ := strconv.Atoi(g.QueryID)
+		f := found[i]
+		g.QueryID = f.QueryID
+		f.Finding = g
+		return f
+	}
+	kept := make([]Finding, 0, len(p.Findings))
+	for _, g := range p.Findings {
+		kept = append(kept, back(g))
+	}
 	var suppressed []Suppressed
-	for _, f := range found {
-		hit := -1
-		for i, ig := range policy.Ignore {
-			if ig.Matches(f.Finding) {
-				hit = i
-				break
-			}
-		}
-		if hit < 0 {
-			kept = append(kept, f)
-			continue
-		}
-		suppressed = append(suppressed, Suppressed{Finding: f, Reason: policy.Ignore[hit].Reason, By: "config"})
+	for _, s := range p.Suppressed {
+		suppressed = append(suppressed, Suppressed{Finding: back(s.Finding), Reason: s.Reason, By: s.By})
 	}
-	return kept, suppressed
+	return kept, suppressed, p.UnmatchedIgnores
 }
 
 // textHash is a stable 16-hex-digit identity of a text, for what has no

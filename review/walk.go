@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -99,7 +102,7 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 				return nil
 			}
 			ext := strings.ToLower(filepath.Ext(path))
-			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] && !jvmExt[ext] {
+			if ext != ".sql" && ext != ".go" && ext != ".py" && !jsExt[ext] && !jvmExt[ext] && !rubyExt[ext] {
 				return nil
 			}
 			seen[path] = true
@@ -138,70 +141,27 @@ func Collect(wd string, paths []string) ([]*File, []Note, error) {
 		}
 	}
 
+	// Each file is read and cut on its own (GOMAXPROCS workers: splitting
+	// is a parse), in the walk's order.
+	type read struct {
+		file *File
+		note *Note
+	}
+	out := make([]read, len(cands))
+	forEach(len(cands), func(i int) {
+		c := cands[i]
+		f, note := readSource(c.abs, c.rel, order[c.rel])
+		out[i] = read{f, note}
+	})
 	var files []*File
 	var notes []Note
-	for _, c := range cands {
-		name := filepath.Base(c.rel)
-		if _, down := migrationVersion(name); down {
-			continue
+	for _, r := range out {
+		if r.note != nil {
+			notes = append(notes, *r.note)
 		}
-		info, err := os.Stat(c.abs)
-		if err != nil {
-			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %v", err)})
-			continue
+		if r.file != nil {
+			files = append(files, r.file)
 		}
-		if info.Size() > MaxFileSize {
-			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %d bytes, larger than %d", info.Size(), MaxFileSize)})
-			continue
-		}
-		src, err := os.ReadFile(c.abs)
-		if err != nil {
-			notes = append(notes, Note{Path: c.rel, Message: fmt.Sprintf("skipped: %v", err)})
-			continue
-		}
-		if bytes.IndexByte(src, 0) >= 0 {
-			notes = append(notes, Note{Path: c.rel, Message: "skipped: binary file (holds NUL bytes)"})
-			continue
-		}
-		if !utf8.Valid(src) {
-			notes = append(notes, Note{Path: c.rel, Message: "skipped: not valid UTF-8"})
-			continue
-		}
-		rel := filepath.ToSlash(c.rel)
-		if strings.HasSuffix(name, ".go") {
-			f, err := readGo(rel, src)
-			if err != nil {
-				notes = append(notes, Note{Path: rel, Message: fmt.Sprintf("skipped: %v", err)})
-				continue
-			}
-			files = append(files, f)
-			continue
-		}
-		if strings.HasSuffix(name, ".py") {
-			files = append(files, readPython(rel, string(src)))
-			continue
-		}
-		if jsExt[strings.ToLower(filepath.Ext(name))] {
-			files = append(files, readJavaScript(rel, string(src)))
-			continue
-		}
-		if jvmExt[strings.ToLower(filepath.Ext(name))] {
-			files = append(files, readJVM(rel, string(src)))
-			continue
-		}
-		source := "sql"
-		n := order[c.rel]
-		if n > 0 {
-			source = "migration"
-		}
-		f := readSQL(rel, string(src), source)
-		for _, st := range f.Statements {
-			if n > 0 {
-				st.Migration = n
-				st.Folder = filepath.ToSlash(filepath.Dir(c.rel))
-			}
-		}
-		files = append(files, f)
 	}
 	return files, notes, nil
 }
@@ -231,3 +191,86 @@ var jsExt = map[string]bool{".js": true, ".mjs": true, ".cjs": true, ".jsx": tru
 
 // jvmExt are the Java and Kotlin file name extensions reviewed.
 var jvmExt = map[string]bool{".java": true, ".kt": true, ".kts": true}
+
+// rubyExt are the Ruby file name extensions reviewed.
+var rubyExt = map[string]bool{".rb": true, ".rake": true}
+
+// forEach runs work(0..n-1) on GOMAXPROCS workers.
+func forEach(n int, work func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			work(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				work(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// readSource reads one file (abs) as the reader of its kind does; n is its
+// position in its migration folder, 0 outside one. A file that cannot be
+// read is a note, and a nil File.
+func readSource(abs, relOS string, n int) (*File, *Note) {
+	name := filepath.Base(relOS)
+	rel := filepath.ToSlash(relOS)
+	if _, down := migrationVersion(name); down {
+		return nil, nil
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return nil, &Note{Path: rel, Message: fmt.Sprintf("skipped: %v", err)}
+	}
+	if info.Size() > MaxFileSize {
+		return nil, &Note{Path: rel, Message: fmt.Sprintf("skipped: %d bytes, larger than %d", info.Size(), MaxFileSize)}
+	}
+	src, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, &Note{Path: rel, Message: fmt.Sprintf("skipped: %v", err)}
+	}
+	if bytes.IndexByte(src, 0) >= 0 {
+		return nil, &Note{Path: rel, Message: "skipped: binary file (holds NUL bytes)"}
+	}
+	if !utf8.Valid(src) {
+		return nil, &Note{Path: rel, Message: "skipped: not valid UTF-8"}
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	switch {
+	case ext == ".go":
+		f, err := readGo(rel, src)
+		if err != nil {
+			return nil, &Note{Path: rel, Message: fmt.Sprintf("skipped: %v", err)}
+		}
+		return f, nil
+	case ext == ".py":
+		return readPython(rel, string(src)), nil
+	case jsExt[ext]:
+		return readJavaScript(rel, string(src)), nil
+	case jvmExt[ext]:
+		return readJVM(rel, string(src)), nil
+	case rubyExt[ext]:
+		return readRuby(rel, string(src)), nil
+	}
+	source := "sql"
+	if n > 0 {
+		source = "migration"
+	}
+	f := readSQL(rel, string(src), source)
+	for _, st := range f.Statements {
+		if n > 0 {
+			st.Migration = n
+			st.Folder = filepath.ToSlash(filepath.Dir(relOS))
+		}
+	}
+	return f, nil
+}

@@ -20,6 +20,28 @@ var typedLiteralTypes = map[string]bool{
 	"money": true, "point": true, "tsquery": true, "tsvector": true, "xml": true, "regclass": true,
 }
 
+// wordBeforeParam reports whether a word (a type name's last) and white
+// space come right before a $n in sql: a text without one has no typed
+// literal to rewrite.
+func wordBeforeParam(sql string) bool {
+	for i := 1; i+1 < len(sql); i++ {
+		if sql[i] != '$' || sql[i+1] < '0' || sql[i+1] > '9' {
+			continue
+		}
+		j := i - 1
+		for j >= 0 && (sql[j] == ' ' || sql[j] == '\t' || sql[j] == '\n' || sql[j] == '\r') {
+			j--
+		}
+		if j >= 0 && j < i-1 {
+			c := sql[j]
+			if c == '_' || c == '"' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // CastTypedParams rewrites the normalised typed literals of a
 // pg_stat_statements text (`interval $1`, `timestamptz $2`, `date $3`,
 // which do not parse) into casts (`$1::interval`), so that the statement
@@ -27,6 +49,9 @@ var typedLiteralTypes = map[string]bool{
 // (the text is tokenised by PostgreSQL's scanner). The text comes back
 // unchanged when there is nothing to rewrite or it cannot be scanned.
 func CastTypedParams(sql string) string {
+	if !wordBeforeParam(sql) {
+		return sql // no word right before a $n: nothing to cast, and no scan
+	}
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
 		return sql

@@ -33,12 +33,15 @@ func reviewCommand() *cli.Command {
 	flags = append(flags, ruleSelectionFlags()...)
 	return &cli.Command{
 		Name:      "review",
-		Usage:     "review the SQL of a repository before it ships: SQL files, migrations, SQL in Go sources",
+		Usage:     "review the SQL of a repository before it ships: SQL files, migrations, SQL in Go, Python, Ruby, JavaScript/TypeScript, Java and Kotlin sources",
 		ArgsUsage: "[PATH...]",
 		Description: `Finds every statement in the files and directories given (default: the working
-directory): .sql files (scripts, sqlc queries, migration folders) and the query
-literals of database/sql, pgx and sqlx calls in Go sources. Each finding carries
-its path, line and column. Offline: no database is needed.`,
+directory): .sql files (scripts, sqlc queries, migration folders), the query
+literals of database/sql, pgx and sqlx calls in Go sources, and the string
+literals that parse as SQL in Python, Ruby, JavaScript/TypeScript, Java and
+Kotlin sources (placeholders such as %s, ?, :name and ${…} read as $n). Each
+finding carries its path, line and column. Offline: no database is needed;
+with --dsn every statement is also planned on a staging database.`,
 		Flags: flags,
 		Action: func(c *cli.Context) error {
 			format := c.String("format")

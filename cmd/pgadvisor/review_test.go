@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,7 +35,7 @@ func TestReviewCLI(t *testing.T) {
 		"db/migrations/4_backfill.up.sql:4:1: warning index-not-concurrent: ",
 		"    fix: Build the index with CONCURRENTLY",
 		"        CREATE INDEX CONCURRENTLY orders_shipping_country_idx ON shop.orders (shipping_country)\n",
-		"31 statements in 8 files: 14 findings (2 error, 5 warning, 7 notice); 3 suppressed\n",
+		"33 statements in 9 files: 15 findings (2 error, 5 warning, 8 notice); 4 suppressed\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -46,11 +47,11 @@ func TestReviewCLI(t *testing.T) {
 
 	tmp := t.TempDir()
 	base := filepath.Join(tmp, "baseline.json")
-	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean || !strings.Contains(stderr, "14 findings recorded") {
+	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean || !strings.Contains(stderr, "15 findings recorded") {
 		t.Fatalf("--write-baseline: exit %d, %s", code, stderr)
 	}
 	code, out, _ = runCLI(t, "review", "--baseline", base, "--fail-on", "notice", ".")
-	if code != exitClean || !strings.Contains(out, "0 findings") || !strings.Contains(out, "14 in the baseline") {
+	if code != exitClean || !strings.Contains(out, "0 findings") || !strings.Contains(out, "15 in the baseline") {
 		t.Errorf("--baseline: exit %d\n%s", code, out)
 	}
 
@@ -72,7 +73,7 @@ func TestReviewCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
-	if code != exitFindings || rep.SchemaVersion != 1 || len(rep.Findings) != 14 || rep.Summary.Suppressed != 3 || rep.Summary.FindingCount["error"] != 2 {
+	if code != exitFindings || rep.SchemaVersion != 1 || len(rep.Findings) != 15 || rep.Summary.Suppressed != 4 || rep.Summary.FindingCount["error"] != 2 {
 		t.Errorf("json: exit %d, %+v", code, rep.Summary)
 	}
 	for _, f := range rep.Findings {
@@ -118,6 +119,57 @@ func TestReviewCLI(t *testing.T) {
 		if code, _, stderr := runCLI(t, args...); code != exitUsage || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a message", args, code, stderr, exitUsage)
 		}
+	}
+}
+
+// TestReviewBaselineNewProblem is the CI gate end to end: a baseline
+// written, lines inserted above the baselined statements and a new problem
+// added in a copy of the sample repository; the run fails (exit 1) on the
+// new problem alone, at its line, and passes once it is fixed.
+func TestReviewBaselineNewProblem(t *testing.T) {
+	dir := t.TempDir()
+	err := filepath.Walk(sampleRepo, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(sampleRepo, path)
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := runCLI(t, "review", "--write-baseline", base, "."); code != exitClean {
+		t.Fatalf("--write-baseline: exit %d %s", code, stderr)
+	}
+	model := filepath.Join("app", "models", "order.rb")
+	orig, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := "# edited\n\n" + string(orig) + "\nSLOW = \"SELECT id FROM shop.orders WHERE upper(status) = ?\"\n"
+	if err := os.WriteFile(model, []byte(added), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(added, "\n") // the new literal's line
+	code, out, _ := runCLI(t, "review", "--baseline", base, "--fail-on", "notice", ".")
+	want := fmt.Sprintf("app/models/order.rb:%d:9: notice non-sargable: ", line)
+	if code != exitFindings || !strings.Contains(out, want) || !strings.Contains(out, "1 finding (0 error, 0 warning, 1 notice)") {
+		t.Errorf("new problem: exit %d, want %d and %q alone:\n%s", code, exitFindings, want, out)
+	}
+	if err := os.WriteFile(model, []byte("# edited\n\n"+string(orig)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, "review", "--baseline", base, "--fail-on", "notice", "."); code != exitClean {
+		t.Errorf("fixed: exit %d\n%s", code, out)
 	}
 }
 
@@ -296,5 +348,164 @@ func TestReviewCIExamples(t *testing.T) {
 	}
 	if ran != 6 {
 		t.Errorf("%d command lines run, want 6", ran)
+	}
+}
+
+// stagingRoundTrips are the statements a review sent to staging, read from
+// the server's statement log from offset on: each is one round trip
+// (a simple query, or the execute step of an extended one).
+func stagingRoundTrips(t *testing.T, logFile string, offset int64) []string {
+	t.Helper()
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	statement := regexp.MustCompile(`LOG:  duration: [0-9.]+ ms  (?:statement: |execute [^:]*: )`)
+	var cur *strings.Builder
+	flush := func() {
+		if cur != nil {
+			out = append(out, cur.String())
+			cur = nil
+		}
+	}
+	for _, line := range strings.Split(string(data[offset:]), "\n") {
+		if loc := statement.FindStringIndex(line); loc != nil {
+			flush()
+			cur = &strings.Builder{}
+			cur.WriteString(line[loc[1]:])
+			continue
+		}
+		if cur != nil && (strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ")) {
+			cur.WriteString("\n" + line)
+			continue
+		}
+		flush()
+	}
+	flush()
+	return out
+}
+
+// TestReviewStagingPlannerCalls counts, in the server's own statement log,
+// what a review with --dsn sends per statement of the repository, and runs
+// --analyze through the safety gate: EXPLAIN ANALYZE only for the plain
+// SELECTs of built-in code, inside a read-only transaction; the UPDATE, the
+// data-modifying CTE and the SELECT calling a user function are planned
+// with a plain EXPLAIN, and the user function never runs (its log table
+// stays empty).
+func TestReviewStagingPlannerCalls(t *testing.T) {
+	ctx := context.Background()
+	cluster, dsn, conn := loggingCluster(t, ctx, "staging")
+	if _, err := shop.Load(ctx, conn, 0.1); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE shop.probe_log (id bigint);
+CREATE FUNCTION shop.probe(bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO shop.probe_log VALUES ($1); RETURN $1; END $$`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sql := `SELECT id, total FROM shop.orders WHERE status = 'paid' ORDER BY created_at DESC LIMIT 5;
+
+SELECT id FROM shop.orders WHERE shipping_country = $1 AND status = $2;
+
+SELECT shop.probe(id) FROM shop.orders LIMIT 3;
+
+UPDATE shop.orders SET status = 'cancelled' WHERE id = 1;
+
+WITH gone AS (DELETE FROM shop.orders WHERE id = 2 RETURNING id) SELECT count(*) FROM gone;
+`
+	if err := os.WriteFile(filepath.Join(dir, "q.sql"), []byte(sql), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir() // no statement to send: the start-up's round trips alone
+	if err := os.WriteFile(filepath.Join(empty, "q.sql"), []byte("SELEC 1;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startup := 0
+	for _, c := range []struct {
+		name string
+		dir  string
+		sent int
+		args []string
+	}{
+		{"start-up alone", empty, 0, []string{"--no-what-if"}},
+		{"generic plans, no what-if", dir, 5, []string{"--no-what-if"}},
+		{"generic plans and what-if", dir, 5, nil},
+		{"--analyze", dir, 5, []string{"--analyze", "--no-what-if"}},
+	} {
+		t.Chdir(c.dir)
+		info, err := os.Stat(cluster.LogFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"review", "--dsn", dsn, "--format", "json", "--fail-on", "never"}, c.args...)
+		code, out, stderr := runCLI(t, append(args, ".")...)
+		if code != exitClean {
+			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+		}
+		var rep struct {
+			Staging struct {
+				Planned   int                `json:"planned"`
+				TimingsMS map[string]float64 `json:"timings_ms"`
+			} `json:"staging"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		trips := stagingRoundTrips(t, cluster.LogFile(), info.Size())
+		kinds := map[string]int{}
+		var analyzed []string
+		prepared := ""
+		for _, q := range trips {
+			u := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(q)), "/* PGADVISOR */ ")
+			if strings.HasPrefix(u, "PREPARE") {
+				prepared = q
+			}
+			switch {
+			case strings.HasPrefix(u, "EXPLAIN (ANALYZE"), strings.HasPrefix(u, "EXPLAIN ANALYZE"):
+				kinds["explain analyze"]++
+				analyzed = append(analyzed, prepared)
+			case strings.HasPrefix(u, "EXPLAIN"):
+				kinds["explain"]++
+			case strings.HasPrefix(u, "PREPARE"):
+				kinds["prepare"]++
+			case strings.Contains(u, "HYPOPG"):
+				kinds["hypopg"]++
+			default:
+				kinds["other"]++
+			}
+		}
+		if c.sent == 0 {
+			startup = len(trips)
+			t.Logf("%s: %d round trips: %v; timings %v", c.name, len(trips), kinds, rep.Staging.TimingsMS)
+		} else {
+			t.Logf("%s: %d round trips for %d statements, %.1f a statement after the start-up's %d: %v; explain %.1f ms a statement, what-if %.1f ms",
+				c.name, len(trips), c.sent, float64(len(trips)-startup)/float64(c.sent), startup, kinds,
+				rep.Staging.TimingsMS["explain"]/float64(c.sent), rep.Staging.TimingsMS["what_if"])
+		}
+		if rep.Staging.Planned != c.sent || kinds["prepare"] < c.sent {
+			t.Errorf("%s: %d planned, %d PREPARE; want %d", c.name, rep.Staging.Planned, kinds["prepare"], c.sent)
+		}
+		// One planner call a statement: the generic plan of its PREPARE,
+		// explained once (the what-if engine plans again, with hypothetical indexes).
+		if planner := kinds["explain"] + kinds["explain analyze"]; planner != c.sent && c.args != nil {
+			t.Errorf("%s: %d EXPLAIN for %d statements, want one each", c.name, planner, c.sent)
+		}
+		if c.name != "--analyze" && len(analyzed) > 0 {
+			t.Errorf("%s: EXPLAIN ANALYZE without --analyze: %q", c.name, analyzed)
+		}
+		if c.name == "--analyze" {
+			// The two plain SELECTs of built-in code (the one with $1 and
+			// $2 run with values sampled from their columns); never the
+			// user function, the UPDATE or the data-modifying CTE.
+			if len(analyzed) != 2 || !strings.Contains(analyzed[0], "status = 'paid'") || !strings.Contains(analyzed[1], "shipping_country = $1") {
+				t.Errorf("--analyze: analyzed %q, want the two plain SELECTs of built-in code", analyzed)
+			}
+		}
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM shop.probe_log) + (SELECT count(*) FROM shop.orders WHERE id IN (1, 2) AND status = 'cancelled') + 2 - (SELECT count(*) FROM shop.orders WHERE id IN (1, 2))").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the user function ran or a write happened: %d (%v)", n, err)
 	}
 }
