@@ -26,7 +26,17 @@ var typedLiteralTypes = map[string]bool{
 // can be parsed, prepared and planned. Comments and strings are left alone
 // (the text is tokenised by PostgreSQL's scanner). The text comes back
 // unchanged when there is nothing to rewrite or it cannot be scanned.
+// Results are memoised by text (see analyzeCache).
 func CastTypedParams(sql string) string {
+	if out, ok := castCache.get(sql); ok {
+		return out
+	}
+	out := castTypedParams(sql)
+	castCache.put(sql, out)
+	return out
+}
+
+func castTypedParams(sql string) string {
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
 		return sql

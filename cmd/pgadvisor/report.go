@@ -14,6 +14,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/config"
 	"github.com/pgadvisor/pgadvisor/history"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/report"
 )
 
 func reportCommand() *cli.Command {
@@ -183,13 +184,29 @@ func openHistory(c *cli.Context, target string, snap *pgstat.Snapshot) (history.
 }
 
 func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, print history.Printer) error {
+	// The later snapshot is read while the earlier one is read and audited;
+	// its audit comes after, when its statements' texts (mostly the same)
+	// are in sqlfacts' parse cache.
+	var (
+		to    *pgstat.Snapshot
+		toErr error
+		read  = make(chan struct{})
+	)
+	go func() {
+		defer close(read)
+		to, toErr = loadSnapshot(c.String("to"))
+	}()
 	from, err := loadSnapshot(c.String("from"))
+	var fromAudit *report.Report
+	if err == nil {
+		fromAudit = audit.Advise(from, cfg.Options, rules, c.String("from"))
+	}
+	<-read
 	if err != nil {
 		return err
 	}
-	to, err := loadSnapshot(c.String("to"))
-	if err != nil {
-		return err
+	if toErr != nil {
+		return toErr
 	}
 	if to.CollectedAt.Before(from.CollectedAt) {
 		return usageErr("--to %s was collected (%s) before --from %s (%s): swap them", c.String("to"), to.CollectedAt.Format(time.RFC3339), c.String("from"), from.CollectedAt.Format(time.RFC3339))
@@ -200,7 +217,7 @@ func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, pr
 	}
 	// The earlier snapshot's own report is the baseline: its findings and
 	// its cumulative numbers are the "before".
-	base := history.Compare(target, from, audit.Advise(from, cfg.Options, rules, c.String("from")), nil, cfg.Options.Report)
+	base := history.Compare(target, from, fromAudit, nil, cfg.Options.Report)
 	r := history.Compare(target, to, audit.Advise(to, cfg.Options, rules, c.String("to")), &history.Previous{Snapshot: from, Report: base}, cfg.Options.Report)
 	r.SetTrend([]*history.Report{base})
 	if err := emitHistory(c, print, r); err != nil {
