@@ -85,6 +85,26 @@ func prevMean(d StatementDelta) string {
 	return ms(d.Previous.MeanMS)
 }
 
+// Change says what was applied: the index, or the setting with its values
+// before and after and whose it is.
+func (e AdviceEffect) Change() string {
+	if e.Setting == "" {
+		return e.Index
+	}
+	c := e.Setting + " " + e.ValueBefore + " → " + e.ValueAfter
+	if e.Role != "" {
+		return c + " for role " + e.Role
+	}
+	return c + " server-wide"
+}
+
+func effectBlocks(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", *v)
+}
+
 func effectMean(v *float64) string {
 	if v == nil {
 		return "-"
@@ -124,7 +144,11 @@ func Table(w io.Writer, r *Report) error {
 	if len(r.AdviceEffects) > 0 {
 		b.WriteString("\nAdvice applied:\n")
 		for _, e := range r.AdviceEffects {
-			fmt.Fprintf(&b, "  %s %s (%s, %d bytes, %d scans): mean %s ms before, %s ms after, statements %s\n", e.Applied, e.Index, e.Rule, e.IndexBytes, e.IndexScans, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), strings.Join(e.Statements, ", "))
+			detail := fmt.Sprintf("%d bytes, %d scans", e.IndexBytes, e.IndexScans)
+			if e.Setting != "" {
+				detail = fmt.Sprintf("temp blocks per call %s before, %s after", effectBlocks(e.TempBlksBefore), effectBlocks(e.TempBlksAfter))
+			}
+			fmt.Fprintf(&b, "  %s %s (%s, %s): mean %s ms before, %s ms after, statements %s\n", e.Applied, e.Change(), e.Rule, detail, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), strings.Join(e.Statements, ", "))
 		}
 	}
 	for _, p := range r.Problems {
@@ -155,9 +179,9 @@ func Markdown(w io.Writer, r *Report) error {
 		}
 	}
 	if len(r.AdviceEffects) > 0 {
-		b.WriteString("\n### Did the advice work\n\n| Applied | Index | Rule | Mean ms before | Mean ms after | Size bytes | Scans |\n|---|---|---|---:|---:|---:|---:|\n")
+		b.WriteString("\n### Did the advice work\n\n| Applied | Change | Rule | Mean ms before | Mean ms after | Temp blocks per call before | after | Size bytes | Scans |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, e := range r.AdviceEffects {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %d |\n", e.Applied, cell(e.Index), e.Rule, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), e.IndexBytes, e.IndexScans)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", e.Applied, cell(e.Change()), e.Rule, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), effectBlocks(e.TempBlksBefore), effectBlocks(e.TempBlksAfter), e.IndexBytes, e.IndexScans)
 		}
 	}
 	for _, p := range r.Problems {
