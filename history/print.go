@@ -47,7 +47,7 @@ func periodText(r *Report) string {
 func ms(v float64) string { return fmt.Sprintf("%.3f", v) }
 
 func change(d StatementDelta) string {
-	if d.Previous == nil || d.Verdict == VerdictGone {
+	if d.Previous == nil || d.Verdict == VerdictGone || d.Calls == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%+.0f%%", d.MeanChange*100)
@@ -55,20 +55,21 @@ func change(d StatementDelta) string {
 
 func shortQuery(q string, n int) string {
 	q = strings.Join(strings.Fields(q), " ")
-	if len(q) > n {
-		return q[:n-1] + "…"
+	if r := []rune(q); len(r) > n {
+		return string(r[:n-1]) + "…"
 	}
 	return q
 }
 
 // shown are the statements the text formats list: every one whose verdict
-// is not unchanged, then the heaviest unchanged ones.
+// is not unchanged, then the heaviest unchanged ones that ran in the
+// interval.
 func shown(r *Report) []StatementDelta {
 	var out []StatementDelta
 	unchanged := 0
 	for _, d := range r.Statements {
 		if d.Verdict == VerdictUnchanged {
-			if unchanged >= listed {
+			if unchanged >= listed || d.Calls == 0 {
 				continue
 			}
 			unchanged++
@@ -135,9 +136,9 @@ func Table(w io.Writer, r *Report) error {
 	if len(r.Findings) > 0 {
 		b.WriteString("\nFindings:\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "STATUS\tFIRST SEEN\tSEVERITY\tRULE\tOBJECTS")
+		fmt.Fprintln(tw, "STATUS\tFIRST SEEN\tSEVERITY\tRULE\tOBJECTS\tMESSAGE")
 		for _, f := range r.Findings {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, strings.Join(f.Objects, ", "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, strings.Join(f.Objects, ", "), shortQuery(f.Message, 100))
 		}
 		tw.Flush()
 	}
@@ -173,9 +174,9 @@ func Markdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | `%s` |\n", d.Verdict, d.Calls, ms(d.MeanMS), prevMean(d), change(d), ms(d.TotalMS), cell(shortQuery(d.Query, 80)))
 	}
 	if len(r.Findings) > 0 {
-		b.WriteString("\n### Findings\n\n| Status | First seen | Severity | Rule | Objects |\n|---|---|---|---|---|\n")
+		b.WriteString("\n### Findings\n\n| Status | First seen | Severity | Rule | Objects | Message |\n|---|---|---|---|---|---|\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, cell(strings.Join(f.Objects, ", ")))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, cell(strings.Join(f.Objects, ", ")), cell(f.Message))
 		}
 	}
 	if len(r.AdviceEffects) > 0 {

@@ -50,12 +50,13 @@ func (r *Report) SetTrend(earlier []*Report) {
 }
 
 // heaviest returns the queryids of the n statements of r with the most
-// time in the interval.
+// time in the interval, among those that ran in it (a statement idle now
+// but slow once would flatten the others' lines).
 func heaviest(r *Report, n int) []string {
 	var ids []string
 	var times []float64
 	for _, d := range r.Statements {
-		if d.Verdict == VerdictGone {
+		if d.Verdict == VerdictGone || d.Calls == 0 {
 			continue
 		}
 		i := len(ids)

@@ -109,6 +109,32 @@ func TestReportShop(t *testing.T) {
 	if lastCode != exitFindings {
 		t.Errorf("run 2 --fail-on-regression: exit %d, want %d", lastCode, exitFindings)
 	}
+	// The two stored snapshots, compressed as the history keeps them, give
+	// the same verdicts offline.
+	var gz []string
+	for _, f := range historyFiles(t, filepath.Join(hist, "shop")) {
+		if strings.HasSuffix(f, ".snapshot.json.gz") {
+			gz = append(gz, f)
+		}
+	}
+	if len(gz) != 2 {
+		t.Fatalf("history snapshots %v, want two", gz)
+	}
+	offline := filepath.Join(dir, "offline.json")
+	if code, _, stderr := runCLI(t, "report", "--from", gz[0], "--to", gz[1], "--target", "shop", "--format", "json", "--output", offline); code != exitClean {
+		t.Fatalf("report --from/--to the history's snapshots: exit %d: %s", code, stderr)
+	}
+	ro := readJSON[history.Report](t, offline)
+	verdicts := func(r *history.Report) map[string]string {
+		m := map[string]string{}
+		for _, d := range r.Statements {
+			m[d.QueryID+"/"+fmt.Sprint(d.UserID)] = d.Verdict
+		}
+		return m
+	}
+	if got, want := verdicts(ro), verdicts(r2); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("offline from the history's snapshots: verdicts %v, want run 2's %v", got, want)
+	}
 	if !r2.Period.Compared || r2.Period.CountersReset || r2.Period.From == nil || !r2.Period.From.Equal(r1.Period.To) {
 		t.Errorf("run 2 period %+v: want compared with run 1 (%s), no reset", r2.Period, r1.Period.To)
 	}
