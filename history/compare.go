@@ -65,7 +65,7 @@ type Report struct {
 	Findings      []FindingStatus  `json:"findings"`
 	AdviceEffects []AdviceEffect   `json:"advice_effects"`
 	// Problems are the parts of this run's collection that failed.
-	Problems []pgstat.Problem `json:"problems,omitempty"`
+	Problems []pgstat.Problem `json:"problems"`
 	// Runs are the history's runs up to this one, for the html charts
 	// (SetTrend); absent offline.
 	Runs []RunPoint `json:"runs,omitempty"`
@@ -87,14 +87,14 @@ type Period struct {
 	// those entries' interval starts at their reset.
 	CountersReset bool `json:"counters_reset"`
 	// ResetAt is pg_stat_statements_info.stats_reset when it moved.
-	ResetAt *time.Time `json:"reset_at,omitempty"`
+	ResetAt *time.Time `json:"reset_at"`
 	// EntriesReset counts the statements whose counters went backwards.
-	EntriesReset int `json:"entries_reset,omitempty"`
+	EntriesReset int `json:"entries_reset"`
 	// Deallocations is how many pg_stat_statements entries were evicted
 	// in the interval (pg_stat_statements_info.dealloc).
-	Deallocations int64 `json:"deallocations,omitempty"`
+	Deallocations int64 `json:"deallocations"`
 	// Note says in words what the period is.
-	Note string `json:"note,omitempty"`
+	Note string `json:"note"`
 }
 
 // Summary counts the verdicts and statuses.
@@ -224,7 +224,7 @@ func Compare(target string, cur *pgstat.Snapshot, audit *report.Report, prev *Pr
 		Statements:    []StatementDelta{},
 		Findings:      []FindingStatus{},
 		AdviceEffects: []AdviceEffect{},
-		Problems:      cur.Problems,
+		Problems:      append([]pgstat.Problem{}, cur.Problems...),
 	}
 	if prev == nil || prev.Snapshot == nil {
 		first(r, cur, audit)

@@ -1,11 +1,13 @@
 package history
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pgadvisor/pgadvisor/advisor"
+	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/report"
 )
 
@@ -47,5 +49,71 @@ func TestTextListing(t *testing.T) {
 	}
 	if got := shortQuery("é"+strings.Repeat("ü", 10), 5); got != "éüüü…" {
 		t.Errorf("shortQuery cut %q", got)
+	}
+}
+
+// TestJSONContract: the keys the README's contract names are present on a
+// first run and on a compared one, previous is null for a new statement,
+// and the first run says it compares with nothing.
+func TestJSONContract(t *testing.T) {
+	th := advisor.DefaultOptions().Report
+	q := stmt(1, "SELECT * FROM shop.orders WHERE shipping_country = $1", 100, 60, 5)
+	f := advisor.Finding{Rule: "missing-index", Severity: advisor.SeverityError, Message: "m", QueryID: "1", Fingerprint: "aa", Objects: []string{"shop.orders"},
+		Fix: &advisor.Fix{SQL: []string{"CREATE INDEX orders_sc_idx ON shop.orders (shipping_country)"}}}
+	prev := snapshotAt(t0, q)
+	first := Compare("shop", prev, &report.Report{Findings: []advisor.Finding{f}}, nil, th)
+	cur := snapshotAt(t0.Add(time.Hour), grow(q, 100, 0.2, 0.05), stmt(2, "SELECT 2", 50, 30, 1))
+	cur.Indexes = []pgstat.Index{{Schema: "shop", Table: "orders", Name: "orders_sc_idx", Definition: "CREATE INDEX orders_sc_idx ON shop.orders USING btree (shipping_country)"}}
+	second := Compare("shop", cur, &report.Report{}, &Previous{Snapshot: prev, Report: first}, th)
+	decode := func(r *Report) map[string]any {
+		var b strings.Builder
+		if err := JSON(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(b.String()), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	need := func(where string, m any, keys ...string) {
+		t.Helper()
+		obj, ok := m.(map[string]any)
+		if !ok {
+			t.Errorf("%s is %T, want an object", where, m)
+			return
+		}
+		for _, k := range keys {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("%s has no %q", where, k)
+			}
+		}
+	}
+	for i, doc := range []map[string]any{decode(first), decode(second)} {
+		need("report", doc, "schema_version", "kind", "target", "database", "generated_at", "period", "summary", "statements", "findings", "advice_effects", "problems")
+		need("period", doc["period"], "from", "to", "compared", "counters_reset", "reset_at", "entries_reset", "deallocations", "note")
+		need("summary", doc["summary"], "calls", "total_ms", "verdicts", "findings")
+		stmts := doc["statements"].([]any)
+		need("statements[0]", stmts[0], "fingerprint", "queryid", "query", "verdict", "calls", "total_ms", "mean_ms", "stddev_ms", "rows", "shared_blks_read", "temp_blks", "previous", "mean_change")
+		need("findings[0]", doc["findings"].([]any)[0], "rule", "severity", "message", "objects", "id", "status", "first_seen")
+		if i == 0 {
+			if p := doc["period"].(map[string]any); p["compared"] != false || p["note"] == "" || stmts[0].(map[string]any)["previous"] != nil {
+				t.Errorf("first run: period %v, previous %v", p, stmts[0].(map[string]any)["previous"])
+			}
+			continue
+		}
+		need("advice_effects[0]", doc["advice_effects"].([]any)[0], "fix", "index", "applied", "statements", "mean_ms_before", "mean_ms_after", "temp_blks_before", "temp_blks_after", "index_size_bytes", "index_scans")
+		found := false
+		for _, s := range stmts {
+			if s := s.(map[string]any); s["queryid"] == "2" {
+				found = true
+				if s["verdict"] != VerdictNew || s["previous"] != nil {
+					t.Errorf("new statement: %v", s)
+				}
+			}
+		}
+		if !found {
+			t.Error("the new statement is not listed")
+		}
 	}
 }
