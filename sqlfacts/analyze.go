@@ -64,6 +64,7 @@ func Analyze(sql string) (*Facts, error) {
 		return nil, err
 	}
 	analyzeCache.put(sql, f.clone())
+	fingerprintCache.put(sql, f.Fingerprint)
 	return f, nil
 }
 

@@ -37,6 +37,54 @@ func CastTypedParams(sql string) string {
 }
 
 func castTypedParams(sql string) string {
+	if !mayHaveTypedLiteral(sql) {
+		return sql
+	}
+	return scanTypedParams(sql)
+}
+
+// typedLiteralEnds are the last words of typedLiteralTypes.
+var typedLiteralEnds = func() map[string]bool {
+	m := map[string]bool{}
+	for t := range typedLiteralTypes {
+		f := strings.Fields(t)
+		m[f[len(f)-1]] = true
+	}
+	return m
+}()
+
+// mayHaveTypedLiteral is false when no $n of sql follows, across ASCII
+// white space only, a word that ends a type name: then scanTypedParams has
+// nothing to rewrite, and the scan (a cgo call per statement) is skipped.
+// It is true whenever it cannot tell (a non-ASCII byte before $n).
+func mayHaveTypedLiteral(sql string) bool {
+	for i := 0; i+1 < len(sql); i++ {
+		if sql[i] != '$' || sql[i+1] < '0' || sql[i+1] > '9' {
+			continue
+		}
+		j := i
+		for j > 0 && (sql[j-1] == ' ' || sql[j-1] == '\t' || sql[j-1] == '\n' || sql[j-1] == '\r' || sql[j-1] == '\f' || sql[j-1] == '\v') {
+			j--
+		}
+		end := j
+		for j > 0 && (isWordByte(sql[j-1]) || sql[j-1] >= 0x80) {
+			if sql[j-1] >= 0x80 {
+				return true
+			}
+			j--
+		}
+		if typedLiteralEnds[strings.ToLower(sql[j:end])] {
+			return true
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func scanTypedParams(sql string) string {
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
 		return sql
