@@ -42,6 +42,10 @@ const (
 	StatusNew        = "new"
 	StatusPersisting = "persisting"
 	StatusFixed      = "fixed"
+	// StatusAwaitingReset is a finding the audit still reports only from
+	// cumulative counters, though its fix is in effect and its statements'
+	// interval no longer shows the problem (awaiting.go).
+	StatusAwaitingReset = "fixed-awaiting-reset"
 )
 
 // Report is what pgadvisor report prints and stores: its JSON form is the
@@ -61,7 +65,7 @@ type Report struct {
 	Findings      []FindingStatus  `json:"findings"`
 	AdviceEffects []AdviceEffect   `json:"advice_effects"`
 	// Problems are the parts of this run's collection that failed.
-	Problems []pgstat.Problem `json:"problems,omitempty"`
+	Problems []pgstat.Problem `json:"problems"`
 	// Runs are the history's runs up to this one, for the html charts
 	// (SetTrend); absent offline.
 	Runs []RunPoint `json:"runs,omitempty"`
@@ -83,14 +87,14 @@ type Period struct {
 	// those entries' interval starts at their reset.
 	CountersReset bool `json:"counters_reset"`
 	// ResetAt is pg_stat_statements_info.stats_reset when it moved.
-	ResetAt *time.Time `json:"reset_at,omitempty"`
+	ResetAt *time.Time `json:"reset_at"`
 	// EntriesReset counts the statements whose counters went backwards.
-	EntriesReset int `json:"entries_reset,omitempty"`
+	EntriesReset int `json:"entries_reset"`
 	// Deallocations is how many pg_stat_statements entries were evicted
 	// in the interval (pg_stat_statements_info.dealloc).
-	Deallocations int64 `json:"deallocations,omitempty"`
+	Deallocations int64 `json:"deallocations"`
 	// Note says in words what the period is.
-	Note string `json:"note,omitempty"`
+	Note string `json:"note"`
 }
 
 // Summary counts the verdicts and statuses.
@@ -146,14 +150,18 @@ type FindingStatus struct {
 	FirstSeen time.Time `json:"first_seen"`
 }
 
-// AdviceEffect is the measured effect of an index an earlier report proposed
-// that now exists.
+// AdviceEffect is the measured effect of advice an earlier report gave
+// that is now applied: an index it proposed now exists, one it proposed to
+// drop is gone, or a setting it proposed is in effect.
 type AdviceEffect struct {
-	Fix   string `json:"fix"`
-	Index string `json:"index"`
-	// Applied is "created" (a proposed index now exists) or "dropped" (an
+	Fix string `json:"fix"`
+	// Index is the index created or dropped; empty for a setting.
+	Index string `json:"index,omitempty"`
+	// Applied is "created" (a proposed index now exists), "dropped" (an
 	// index a DROP INDEX fix named is gone: index_size_bytes is the space
-	// it took, in the previous snapshot).
+	// it took, in the previous snapshot) or "set" (an ALTER ROLE … SET or
+	// ALTER SYSTEM SET fix is in effect: the role's or the server's value
+	// moved to the proposed one, or past it).
 	Applied    string   `json:"applied"`
 	FindingID  string   `json:"finding_id"`
 	Rule       string   `json:"rule"`
@@ -163,8 +171,20 @@ type AdviceEffect struct {
 	// statements did not run.
 	MeanMSBefore *float64 `json:"mean_ms_before"`
 	MeanMSAfter  *float64 `json:"mean_ms_after"`
-	IndexBytes   int64    `json:"index_size_bytes"`
-	IndexScans   int64    `json:"index_scans"`
+	// TempBlksBefore and TempBlksAfter are the statements' temporary
+	// blocks (read and written) per call, the same intervals; nil as above.
+	TempBlksBefore *float64 `json:"temp_blks_before"`
+	TempBlksAfter  *float64 `json:"temp_blks_after"`
+	IndexBytes     int64    `json:"index_size_bytes"` // 0 for a setting
+	IndexScans     int64    `json:"index_scans"`      // 0 for a setting
+	// Setting is the setting a "set" effect changed, Role the role it was
+	// set for ("" for ALTER SYSTEM), ValueBefore and ValueAfter its value
+	// in the two snapshots (the role's as written, else the server's with
+	// its unit).
+	Setting     string `json:"setting,omitempty"`
+	Role        string `json:"role,omitempty"`
+	ValueBefore string `json:"value_before,omitempty"`
+	ValueAfter  string `json:"value_after,omitempty"`
 }
 
 // Previous is what a comparison needs of the previous run: its snapshot
@@ -204,7 +224,7 @@ func Compare(target string, cur *pgstat.Snapshot, audit *report.Report, prev *Pr
 		Statements:    []StatementDelta{},
 		Findings:      []FindingStatus{},
 		AdviceEffects: []AdviceEffect{},
-		Problems:      cur.Problems,
+		Problems:      append([]pgstat.Problem{}, cur.Problems...),
 	}
 	if prev == nil || prev.Snapshot == nil {
 		first(r, cur, audit)
@@ -347,10 +367,11 @@ func Compare(target string, cur *pgstat.Snapshot, audit *report.Report, prev *Pr
 		prevFindings = prev.Report.Findings
 	}
 	r.Findings = findingsOverTime(audit, prevFindings, r.GeneratedAt)
+	r.AdviceEffects = adviceEffects(prevFindings, prev.Report, ps, cur, r.Statements)
+	markAwaitingReset(r, prevFindings)
 	for _, f := range r.Findings {
 		r.Summary.Findings[f.Status]++
 	}
-	r.AdviceEffects = adviceEffects(prevFindings, prev.Report, ps, cur, r.Statements)
 	return r
 }
 
@@ -614,10 +635,6 @@ func adviceEffects(prev []FindingStatus, prevReport *Report, ps, cur *pgstat.Sna
 		}
 		created = append(created, newIndex{ix, sh})
 	}
-	out = append(out, droppedEffects(prev, ps, cur)...)
-	if len(created) == 0 {
-		return out
-	}
 	byQuery := map[string]*StatementDelta{}
 	for i := range now {
 		byQuery[now[i].QueryID] = &now[i]
@@ -627,6 +644,38 @@ func adviceEffects(prev []FindingStatus, prevReport *Report, ps, cur *pgstat.Sna
 		for i := range prevReport.Statements {
 			before[prevReport.Statements[i].QueryID] = &prevReport.Statements[i]
 		}
+	}
+	// link sets an effect's statements and their numbers before and after.
+	link := func(e *AdviceEffect, ids []string) {
+		var bCalls, aCalls, bTemp, aTemp int64
+		var bTime, aTime float64
+		for _, id := range ids {
+			e.Statements = append(e.Statements, id)
+			if d := before[id]; d != nil {
+				bCalls += d.Calls
+				bTime += d.TotalMS
+				bTemp += d.TempBlks
+			}
+			if d := byQuery[id]; d != nil && d.Verdict != VerdictGone {
+				aCalls += d.Calls
+				aTime += d.TotalMS
+				aTemp += d.TempBlks
+			}
+		}
+		perCall := func(v float64, calls int64) *float64 {
+			if calls == 0 {
+				return nil
+			}
+			r := num.RoundTo(v/float64(calls), 1000)
+			return &r
+		}
+		e.MeanMSBefore, e.MeanMSAfter = perCall(bTime, bCalls), perCall(aTime, aCalls)
+		e.TempBlksBefore, e.TempBlksAfter = perCall(float64(bTemp), bCalls), perCall(float64(aTemp), aCalls)
+	}
+	out = append(out, droppedEffects(prev, ps, cur)...)
+	out = append(out, settingEffects(prev, ps, cur, link)...)
+	if len(created) == 0 {
+		return out
 	}
 	done := map[string]bool{}
 	for _, f := range prev {
@@ -650,31 +699,7 @@ func adviceEffects(prev []FindingStatus, prevReport *Report, ps, cur *pgstat.Sna
 				}
 				done[name+f.ID] = true
 				e := AdviceEffect{Fix: sql, Index: name, Applied: "created", FindingID: f.ID, Rule: f.Rule, IndexBytes: c.ix.SizeBytes, IndexScans: c.ix.IdxScan, Statements: []string{}}
-				ids := append([]string{}, f.QueryIDs...)
-				if f.QueryID != "" {
-					ids = append([]string{f.QueryID}, ids...)
-				}
-				var bCalls, aCalls int64
-				var bTime, aTime float64
-				for _, id := range ids {
-					e.Statements = append(e.Statements, id)
-					if d := before[id]; d != nil {
-						bCalls += d.Calls
-						bTime += d.TotalMS
-					}
-					if d := byQuery[id]; d != nil && d.Verdict != VerdictGone {
-						aCalls += d.Calls
-						aTime += d.TotalMS
-					}
-				}
-				if bCalls > 0 {
-					v := num.RoundTo(bTime/float64(bCalls), 1000)
-					e.MeanMSBefore = &v
-				}
-				if aCalls > 0 {
-					v := num.RoundTo(aTime/float64(aCalls), 1000)
-					e.MeanMSAfter = &v
-				}
+				link(&e, findingStatements(f))
 				out = append(out, e)
 			}
 		}
@@ -712,12 +737,8 @@ func droppedEffects(prev []FindingStatus, ps, cur *pgstat.Snapshot) []AdviceEffe
 				continue
 			}
 			seen[name] = true
-			ids := append([]string{}, f.QueryIDs...)
-			if f.QueryID != "" {
-				ids = append([]string{f.QueryID}, ids...)
-			}
 			out = append(out, AdviceEffect{Fix: sql, Index: ix.Schema + "." + ix.Name, Applied: "dropped", FindingID: f.ID, Rule: f.Rule,
-				Statements: ids, IndexBytes: ix.SizeBytes, IndexScans: ix.IdxScan})
+				Statements: findingStatements(f), IndexBytes: ix.SizeBytes, IndexScans: ix.IdxScan})
 		}
 	}
 	return out

@@ -165,6 +165,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"change": change,
 	"prev":   prevMean,
 	"effect": effectMean,
+	"blocks": effectBlocks,
 	"short":  shortQuery,
 	"day":    func(t interface{ Format(string) string }) string { return t.Format("2006-01-02") },
 	"join":   strings.Join,
@@ -174,7 +175,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#eee;cursor:pointer}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.regressed{color:#b52b27;font-weight:bold}.new{color:#8a5a00}.improved{color:#2b7a2b}.fixed{color:#2b7a2b}
+.regressed{color:#b52b27;font-weight:bold}.new{color:#8a5a00}.improved{color:#2b7a2b}.fixed,.fixed-awaiting-reset{color:#2b7a2b}
 code{font-size:12px}figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-weight:bold}
 </style></head><body>
 <h1>pgadvisor report: {{.R.Target}}</h1>
@@ -192,8 +193,8 @@ code{font-size:12px}figure{display:inline-block;margin:0 1em 1em 0}figcaption{fo
 {{range .R.Findings}}<tr><td class="{{.Status}}">{{.Status}}</td><td>{{day .FirstSeen}}</td><td>{{.Severity}}</td><td>{{.Rule}}</td><td>{{join .Objects ", "}}</td><td>{{.Message}}</td></tr>
 {{end}}</tbody></table>
 <h2>Did the advice work</h2>
-{{if .R.AdviceEffects}}<table class="sortable" id="advice"><thead><tr><th>Applied</th><th>Index</th><th>Rule</th><th>Mean ms before</th><th>Mean ms after</th><th>Size bytes</th><th>Scans</th><th>Statements</th></tr></thead><tbody>
-{{range .R.AdviceEffects}}<tr><td>{{.Applied}}</td><td>{{.Index}}</td><td>{{.Rule}}</td><td class="n">{{effect .MeanMSBefore}}</td><td class="n">{{effect .MeanMSAfter}}</td><td class="n">{{.IndexBytes}}</td><td class="n">{{.IndexScans}}</td><td>{{join .Statements ", "}}</td></tr>
+{{if .R.AdviceEffects}}<table class="sortable" id="advice"><thead><tr><th>Applied</th><th>Change</th><th>Rule</th><th>Mean ms before</th><th>Mean ms after</th><th>Temp blocks per call before</th><th>after</th><th>Size bytes</th><th>Scans</th><th>Statements</th></tr></thead><tbody>
+{{range .R.AdviceEffects}}<tr><td>{{.Applied}}</td><td>{{.Change}}</td><td>{{.Rule}}</td><td class="n">{{effect .MeanMSBefore}}</td><td class="n">{{effect .MeanMSAfter}}</td><td class="n">{{blocks .TempBlksBefore}}</td><td class="n">{{blocks .TempBlksAfter}}</td><td class="n">{{.IndexBytes}}</td><td class="n">{{.IndexScans}}</td><td>{{join .Statements ", "}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No index an earlier report proposed was created in this interval.</p>{{end}}
 {{range .R.Problems}}<p><strong>Problem ({{.Phase}}):</strong> {{.Message}}</p>{{end}}
 <script>

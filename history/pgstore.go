@@ -66,7 +66,26 @@ func OpenPG(ctx context.Context, dsn, target string, audited Identity) (*PGStore
 		conn.Close(ctx)
 		return nil, fmt.Errorf("--history names the audited database %s: pgadvisor never writes to the database it audits; keep the history in another database", id.Database)
 	}
+	if err := createSchema(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return nil, err
+	}
+	return &PGStore{conn: conn, target: target}, nil
+}
+
+// createSchema creates PGSchema and its table when missing. A fleet opens
+// the history from several targets at once: CREATE … IF NOT EXISTS is not
+// safe against itself (two sessions both find the schema missing, one
+// fails on the catalog's unique index), so the creation holds a
+// transaction-scoped advisory lock.
+func createSchema(ctx context.Context, conn *pgx.Conn) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("create the history schema %s: %w", PGSchema, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit it does nothing
 	for _, sql := range []string{
+		`SELECT pg_advisory_xact_lock(hashtext('` + PGSchema + `'))`,
 		`CREATE SCHEMA IF NOT EXISTS ` + PGSchema,
 		`CREATE TABLE IF NOT EXISTS ` + PGSchema + `.runs (
 			target text NOT NULL,
@@ -75,12 +94,14 @@ func OpenPG(ctx context.Context, dsn, target string, audited Identity) (*PGStore
 			report bytea NOT NULL,
 			PRIMARY KEY (target, collected_at))`,
 	} {
-		if _, err := conn.Exec(ctx, "/* pgadvisor */ "+sql); err != nil {
-			conn.Close(ctx)
-			return nil, fmt.Errorf("create the history schema %s: %w", PGSchema, err)
+		if _, err := tx.Exec(ctx, "/* pgadvisor */ "+sql); err != nil {
+			return fmt.Errorf("create the history schema %s: %w", PGSchema, err)
 		}
 	}
-	return &PGStore{conn: conn, target: target}, nil
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("create the history schema %s: %w", PGSchema, err)
+	}
+	return nil
 }
 
 // Close closes the connection.

@@ -47,7 +47,7 @@ func periodText(r *Report) string {
 func ms(v float64) string { return fmt.Sprintf("%.3f", v) }
 
 func change(d StatementDelta) string {
-	if d.Previous == nil || d.Verdict == VerdictGone {
+	if d.Previous == nil || d.Verdict == VerdictGone || d.Calls == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%+.0f%%", d.MeanChange*100)
@@ -55,20 +55,21 @@ func change(d StatementDelta) string {
 
 func shortQuery(q string, n int) string {
 	q = strings.Join(strings.Fields(q), " ")
-	if len(q) > n {
-		return q[:n-1] + "…"
+	if r := []rune(q); len(r) > n {
+		return string(r[:n-1]) + "…"
 	}
 	return q
 }
 
 // shown are the statements the text formats list: every one whose verdict
-// is not unchanged, then the heaviest unchanged ones.
+// is not unchanged, then the heaviest unchanged ones that ran in the
+// interval.
 func shown(r *Report) []StatementDelta {
 	var out []StatementDelta
 	unchanged := 0
 	for _, d := range r.Statements {
 		if d.Verdict == VerdictUnchanged {
-			if unchanged >= listed {
+			if unchanged >= listed || d.Calls == 0 {
 				continue
 			}
 			unchanged++
@@ -83,6 +84,26 @@ func prevMean(d StatementDelta) string {
 		return "-"
 	}
 	return ms(d.Previous.MeanMS)
+}
+
+// Change says what was applied: the index, or the setting with its values
+// before and after and whose it is.
+func (e AdviceEffect) Change() string {
+	if e.Setting == "" {
+		return e.Index
+	}
+	c := e.Setting + " " + e.ValueBefore + " → " + e.ValueAfter
+	if e.Role != "" {
+		return c + " for role " + e.Role
+	}
+	return c + " server-wide"
+}
+
+func effectBlocks(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", *v)
 }
 
 func effectMean(v *float64) string {
@@ -115,16 +136,20 @@ func Table(w io.Writer, r *Report) error {
 	if len(r.Findings) > 0 {
 		b.WriteString("\nFindings:\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "STATUS\tFIRST SEEN\tSEVERITY\tRULE\tOBJECTS")
+		fmt.Fprintln(tw, "STATUS\tFIRST SEEN\tSEVERITY\tRULE\tOBJECTS\tMESSAGE")
 		for _, f := range r.Findings {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, strings.Join(f.Objects, ", "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, strings.Join(f.Objects, ", "), shortQuery(f.Message, 100))
 		}
 		tw.Flush()
 	}
 	if len(r.AdviceEffects) > 0 {
 		b.WriteString("\nAdvice applied:\n")
 		for _, e := range r.AdviceEffects {
-			fmt.Fprintf(&b, "  %s %s (%s, %d bytes, %d scans): mean %s ms before, %s ms after, statements %s\n", e.Applied, e.Index, e.Rule, e.IndexBytes, e.IndexScans, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), strings.Join(e.Statements, ", "))
+			detail := fmt.Sprintf("%d bytes, %d scans", e.IndexBytes, e.IndexScans)
+			if e.Setting != "" {
+				detail = fmt.Sprintf("temp blocks per call %s before, %s after", effectBlocks(e.TempBlksBefore), effectBlocks(e.TempBlksAfter))
+			}
+			fmt.Fprintf(&b, "  %s %s (%s, %s): mean %s ms before, %s ms after, statements %s\n", e.Applied, e.Change(), e.Rule, detail, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), strings.Join(e.Statements, ", "))
 		}
 	}
 	for _, p := range r.Problems {
@@ -149,15 +174,15 @@ func Markdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | `%s` |\n", d.Verdict, d.Calls, ms(d.MeanMS), prevMean(d), change(d), ms(d.TotalMS), cell(shortQuery(d.Query, 80)))
 	}
 	if len(r.Findings) > 0 {
-		b.WriteString("\n### Findings\n\n| Status | First seen | Severity | Rule | Objects |\n|---|---|---|---|---|\n")
+		b.WriteString("\n### Findings\n\n| Status | First seen | Severity | Rule | Objects | Message |\n|---|---|---|---|---|---|\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, cell(strings.Join(f.Objects, ", ")))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Status, f.FirstSeen.Format("2006-01-02"), f.Severity, f.Rule, cell(strings.Join(f.Objects, ", ")), cell(f.Message))
 		}
 	}
 	if len(r.AdviceEffects) > 0 {
-		b.WriteString("\n### Did the advice work\n\n| Applied | Index | Rule | Mean ms before | Mean ms after | Size bytes | Scans |\n|---|---|---|---:|---:|---:|---:|\n")
+		b.WriteString("\n### Did the advice work\n\n| Applied | Change | Rule | Mean ms before | Mean ms after | Temp blocks per call before | after | Size bytes | Scans |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, e := range r.AdviceEffects {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %d |\n", e.Applied, cell(e.Index), e.Rule, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), e.IndexBytes, e.IndexScans)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", e.Applied, cell(e.Change()), e.Rule, effectMean(e.MeanMSBefore), effectMean(e.MeanMSAfter), effectBlocks(e.TempBlksBefore), effectBlocks(e.TempBlksAfter), e.IndexBytes, e.IndexScans)
 		}
 	}
 	for _, p := range r.Problems {

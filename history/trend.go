@@ -10,7 +10,8 @@ type RunPoint struct {
 	At      time.Time `json:"at"`
 	TotalMS float64   `json:"total_ms"`
 	Calls   int64     `json:"calls"`
-	// Findings counts the run's findings that are not fixed, by severity.
+	// Findings counts the run's findings that are not fixed (nor fixed and
+	// awaiting a reset), by severity.
 	Findings map[string]int `json:"findings"`
 	// MeanMS is the interval mean of each of the report's top statements
 	// (by queryid) in that run; absent when it did not run.
@@ -24,7 +25,7 @@ func (r *Report) SetTrend(earlier []*Report) {
 	point := func(x *Report) RunPoint {
 		p := RunPoint{At: x.Period.To, TotalMS: x.Summary.TotalMS, Calls: x.Summary.Calls, Findings: map[string]int{}, MeanMS: map[string]float64{}}
 		for _, f := range x.Findings {
-			if f.Status != StatusFixed {
+			if f.Status != StatusFixed && f.Status != StatusAwaitingReset {
 				p.Findings[string(f.Severity)]++
 			}
 		}
@@ -49,12 +50,13 @@ func (r *Report) SetTrend(earlier []*Report) {
 }
 
 // heaviest returns the queryids of the n statements of r with the most
-// time in the interval.
+// time in the interval, among those that ran in it (a statement idle now
+// but slow once would flatten the others' lines).
 func heaviest(r *Report, n int) []string {
 	var ids []string
 	var times []float64
 	for _, d := range r.Statements {
-		if d.Verdict == VerdictGone {
+		if d.Verdict == VerdictGone || d.Calls == 0 {
 			continue
 		}
 		i := len(ids)

@@ -69,7 +69,7 @@ var SettingNames = []string{
 	"jit", "jit_above_cost", "max_parallel_workers_per_gather", "max_parallel_workers", "max_worker_processes",
 	"hash_mem_multiplier", "server_version", "block_size",
 	"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "log_min_duration_statement",
-	"track_io_timing", "pg_stat_statements.max", "pg_stat_statements.track",
+	"idle_session_timeout", "track_io_timing", "pg_stat_statements.max", "pg_stat_statements.track",
 	"shared_preload_libraries", "server_encoding",
 }
 

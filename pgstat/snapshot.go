@@ -324,33 +324,53 @@ type Session struct {
 // supported schema version, whose values pass Validate (the error is then
 // an *InvalidError).
 func Read(data []byte) (*Snapshot, error) {
-	var probe struct {
-		Kind          string `json:"kind"`
-		SchemaVersion int    `json:"schema_version"`
-	}
 	if err := strictjson.Check(data); err != nil {
 		return nil, fmt.Errorf("not a pgadvisor snapshot (%v); create one with: pgadvisor audit --save-snapshot FILE", err)
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("not a pgadvisor snapshot (invalid JSON: %v); create one with: pgadvisor audit --save-snapshot FILE", err)
-	}
-	if probe.Kind != Kind {
-		return nil, fmt.Errorf("not a pgadvisor snapshot (no \"kind\": %q); create one with: pgadvisor audit --save-snapshot FILE", Kind)
-	}
-	if probe.SchemaVersion < 1 || probe.SchemaVersion > SchemaVersion {
-		return nil, fmt.Errorf("snapshot schema_version %d is not supported by this pgadvisor (supports 1..%d)", probe.SchemaVersion, SchemaVersion)
-	}
+	// One decode: a snapshot is read whole, and the kind and version are
+	// checked on it; only a file that does not decode is probed for them,
+	// so that a file of another kind is named as such rather than by its
+	// first field of the wrong type.
 	var s Snapshot
-	if err := strictjson.Unmarshal(data, &s, false); err != nil {
+	if err := strictjson.Decode(data, &s, false); err != nil {
+		if err := checkKind(data); err != nil {
+			return nil, err
+		}
 		if p := recordedDecodeProblem(err); p != "" {
 			return nil, &InvalidError{Problems: []string{p}}
 		}
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
+	if err := kindError(s.Kind, s.SchemaVersion); err != nil {
+		return nil, err
+	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// checkKind reads only the kind and schema_version of a file and says when
+// it is not a snapshot this pgadvisor reads.
+func checkKind(data []byte) error {
+	var probe struct {
+		Kind          string `json:"kind"`
+		SchemaVersion int    `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return fmt.Errorf("not a pgadvisor snapshot (invalid JSON: %v); create one with: pgadvisor audit --save-snapshot FILE", err)
+	}
+	return kindError(probe.Kind, probe.SchemaVersion)
+}
+
+func kindError(kind string, version int) error {
+	if kind != Kind {
+		return fmt.Errorf("not a pgadvisor snapshot (no \"kind\": %q); create one with: pgadvisor audit --save-snapshot FILE", Kind)
+	}
+	if version < 1 || version > SchemaVersion {
+		return fmt.Errorf("snapshot schema_version %d is not supported by this pgadvisor (supports 1..%d)", version, SchemaVersion)
+	}
+	return nil
 }
 
 // recordedDecodeProblem names the field when err is a value of what_if or

@@ -13,11 +13,16 @@ import (
 // Fingerprint returns pg_query's fingerprint of sql (16 hex digits): the same
 // for statements that differ only in constants, parameter numbers, whitespace
 // and comments. A text that does not parse yields a *SyntaxError (wrapped).
+// Results are memoised by text (see analyzeCache).
 func Fingerprint(sql string) (string, error) {
+	if fp, ok := fingerprintCache.get(sql); ok {
+		return fp, nil
+	}
 	fp, err := pg_query.Fingerprint(sql)
 	if err != nil {
 		return "", fmt.Errorf("fingerprint statement: %w", syntaxError(sql, err))
 	}
+	fingerprintCache.put(sql, fp)
 	return fp, nil
 }
 
@@ -47,7 +52,24 @@ func Fingerprint(sql string) (string, error) {
 //   - Utility statements (KindUtility) get Relations, Functions and Params
 //     from a generic walk; EXPLAIN and DECLARE CURSOR also yield the facts of
 //     the query they hold.
+//
+// Results are memoised by text (see analyzeCache); each call returns Facts
+// of its own.
 func Analyze(sql string) (*Facts, error) {
+	if f, ok := analyzeCache.get(sql); ok {
+		return f.clone(), nil
+	}
+	f, err := analyze(sql)
+	if err != nil {
+		return nil, err
+	}
+	analyzeCache.put(sql, f.clone())
+	fingerprintCache.put(sql, f.Fingerprint)
+	return f, nil
+}
+
+// analyze is Analyze without its cache.
+func analyze(sql string) (*Facts, error) {
 	tree, err := pg_query.Parse(sql)
 	if err != nil {
 		return nil, fmt.Errorf("parse statement: %w", syntaxError(sql, err))

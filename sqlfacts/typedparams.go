@@ -20,38 +20,71 @@ var typedLiteralTypes = map[string]bool{
 	"money": true, "point": true, "tsquery": true, "tsvector": true, "xml": true, "regclass": true,
 }
 
-// wordBeforeParam reports whether a word (a type name's last) and white
-// space come right before a $n in sql: a text without one has no typed
-// literal to rewrite.
-func wordBeforeParam(sql string) bool {
-	for i := 1; i+1 < len(sql); i++ {
-		if sql[i] != '$' || sql[i+1] < '0' || sql[i+1] > '9' {
-			continue
-		}
-		j := i - 1
-		for j >= 0 && (sql[j] == ' ' || sql[j] == '\t' || sql[j] == '\n' || sql[j] == '\r') {
-			j--
-		}
-		if j >= 0 && j < i-1 {
-			c := sql[j]
-			if c == '_' || c == '"' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // CastTypedParams rewrites the normalised typed literals of a
 // pg_stat_statements text (`interval $1`, `timestamptz $2`, `date $3`,
 // which do not parse) into casts (`$1::interval`), so that the statement
 // can be parsed, prepared and planned. Comments and strings are left alone
 // (the text is tokenised by PostgreSQL's scanner). The text comes back
 // unchanged when there is nothing to rewrite or it cannot be scanned.
+// Results are memoised by text (see analyzeCache).
 func CastTypedParams(sql string) string {
-	if !wordBeforeParam(sql) {
-		return sql // no word right before a $n: nothing to cast, and no scan
+	if out, ok := castCache.get(sql); ok {
+		return out
 	}
+	out := castTypedParams(sql)
+	castCache.put(sql, out)
+	return out
+}
+
+func castTypedParams(sql string) string {
+	if !mayHaveTypedLiteral(sql) {
+		return sql
+	}
+	return scanTypedParams(sql)
+}
+
+// typedLiteralEnds are the last words of typedLiteralTypes.
+var typedLiteralEnds = func() map[string]bool {
+	m := map[string]bool{}
+	for t := range typedLiteralTypes {
+		f := strings.Fields(t)
+		m[f[len(f)-1]] = true
+	}
+	return m
+}()
+
+// mayHaveTypedLiteral is false when no $n of sql follows, across ASCII
+// white space only, a word that ends a type name: then scanTypedParams has
+// nothing to rewrite, and the scan (a cgo call per statement) is skipped.
+// It is true whenever it cannot tell (a non-ASCII byte before $n).
+func mayHaveTypedLiteral(sql string) bool {
+	for i := 0; i+1 < len(sql); i++ {
+		if sql[i] != '$' || sql[i+1] < '0' || sql[i+1] > '9' {
+			continue
+		}
+		j := i
+		for j > 0 && (sql[j-1] == ' ' || sql[j-1] == '\t' || sql[j-1] == '\n' || sql[j-1] == '\r' || sql[j-1] == '\f' || sql[j-1] == '\v') {
+			j--
+		}
+		end := j
+		for j > 0 && (isWordByte(sql[j-1]) || sql[j-1] >= 0x80) {
+			if sql[j-1] >= 0x80 {
+				return true
+			}
+			j--
+		}
+		if typedLiteralEnds[strings.ToLower(sql[j:end])] {
+			return true
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func scanTypedParams(sql string) string {
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
 		return sql

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -182,6 +184,12 @@ func loadSnapshot(path string) (*pgstat.Snapshot, error) {
 	if err != nil {
 		return nil, usageErr("read snapshot: %v", err)
 	}
+	if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
+		// A snapshot of a report history (DIR/<target>/….snapshot.json.gz).
+		if data, err = gunzip(data); err != nil {
+			return nil, usageErr("snapshot %s: %v", path, err)
+		}
+	}
 	snap, err := pgstat.Read(data)
 	if err == nil {
 		err = whatif.ValidateRecorded(snap)
@@ -191,3 +199,24 @@ func loadSnapshot(path string) (*pgstat.Snapshot, error) {
 	}
 	return snap, nil
 }
+
+// gunzip decompresses a gzip file's contents, at most maxSnapshotBytes.
+func gunzip(data []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, maxSnapshotBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	if len(out) > maxSnapshotBytes {
+		return nil, fmt.Errorf("gunzip: more than %d MB uncompressed", maxSnapshotBytes>>20)
+	}
+	return out, nil
+}
+
+// maxSnapshotBytes bounds a decompressed snapshot (a 5,000-statement one is
+// a few MB).
+const maxSnapshotBytes = 1 << 30

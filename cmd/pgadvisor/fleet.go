@@ -38,9 +38,17 @@ type fleetEntry struct {
 	Findings map[string]int `json:"findings,omitempty"`
 	Effects  int            `json:"advice_effects"`
 	Report   string         `json:"report,omitempty"` // the target's report file
-	Seconds  float64        `json:"seconds"`
-	regress  bool
+	// Stored is where the run was stored: the snapshot file of a
+	// directory history, or the row of a PostgreSQL one.
+	Stored  string  `json:"stored,omitempty"`
+	Seconds float64 `json:"seconds"`
+	regress bool
+	link    string // Report relative to the index file
 }
+
+// Link is the entry's report file as the index links it: relative to the
+// index file's directory when the index is written to one.
+func (e fleetEntry) Link() string { return e.link }
 
 // fleetIndex is what --targets prints.
 type fleetIndex struct {
@@ -117,6 +125,14 @@ func reportFleet(c *cli.Context, cfg *config.Config, _ []*advisor.Rule, keep *hi
 	}
 	wg.Wait()
 	idx := fleetIndex{Kind: "report-index", GeneratedAt: time.Now().UTC().Truncate(time.Second), Seconds: roundSeconds(time.Since(start)), Targets: entries}
+	for i := range entries {
+		entries[i].link = entries[i].Report
+		if out := c.String("output"); out != "" && entries[i].Report != "" {
+			if rel, err := filepath.Rel(filepath.Dir(out), entries[i].Report); err == nil {
+				entries[i].link = filepath.ToSlash(rel)
+			}
+		}
+	}
 	if path := c.String("output"); path != "" {
 		if err := writeFileAtomic(path, func(w io.Writer) error { return printIndex(w, format, &idx) }); err != nil {
 			return failure(fmt.Errorf("write index: %w", err))
@@ -158,7 +174,7 @@ func fleetRun(c *cli.Context, cfg *config.Config, base []*advisor.Rule, keep *hi
 	if dsn == "" {
 		dsn = "service=" + t.Service
 	}
-	r, cerr, err := liveRun(c, tcfg, enabledRules(c, tcfg, base), dsn, t.Name, keep)
+	r, stored, cerr, err := liveRun(c, tcfg, enabledRules(c, tcfg, base), dsn, t.Name, keep)
 	if err != nil {
 		e.Status, e.Error = "failed", err.Error()
 		e.Seconds = roundSeconds(time.Since(start))
@@ -167,12 +183,22 @@ func fleetRun(c *cli.Context, cfg *config.Config, base []*advisor.Rule, keep *hi
 	if cerr != nil {
 		e.Status, e.Error = "incomplete", describe(cerr).Error()
 	}
+	e.Stored = stored
 	e.Verdicts, e.Findings, e.Effects, e.regress = r.Summary.Verdicts, r.Summary.Findings, len(r.AdviceEffects), r.Regressions()
-	if h := c.String("history"); strings.HasPrefix(h, "postgres://") || strings.HasPrefix(h, "postgresql://") {
-		return e // stored in the database; the index says how it went
-	}
+	// The target's report: beside its history, or with a PostgreSQL
+	// history beside the index file (none when the index goes to stdout).
 	path := filepath.Join(c.String("history"), t.Name, "latest"+ext)
-	if err := writeFileAtomic(path, func(w io.Writer) error { return print(w, r) }); err != nil {
+	if pgHistory(c.String("history")) {
+		out := c.String("output")
+		if out == "" {
+			e.Seconds = roundSeconds(time.Since(start))
+			return e
+		}
+		path = filepath.Join(filepath.Dir(out), t.Name, "latest"+ext)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		e.Status, e.Error = "failed", fmt.Sprintf("write report: %v", err)
+	} else if err := writeFileAtomic(path, func(w io.Writer) error { return print(w, r) }); err != nil {
 		e.Status, e.Error = "failed", fmt.Sprintf("write report: %v", err)
 	} else {
 		e.Report = path
@@ -181,7 +207,7 @@ func fleetRun(c *cli.Context, cfg *config.Config, base []*advisor.Rule, keep *hi
 	return e
 }
 
-func counts(m map[string]int, keys ...string) string {
+func counts(m map[string]int, keys []string) string {
 	var parts []string
 	for _, k := range keys {
 		if m[k] > 0 {
@@ -192,14 +218,14 @@ func counts(m map[string]int, keys ...string) string {
 }
 
 var verdictKeys = []string{"regressed", "new", "improved", "gone", "unchanged"}
-var statusKeys = []string{"new", "persisting", "fixed"}
+var statusKeys = []string{history.StatusNew, history.StatusPersisting, history.StatusAwaitingReset, history.StatusFixed}
 
-var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"counts": counts, "v": func() []string { return verdictKeys }, "s": func() []string { return statusKeys }, "base": filepath.Base}).Parse(`<!DOCTYPE html>
+var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"counts": counts, "v": func() []string { return verdictKeys }, "s": func() []string { return statusKeys }}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>pgadvisor report: fleet</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2em}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}.failed,.incomplete{color:#b52b27;font-weight:bold}</style>
 </head><body><h1>pgadvisor report: {{len .Targets}} targets</h1><p>Generated {{.GeneratedAt.Format "2006-01-02 15:04 UTC"}} in {{.Seconds}} s.</p>
 <table><thead><tr><th>Target</th><th>Status</th><th>Statements</th><th>Findings</th><th>Advice applied</th><th>Seconds</th><th>Report</th></tr></thead><tbody>
-{{range .Targets}}<tr><td>{{.Name}}</td><td class="{{.Status}}">{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{counts .Verdicts v}}</td><td>{{counts .Findings s}}</td><td>{{.Effects}}</td><td>{{.Seconds}}</td><td>{{if .Report}}{{.Name}}/{{base .Report}}{{end}}</td></tr>
+{{range .Targets}}<tr><td>{{.Name}}</td><td class="{{.Status}}">{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{counts .Verdicts v}}</td><td>{{counts .Findings s}}</td><td>{{.Effects}}</td><td>{{.Seconds}}</td><td>{{if .Report}}<a href="{{.Link}}">{{.Link}}</a>{{end}}</td></tr>
 {{end}}</tbody></table></body></html>
 `))
 
@@ -213,13 +239,17 @@ func printIndex(w io.Writer, format string, idx *fleetIndex) error {
 		return indexPage.Execute(w, idx)
 	case "markdown":
 		var b strings.Builder
-		fmt.Fprintf(&b, "## pgadvisor report: %d targets\n\n| Target | Status | Statements | Findings | Advice applied | Seconds |\n|---|---|---|---|---:|---:|\n", len(idx.Targets))
+		fmt.Fprintf(&b, "## pgadvisor report: %d targets\n\n| Target | Status | Statements | Findings | Advice applied | Seconds | Report |\n|---|---|---|---|---:|---:|---|\n", len(idx.Targets))
 		for _, e := range idx.Targets {
 			status := e.Status
 			if e.Error != "" {
 				status += ": " + strings.ReplaceAll(e.Error, "|", `\|`)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.1f |\n", e.Name, status, counts(e.Verdicts, verdictKeys...), counts(e.Findings, statusKeys...), e.Effects, e.Seconds)
+			report := ""
+			if e.link != "" {
+				report = "[" + e.link + "](" + e.link + ")"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %.1f | %s |\n", e.Name, status, counts(e.Verdicts, verdictKeys), counts(e.Findings, statusKeys), e.Effects, e.Seconds, report)
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -231,7 +261,7 @@ func printIndex(w io.Writer, format string, idx *fleetIndex) error {
 		if e.Error != "" {
 			status += ": " + e.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\n", e.Name, status, counts(e.Verdicts, verdictKeys...), counts(e.Findings, statusKeys...), e.Seconds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\n", e.Name, status, counts(e.Verdicts, verdictKeys), counts(e.Findings, statusKeys), e.Seconds)
 	}
 	return tw.Flush()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pgadvisor/pgadvisor/config"
 	"github.com/pgadvisor/pgadvisor/history"
 	"github.com/pgadvisor/pgadvisor/pgstat"
+	"github.com/pgadvisor/pgadvisor/report"
 )
 
 func reportCommand() *cli.Command {
@@ -102,7 +103,7 @@ func runReport(c *cli.Context) error {
 	if c.IsSet("targets") {
 		return reportFleet(c, cfg, rules, keep)
 	}
-	r, cerr, err := liveRun(c, cfg, rules, c.String("dsn"), c.String("target"), keep)
+	r, _, cerr, err := liveRun(c, cfg, rules, c.String("dsn"), c.String("target"), keep)
 	if err != nil {
 		return err
 	}
@@ -116,12 +117,12 @@ func runReport(c *cli.Context) error {
 }
 
 // liveRun audits one database, compares with its history and stores the
-// run. cerr is a failed or incomplete collection (the report is still
-// built and stored); err a failure that left no report.
-func liveRun(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, dsn, target string, keep *history.Keep) (r *history.Report, cerr, err error) {
+// run; stored says where. cerr is a failed or incomplete collection (the
+// report is still built and stored); err a failure that left no report.
+func liveRun(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, dsn, target string, keep *history.Keep) (r *history.Report, stored string, cerr, err error) {
 	opts, err := liveOptions(c, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	opts.DSN = dsn
 	opts.Top = c.Int("top")
@@ -129,7 +130,7 @@ func liveRun(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, dsn, tar
 	opts.SampleWindow = c.Duration("sample-window")
 	snap, cerr := audit.Collect(c.Context, opts)
 	if snap == nil {
-		return nil, nil, failure(describe(cerr))
+		return nil, "", nil, failure(describe(cerr))
 	}
 	var ae *audit.Error
 	if errors.As(cerr, &ae) && !hasProblem(snap, ae.Message) {
@@ -143,36 +144,36 @@ func liveRun(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, dsn, tar
 	}
 	store, err := openHistory(c, target, snap)
 	if err != nil {
-		return nil, nil, failure(err)
+		return nil, "", nil, failure(err)
 	}
 	defer store.Close(c.Context)
 	prev, err := store.Latest(c.Context)
 	if err != nil {
-		return nil, nil, failure(err)
+		return nil, "", nil, failure(err)
 	}
 	a := audit.Advise(snap, opts.Advisor, rules, "live")
 	r = history.Compare(target, snap, a, prev, cfg.Options.Report)
 	earlier, err := store.Reports(c.Context)
 	if err != nil {
-		return nil, nil, failure(err)
+		return nil, "", nil, failure(err)
 	}
 	r.SetTrend(earlier)
-	if _, err := store.Save(c.Context, snap, r); err != nil {
-		return nil, nil, failure(err)
+	if stored, err = store.Save(c.Context, snap, r); err != nil {
+		return nil, "", nil, failure(err)
 	}
 	if keep != nil {
 		if _, err := store.Prune(c.Context, *keep, time.Now()); err != nil {
-			return nil, nil, failure(err)
+			return nil, "", nil, failure(err)
 		}
 	}
-	return r, cerr, nil
+	return r, stored, cerr, nil
 }
 
 // openHistory opens --history: a directory, or with a postgres:// URL a
 // database of the team's (refused when it is the audited one, snap's).
 func openHistory(c *cli.Context, target string, snap *pgstat.Snapshot) (history.Backend, error) {
 	h := c.String("history")
-	if !strings.HasPrefix(h, "postgres://") && !strings.HasPrefix(h, "postgresql://") {
+	if !pgHistory(h) {
 		return history.Open(h, target)
 	}
 	id := history.Identity{Database: snap.Database}
@@ -182,14 +183,35 @@ func openHistory(c *cli.Context, target string, snap *pgstat.Snapshot) (history.
 	return history.OpenPG(c.Context, h, target, id)
 }
 
+// pgHistory reports whether --history names a PostgreSQL database.
+func pgHistory(h string) bool {
+	return strings.HasPrefix(h, "postgres://") || strings.HasPrefix(h, "postgresql://")
+}
+
 func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, print history.Printer) error {
+	// The later snapshot is read while the earlier one is read and audited;
+	// its audit comes after, when its statements' texts (mostly the same)
+	// are in sqlfacts' parse cache.
+	var (
+		to    *pgstat.Snapshot
+		toErr error
+		read  = make(chan struct{})
+	)
+	go func() {
+		defer close(read)
+		to, toErr = loadSnapshot(c.String("to"))
+	}()
 	from, err := loadSnapshot(c.String("from"))
+	var fromAudit *report.Report
+	if err == nil {
+		fromAudit = audit.Advise(from, cfg.Options, rules, c.String("from"))
+	}
+	<-read
 	if err != nil {
 		return err
 	}
-	to, err := loadSnapshot(c.String("to"))
-	if err != nil {
-		return err
+	if toErr != nil {
+		return toErr
 	}
 	if to.CollectedAt.Before(from.CollectedAt) {
 		return usageErr("--to %s was collected (%s) before --from %s (%s): swap them", c.String("to"), to.CollectedAt.Format(time.RFC3339), c.String("from"), from.CollectedAt.Format(time.RFC3339))
@@ -200,7 +222,7 @@ func reportOffline(c *cli.Context, cfg *config.Config, rules []*advisor.Rule, pr
 	}
 	// The earlier snapshot's own report is the baseline: its findings and
 	// its cumulative numbers are the "before".
-	base := history.Compare(target, from, audit.Advise(from, cfg.Options, rules, c.String("from")), nil, cfg.Options.Report)
+	base := history.Compare(target, from, fromAudit, nil, cfg.Options.Report)
 	r := history.Compare(target, to, audit.Advise(to, cfg.Options, rules, c.String("to")), &history.Previous{Snapshot: from, Report: base}, cfg.Options.Report)
 	r.SetTrend([]*history.Report{base})
 	if err := emitHistory(c, print, r); err != nil {

@@ -109,6 +109,32 @@ func TestReportShop(t *testing.T) {
 	if lastCode != exitFindings {
 		t.Errorf("run 2 --fail-on-regression: exit %d, want %d", lastCode, exitFindings)
 	}
+	// The two stored snapshots, compressed as the history keeps them, give
+	// the same verdicts offline.
+	var gz []string
+	for _, f := range historyFiles(t, filepath.Join(hist, "shop")) {
+		if strings.HasSuffix(f, ".snapshot.json.gz") {
+			gz = append(gz, f)
+		}
+	}
+	if len(gz) != 2 {
+		t.Fatalf("history snapshots %v, want two", gz)
+	}
+	offline := filepath.Join(dir, "offline.json")
+	if code, _, stderr := runCLI(t, "report", "--from", gz[0], "--to", gz[1], "--target", "shop", "--format", "json", "--output", offline); code != exitClean {
+		t.Fatalf("report --from/--to the history's snapshots: exit %d: %s", code, stderr)
+	}
+	ro := readJSON[history.Report](t, offline)
+	verdicts := func(r *history.Report) map[string]string {
+		m := map[string]string{}
+		for _, d := range r.Statements {
+			m[d.QueryID+"/"+fmt.Sprint(d.UserID)] = d.Verdict
+		}
+		return m
+	}
+	if got, want := verdicts(ro), verdicts(r2); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("offline from the history's snapshots: verdicts %v, want run 2's %v", got, want)
+	}
 	if !r2.Period.Compared || r2.Period.CountersReset || r2.Period.From == nil || !r2.Period.From.Equal(r1.Period.To) {
 		t.Errorf("run 2 period %+v: want compared with run 1 (%s), no reset", r2.Period, r1.Period.To)
 	}
@@ -472,5 +498,122 @@ func TestReportPGHistory(t *testing.T) {
 	var exists bool
 	if err := audited.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'pgadvisor_history')").Scan(&exists); err != nil || exists {
 		t.Errorf("the audited database got the history schema (%v)", err)
+	}
+}
+
+// TestReportFleetConfigAndPGHistory: a target's own configuration applies to
+// that target only (an ignore on one, a threshold on another, the third
+// reports the finding; a target whose configuration does not load fails
+// alone), and with --history postgres://… every target's runs are stored
+// under its own name (the schema created once although the targets open the
+// history at the same time) and its report is written beside the index,
+// which links it.
+func TestReportFleetConfigAndPGHistory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	write("ignored.yaml", "ignore:\n  - rule: fk-missing-index\n    object: public.child\n    reason: the children are never deleted\n")
+	write("threshold.yaml", "rules:\n  fk-missing-index:\n    thresholds:\n      large_table_rows: 1000000\n")
+	write("broken.yaml", "rules:\n  fk-missing-index:\n    thresholds:\n      large_table_row: 5\n")
+	var b strings.Builder
+	b.WriteString("targets:\n")
+	for _, name := range []string{"plain", "ignored", "threshold", "broken"} {
+		dsn := pgtest.DB(t)
+		// A foreign key without an index on a 12,000-row table: fk-missing-index
+		// (large_table_rows 10000 by default).
+		execSQL(t, dsn, "CREATE TABLE parent (id int PRIMARY KEY)", "INSERT INTO parent SELECT generate_series(1, 100)",
+			"CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent)",
+			"INSERT INTO child SELECT g, 1 + g % 100 FROM generate_series(1, 12000) g", "ANALYZE parent, child")
+		fmt.Fprintf(&b, "  - name: %s\n    dsn: '%s'\n", name, dsn)
+		if name != "plain" {
+			fmt.Fprintf(&b, "    config: %s.yaml\n", name) // relative to the fleet file
+		}
+	}
+	fleet := write("fleet.yaml", b.String())
+	hist := pgURL(t, pgtest.DB(t))
+	out := filepath.Join(dir, "site", "index.json")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ {
+		code, _, stderr := runCLI(t, "report", "--targets", fleet, "--history", hist, "--parallel", "4", "--format", "json", "--output", out, "--sample-window", "0", "--no-what-if")
+		if code != exitFailure || !strings.Contains(stderr, "1 of 4 targets") {
+			t.Errorf("run %d: exit %d, stderr %q: want %d for the broken configuration only", run, code, stderr, exitFailure)
+		}
+	}
+	idx := readJSON[fleetIndex](t, out)
+	has := map[string]bool{}
+	for _, e := range idx.Targets {
+		if e.Name == "broken" {
+			if e.Status != "failed" || !strings.Contains(e.Error, "broken.yaml") || !strings.Contains(e.Error, "large_table_rows") {
+				t.Errorf("broken target: %+v, want failed naming its file and the known threshold", e)
+			}
+			continue
+		}
+		want := filepath.Join(dir, "site", e.Name, "latest.json")
+		if e.Status != "ok" || e.Report != want || !strings.Contains(e.Stored, "target "+e.Name) {
+			t.Errorf("target %s: %+v, want ok, its report at %s, stored under its name", e.Name, e, want)
+			continue
+		}
+		r := readJSON[history.Report](t, e.Report)
+		if r.Target != e.Name || !r.Period.Compared {
+			t.Errorf("target %s: report of %q, compared %v: want its own second run", e.Name, r.Target, r.Period.Compared)
+		}
+		for _, f := range r.Findings {
+			if f.Rule == "fk-missing-index" && f.Status != history.StatusFixed {
+				has[e.Name] = true
+			}
+		}
+	}
+	if !has["plain"] || has["ignored"] || has["threshold"] {
+		t.Errorf("fk-missing-index reported for %v: want plain only (ignored and threshold have their own configuration)", has)
+	}
+	ctx := context.Background()
+	hconn, err := pgx.Connect(ctx, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hconn.Close(ctx)
+	rows, err := hconn.Query(ctx, "SELECT target, count(*) FROM pgadvisor_history.runs GROUP BY target ORDER BY target")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		stored[name] = n
+	}
+	if rows.Err() != nil || len(stored) != 3 || stored["plain"] != 2 || stored["ignored"] != 2 || stored["threshold"] != 2 {
+		t.Errorf("history database holds runs %v (%v), want two for each of plain, ignored, threshold", stored, rows.Err())
+	}
+	// The html index links each target's report, relative to the index.
+	html := filepath.Join(dir, "site", "index.html")
+	if code, _, stderr := runCLI(t, "report", "--targets", fleet, "--history", hist, "--format", "html", "--output", html, "--sample-window", "0", "--no-what-if"); code != exitFailure || !strings.Contains(stderr, "1 of 4 targets") {
+		t.Errorf("html index: exit %d: %s", code, stderr)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), `<td class="failed">failed: `) || !strings.Contains(string(page), "1 persisting") {
+		t.Errorf("index.html does not list the failed target and plain's persisting finding:\n%s", page)
+	}
+	for _, name := range []string{"plain", "ignored", "threshold"} {
+		link := `<a href="` + name + `/latest.html">`
+		if !strings.Contains(string(page), link) {
+			t.Errorf("index.html has no %s", link)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "site", name, "latest.html")); err != nil {
+			t.Errorf("target %s: %v", name, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package strictjson
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,69 @@ func TestUnmarshal(t *testing.T) {
 	}
 	if err := Unmarshal([]byte(`{"calls": 1e30}`), &v, false); err == nil {
 		t.Errorf("1e30 decoded into an int64")
+	}
+}
+
+// TestCheckFastPath: the one-pass scan and the token walk agree on every
+// case the scan might get wrong (escapes, strings that look like keys,
+// keys in arrays, objects past the scan's linear search).
+func TestCheckFastPath(t *testing.T) {
+	many := func(dup bool) string {
+		var b strings.Builder
+		b.WriteString(`{"o": {`)
+		for i := 0; i < 100; i++ {
+			fmt.Fprintf(&b, `"k%d": %d, `, i, i)
+		}
+		if dup {
+			b.WriteString(`"k7": 0, `)
+		}
+		b.WriteString(`"last": [{"k1": 1}, {"k1": 2}]}}`)
+		return b.String()
+	}
+	for _, c := range []struct {
+		in  string
+		dup bool
+	}{
+		{`{"a": 1, "\u0061": 2}`, true},
+		{`{"a\"b": 1, "a\"b": 2}`, true},
+		{`{"a\\": 1, "a\\": 2}`, true},
+		{`{"a\\": 1, "a": 2}`, false},
+		{`{"a" : 1, "a"` + "\n\t:" + ` 2}`, true},
+		{`{"a": "b", "b": "a", "c": ["a", "a"], "d": {"a": "a"}}`, false},
+		{`{"a": "x\":", "x": {"a": 1}, "y": {"a": 1, "b": {"a": 2}}}`, false},
+		{`[{"a": 1}, [{"a": 1, "a": 2}]]`, true},
+		{`{"a": {"b": 1}, "b": 2, "a": 3}`, true},
+		{`{"s": "{\"a\": 1, \"a\": 2}"}`, false},
+		{many(false), false},
+		{many(true), true},
+		{`"a"`, false},
+		{`{}`, false},
+	} {
+		fast, slow := Check([]byte(c.in)), checkTokens([]byte(c.in))
+		if (fast == nil) != (slow == nil) || (fast == nil) == c.dup {
+			t.Errorf("%.60s: Check %v, token walk %v, want duplicate %v", c.in, fast, slow, c.dup)
+		}
+		if fast != nil && slow != nil && fast.Error() != slow.Error() {
+			t.Errorf("%.60s: messages differ: %v / %v", c.in, fast, slow)
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"kind": "x", "statements": [`)
+	for i := 0; i < 5000; i++ {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, `{"queryid": "%d", "query": "SELECT a, b FROM t WHERE id = $1 /* %d */", "calls": %d, "total_exec_time": 1.5, "rows": 3, "shared_blks_hit": 10, "plans": {"a": [1, 2, 3]}}`, i, i, i)
+	}
+	sb.WriteString(`]}`)
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		if err := Check(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
