@@ -369,13 +369,23 @@ func nPlusOneFix(childSQL, parentSQL string, link wlLink, param int) *Fix {
 		sqls = append(sqls, fmt.Sprintf("-- one statement for all parent rows: $%d is the array of %s.%s values the parent returned\n%s",
 			param, link.parent.Name, link.parentKey, batched))
 	}
+	// The join needs the parent's key among the parent statement's output
+	// columns; a parent that does not return it (it selects other columns,
+	// or the log's previous statement is not the parent) gets no join.
 	parent := strings.TrimRight(strings.TrimSpace(parentSQL), ";")
-	join := fmt.Sprintf("-- or one round trip: join the children to the parent's rows\nSELECT p.*, c.*\nFROM (%s) AS p\nJOIN %s AS c ON c.%s = p.%s",
-		parent, link.child.QualifiedName(), pgstat.QuoteIdent(col), pgstat.QuoteIdent(link.parentKey))
-	sqls = append(sqls, join)
+	joined := sqlfacts.ReturnsColumn(parent, link.parentKey)
+	if joined {
+		join := fmt.Sprintf("-- or one round trip: join the children to the parent's rows\nSELECT p.*, c.*\nFROM (%s) AS p\nJOIN %s AS c ON c.%s = p.%s",
+			parent, link.child.QualifiedName(), pgstat.QuoteIdent(col), pgstat.QuoteIdent(link.parentKey))
+		sqls = append(sqls, join)
+	}
+	how := fmt.Sprintf("= ANY($%d) with an array of %s", param, link.parentKey)
+	if joined {
+		how += ", or a join"
+	}
 	return &Fix{
 		Advisory: true, // application code to change: the statements hold $n for the caller's values
-		Summary:  fmt.Sprintf("Fetch the %s rows of all %s rows at once (= ANY($%d) with an array of %s, or a join) instead of one query per row", link.child.Name, link.parent.Name, param, link.parentKey),
+		Summary:  fmt.Sprintf("Fetch the %s rows of all %s rows at once (%s) instead of one query per row", link.child.Name, link.parent.Name, how),
 		SQL:      sqls,
 	}
 }

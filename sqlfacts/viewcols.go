@@ -57,3 +57,42 @@ func OutputColumns(sql string) (map[string]ColumnRef, error) {
 	}
 	return out, nil
 }
+
+// ReturnsColumn reports whether the result of a simple SELECT has a column
+// named name: an output column of that name, or a star (which may expand
+// to it). A text that is not one simple SELECT returns false.
+func ReturnsColumn(sql, name string) bool {
+	tree, err := pg_query.Parse(sql)
+	if err != nil || len(tree.Stmts) != 1 {
+		return false
+	}
+	sel := tree.Stmts[0].Stmt.GetSelectStmt()
+	if sel == nil || sel.GetOp() != pg_query.SetOperation_SETOP_NONE {
+		return false
+	}
+	for _, n := range sel.GetTargetList() {
+		rt := n.GetResTarget()
+		if rt.GetName() != "" {
+			if rt.GetName() == name {
+				return true
+			}
+			continue
+		}
+		cr := rt.GetVal().GetColumnRef()
+		if cr == nil {
+			continue
+		}
+		fields := cr.GetFields()
+		if len(fields) == 0 {
+			continue
+		}
+		last := fields[len(fields)-1]
+		if last.GetAStar() != nil {
+			return true
+		}
+		if s := last.GetString_(); s != nil && s.GetSval() == name {
+			return true
+		}
+	}
+	return false
+}

@@ -20,3 +20,26 @@ func TestOutputColumns(t *testing.T) {
 		t.Errorf("a UNION is not a simple SELECT")
 	}
 }
+
+func TestReturnsColumn(t *testing.T) {
+	cases := []struct {
+		sql, col string
+		want     bool
+	}{
+		{"SELECT * FROM customer WHERE store_id = $1", "customer_id", true},
+		{"SELECT c.* FROM customer c", "customer_id", true},
+		{"SELECT customer_id, first_name FROM customer", "customer_id", true},
+		{"SELECT c.customer_id FROM customer c", "customer_id", true},
+		{"SELECT first_name, last_name FROM customer", "customer_id", false},
+		{"SELECT id AS customer_id FROM customer", "customer_id", true},
+		{"SELECT customer_id AS cid FROM customer", "customer_id", false},
+		{"SELECT count(*) FROM customer", "customer_id", false},
+		{"SELECT a FROM t UNION SELECT b FROM u", "a", false},
+		{"not sql", "a", false},
+	}
+	for _, c := range cases {
+		if got := ReturnsColumn(c.sql, c.col); got != c.want {
+			t.Errorf("ReturnsColumn(%q, %q) = %v, want %v", c.sql, c.col, got, c.want)
+		}
+	}
+}
