@@ -57,6 +57,11 @@ var thresholdRanges = map[string]Range{
 	"write_heavy_share":    openFraction,
 	"max_candidates":       atLeastOne,
 
+	"partial_max_fraction":     openFraction,
+	"covering_max_columns":     atLeastOne,
+	"covering_max_width":       atLeastOne,
+	"covering_min_all_visible": openFraction,
+
 	"plan_error_share":       fraction,
 	"max_work_mem_mb":        positive,
 	"subplan_min_loops":      atLeastOne,

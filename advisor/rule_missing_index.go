@@ -101,6 +101,12 @@ func runMissingIndex(p *Pass) error {
 			"statements":       queryIDs,
 			"statements_count": len(r.Statements),
 		}
+		if r.Partial() {
+			ev["where"] = r.Where
+		}
+		if r.Covering() {
+			ev["include"] = r.Include
+		}
 		if r.Verified {
 			ev["cost_before"] = round(r.CostBefore, 2)
 			ev["cost_after"] = round(r.CostAfter, 2)
@@ -219,8 +225,8 @@ func missingIndexMessage(r whatif.Recommendation) string {
 		using += fmt.Sprintf(", built on %d of its %d partitions (%s)", builds, leaves, num.Bytes(float64(r.SizeBytes)))
 	}
 	if r.Verified {
-		return fmt.Sprintf("%s needs an index on (%s)%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",
-			table, keyText(r.Candidate), using, r.CostBefore, r.CostAfter, what)
+		return fmt.Sprintf("%s needs an index on (%s)%s%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",
+			table, keyText(r.Candidate), r.Tail(), using, r.CostBefore, r.CostAfter, what)
 	}
-	return fmt.Sprintf("%s likely needs an index on (%s)%s for %s (%s; not verified with HypoPG)", table, keyText(r.Candidate), using, what, r.Reason)
+	return fmt.Sprintf("%s likely needs an index on (%s)%s%s for %s (%s; not verified with HypoPG)", table, keyText(r.Candidate), r.Tail(), using, what, r.Reason)
 }

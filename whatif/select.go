@@ -366,7 +366,7 @@ func (s *selector) run() []*CandidateCost {
 	for s.opts.MaxNewIndexes <= 0 || len(chosen) < s.opts.MaxNewIndexes {
 		best, bestScore := "", 0.0
 		for _, id := range elig {
-			if slices.Contains(chosen, id) {
+			if slices.Contains(chosen, id) || s.conflicts(chosen, id) {
 				continue
 			}
 			size := s.cands[id].SizeBytes
@@ -416,6 +416,29 @@ func (s *selector) run() []*CandidateCost {
 	return out
 }
 
+// conflicts reports whether id is a variant of a chosen candidate (variantOf):
+// the selection keeps one of the two.
+func (s *selector) conflicts(chosen []string, id string) bool {
+	for _, c := range chosen {
+		if variantOf(s.cands[c].Candidate, s.cands[id].Candidate) {
+			return true
+		}
+	}
+	return false
+}
+
+// variantOf reports whether a and b are the same index but for INCLUDE
+// columns (a covering candidate and its plain one): alternatives for the
+// same statements, never both worth building.
+func variantOf(a, b Candidate) bool {
+	if !a.Covering() && !b.Covering() {
+		return false
+	}
+	x, y := a, b
+	x.Include, y.Include = nil, nil
+	return x.ID() == y.ID()
+}
+
 // maxPairCandidates bounds the pair search (n² planner calls at most).
 const maxPairCandidates = 12
 
@@ -424,7 +447,7 @@ const maxPairCandidates = 12
 func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []string {
 	var rest []string
 	for _, id := range elig {
-		if !slices.Contains(chosen, id) && len(rest) < maxPairCandidates {
+		if !slices.Contains(chosen, id) && !s.conflicts(chosen, id) && len(rest) < maxPairCandidates {
 			rest = append(rest, id)
 		}
 	}
@@ -433,7 +456,7 @@ func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []st
 	for i := 0; i < len(rest); i++ {
 		for j := i + 1; j < len(rest); j++ {
 			a, b := s.cands[rest[i]], s.cands[rest[j]]
-			if !shareStatement(a.QueryIDs, b.QueryIDs) {
+			if !shareStatement(a.QueryIDs, b.QueryIDs) || variantOf(a.Candidate, b.Candidate) {
 				continue
 			}
 			size := a.SizeBytes + b.SizeBytes

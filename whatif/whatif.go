@@ -83,6 +83,11 @@ func DefaultOptions() Options {
 		BatchSize:        50,
 		MaxCandidates:    200,
 		WriteHeavyShare:  0.5,
+
+		PartialMaxFraction:    0.1,
+		CoveringMaxColumns:    3,
+		CoveringMaxWidth:      64,
+		CoveringMinAllVisible: 0.8,
 	}
 }
 
@@ -111,6 +116,18 @@ func withDefaults(o Options) Options {
 	}
 	if o.WriteHeavyShare <= 0 {
 		o.WriteHeavyShare = d.WriteHeavyShare
+	}
+	if o.PartialMaxFraction <= 0 || o.PartialMaxFraction > 1 {
+		o.PartialMaxFraction = d.PartialMaxFraction
+	}
+	if o.CoveringMaxColumns <= 0 {
+		o.CoveringMaxColumns = d.CoveringMaxColumns
+	}
+	if o.CoveringMaxWidth <= 0 {
+		o.CoveringMaxWidth = d.CoveringMaxWidth
+	}
+	if o.CoveringMinAllVisible <= 0 || o.CoveringMinAllVisible > 1 {
+		o.CoveringMinAllVisible = d.CoveringMinAllVisible
 	}
 	return o
 }
