@@ -1,6 +1,7 @@
 package whatif
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -26,10 +27,12 @@ func TestEvaluateCovering(t *testing.T) {
 		{`SELECT * FROM rentals WHERE customer_id = $1`,
 			`CREATE INDEX CONCURRENTLY IF NOT EXISTS rentals_customer_id_idx ON public.rentals USING btree (customer_id)`},
 	} {
-		got, _ := chosen(t, conn, snap, c.sql)
+		got, recs := chosen(t, conn, snap, c.sql)
 		if got != c.want {
 			t.Errorf("%s\n got: %s\nwant: %s", c.sql, got, c.want)
+			continue
 		}
+		buildAndUse(t, conn, recs[0], c.sql, strings.Count(c.sql, "$"))
 	}
 	// A write-heavy table: no covering candidate at all.
 	heavy := *snap
