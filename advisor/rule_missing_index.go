@@ -33,15 +33,26 @@ needs it and ALTER INDEX … ATTACH PARTITION for each (a partition that already
 has an identical index of its own gets it attached instead of a new one); the
 size counts only the partitions built, each sized by HypoPG on that
 partition (evidence: partitions_built, partitions_attached,
-partition_size_bytes). Without HypoPG the candidates are still reported,
-marked "verified": false, with how to install it.`,
+partition_size_bytes). A constant predicate that selects few rows
+(return_date IS NULL, status = 'open', NOT archived) also yields a partial
+index on the statement's other keys WHERE that predicate, far smaller than
+the plain one (a parameter, status = $1, never does: the planner could not
+prove the predicate); a statement that reads a few narrow columns besides
+the keys also gets a covering index with them in INCLUDE, for an index-only
+scan. Both are alternatives the what-if costs like the rest (evidence: where,
+include); the selection never keeps a covering index and its plain one
+together. Without HypoPG the candidates are still reported (partial and
+covering ones are not: only the planner can show they pay), marked
+"verified": false, with how to install it.`,
 	Criteria: `candidate tables >= min_table_rows rows, or >= min_table_bytes when never analysed; at most max_candidates
 candidates are evaluated with HypoPG; a verified index must be used by the planner and cut a statement's cost by >= min_cost_reduction
 and by >= min_cost_saved cost units; statements considered cost >= min_total_ms, >= min_share of total time and >= min_calls calls;
 an index only adding ORDER BY/range keys to an existing index on its equality columns needs >= min_rows_to_extend rows per equality
 match; at most max_new_indexes new indexes (--max-new-indexes), within storage_budget (--storage-budget). Write-heavy table: rows
 written >= write_heavy_share of rows written + read; then the writing statements' time / (existing indexes + 2) is subtracted from
-the benefit. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
+the benefit. Partial candidate: its predicate selects <= partial_max_fraction of the table's rows (pg_stats). Covering candidate:
+at most covering_max_columns INCLUDE columns of covering_max_width bytes in all, on a table that is not write-heavy with
+>= covering_min_all_visible of its pages all-visible; it replaces its plain variant only when that gains > 1% of the set's benefit. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
 	Run: runMissingIndex,
 }
 
