@@ -51,32 +51,35 @@ func TestEvaluateCovering(t *testing.T) {
 // TestSelectCoveringReplacesPlain checks the choice between a plain index
 // and its covering variant on recorded costs: the covering one replaces the
 // plain one the greedy took first (never both), and the plain one is kept
-// when the INCLUDE columns buy under 1% of the set's benefit.
+// when the INCLUDE columns buy under 1% of the set's benefit or save no
+// statement min_cost_saved cost units.
 func TestSelectCoveringReplacesPlain(t *testing.T) {
 	plain := Candidate{Schema: "public", Table: "t", Method: "btree", Keys: []Key{{Column: "a"}}, EqualityKeys: 1, QueryIDs: []string{"1"}}
 	covering := plain
 	covering.Include = []string{"b"}
 	covering.Alternative = true
 	for _, c := range []struct {
-		name         string
-		coveringCost float64
-		maxNew       int
-		want         string
+		name                    string
+		before, plain, covering float64 // planner costs
+		maxNew                  int
+		want                    string
 	}{
-		{"index-only scan pays", 20, 0, covering.ID()},
+		{"index-only scan pays", 10000, 200, 20, 0, covering.ID()},
 		// The greedy takes the plain one first (more benefit per byte);
 		// at the cap of one index the covering one can still replace it.
-		{"index-only scan pays, at most one index", 20, 1, covering.ID()},
-		{"under 1% better", 199.5, 0, plain.ID()},
+		{"index-only scan pays, at most one index", 10000, 200, 20, 1, covering.ID()},
+		{"under 1% better", 10000, 200, 199.5, 0, plain.ID()},
+		// 7% better, but 70 cost units (a heap fetch or two) per call.
+		{"under min_cost_saved", 1000, 150, 80, 0, plain.ID()},
 	} {
 		opts := DefaultOptions()
 		opts.MaxNewIndexes = c.maxNew
 		res := &Result{HypoPG: "1.3.1", Options: DefaultOptions(),
-			Statements: []StatementCost{{QueryID: "1", Cost: 10000}},
+			Statements: []StatementCost{{QueryID: "1", Cost: c.before}},
 			Candidates: []CandidateCost{{Candidate: plain, ID: plain.ID(), SizeBytes: 1 << 20}, {Candidate: covering, ID: covering.ID(), SizeBytes: 3 << 20}},
 			Evaluations: []Evaluation{
-				{QueryID: "1", Set: []string{plain.ID()}, Cost: 200, Used: []string{plain.ID()}},
-				{QueryID: "1", Set: []string{covering.ID()}, Cost: c.coveringCost, Used: []string{covering.ID()}},
+				{QueryID: "1", Set: []string{plain.ID()}, Cost: c.plain, Used: []string{plain.ID()}},
+				{QueryID: "1", Set: []string{covering.ID()}, Cost: c.covering, Used: []string{covering.ID()}},
 			}}
 		in := Input{QueryID: "1", Query: "SELECT a, b FROM t WHERE a = $1", Calls: 1000, TotalMS: 5000}
 		recs := Select(nil, []Input{in}, res, opts)

@@ -291,6 +291,11 @@ func (c *catalog) coveringVariants(cands []Candidate, inputs []Input, opts Optio
 		if !plainKeys {
 			continue // an index-only scan cannot rebuild a column from an expression key
 		}
+		if p.Partial() {
+			// A qual the index predicate implies is not rechecked: an
+			// index-only scan needs no copy of that column.
+			keyCols[p.WhereColumn] = true
+		}
 		need := map[string]bool{}
 		for _, q := range p.QueryIDs {
 			for _, col := range c.readColumns(byID[q], t) {

@@ -427,7 +427,9 @@ func (s *selector) run() []*CandidateCost {
 	}
 	// A covering index keeps its INCLUDE columns only when they pay like
 	// an index of their own would: the plain variant, smaller, replaces it
-	// when it loses at most 1% of the set's benefit.
+	// when it loses at most 1% of the set's benefit, or when no statement
+	// served costs MinCostSaved cost units more with it (an index-only scan
+	// that saves a heap fetch or two per call does not pay for its columns).
 	for i, id := range chosen {
 		if !s.cands[id].Covering() {
 			continue
@@ -438,7 +440,8 @@ func (s *selector) run() []*CandidateCost {
 			}
 			with := append([]string(nil), chosen...)
 			with[i] = p
-			if b := s.benefit(with); cur-b <= 0.01*cur+s.writePenalty(p)-s.writePenalty(id) {
+			b := s.benefit(with)
+			if cur-b <= 0.01*cur+s.writePenalty(p)-s.writePenalty(id) || !s.savesOver(id, p, chosen, with) {
 				chosen, cur = with, b
 			}
 			break
@@ -449,6 +452,23 @@ func (s *selector) run() []*CandidateCost {
 		out[i] = s.cands[id]
 	}
 	return out
+}
+
+// savesOver reports whether a statement of candidate id costs at least
+// MinCostSaved cost units less with set than with alt (set with id's plain
+// variant instead).
+func (s *selector) savesOver(id, variant string, set, alt []string) bool {
+	for _, q := range s.cands[id].QueryIDs {
+		if _, ok := s.before[q]; !ok {
+			continue
+		}
+		with, _ := s.eval(q, s.servingSet(q, set))
+		without, _ := s.eval(q, s.servingSet(q, alt))
+		if without-with >= s.opts.MinCostSaved {
+			return true
+		}
+	}
+	return false
 }
 
 // variantIn is the index in chosen of a variant of id (variantOf), or -1.
