@@ -40,6 +40,12 @@ func partialPredicate(p sqlfacts.Predicate) bool {
 	case "IS NULL", "IS NOT NULL":
 		return true
 	case "=":
+		// 'today' and its kin are read when the index is built, then fixed:
+		// tomorrow the statement's constant is another day.
+		switch strings.ToLower(strings.TrimSpace(p.Const)) {
+		case "now", "today", "tomorrow", "yesterday":
+			return false
+		}
 		return p.HasConst && p.Const != "NULL"
 	}
 	return false

@@ -199,6 +199,7 @@ func TestPartialCandidatesCredit(t *testing.T) {
 		in("2", `SELECT id FROM rentals WHERE customer_id = $1`),
 		in("3", `SELECT id FROM rentals WHERE customer_id = $1 AND status = 'closed'`), // 49%: no partial
 		in("4", `SELECT id FROM rentals WHERE customer_id = $1 AND status = 'open' ORDER BY id`),
+		in("5", `SELECT id FROM rentals WHERE customer_id = $1 AND status = 'today'`), // a word read at build time
 	}
 	byID := map[string]Candidate{}
 	for _, c := range Candidates(snap, inputs, DefaultOptions()) {
