@@ -72,6 +72,8 @@ type WhatIfThresholds struct {
 	CoveringMaxColumns    int     `json:"covering_max_columns" doc:"a covering candidate INCLUDEs at most this many columns (those a statement reads besides the keys)"`
 	CoveringMaxWidth      int     `json:"covering_max_width" doc:"the INCLUDE columns of a covering candidate are at most this wide in all (pg_stats avg_width), bytes"`
 	CoveringMinAllVisible float64 `json:"covering_min_all_visible" doc:"a covering candidate needs this fraction of its table's pages all-visible (relallvisible / relpages): else an index-only scan still reads the heap"`
+	// CustomPlanMisestimate is whatif.Options.CustomPlanMisestimate.
+	CustomPlanMisestimate float64 `json:"custom_plan_misestimate" doc:"when a statement's generic plan estimates its rows this many times more (or fewer) than the rows per call pg_stat_statements saw, it is costed with a custom plan for representative values from pg_stats"`
 }
 
 // whatIfDefaults are the what-if engine's own defaults (whatif.DefaultOptions).
@@ -92,6 +94,7 @@ func whatIfDefaults() WhatIfThresholds {
 		CoveringMaxColumns:    d.CoveringMaxColumns,
 		CoveringMaxWidth:      d.CoveringMaxWidth,
 		CoveringMinAllVisible: d.CoveringMinAllVisible,
+		CustomPlanMisestimate: d.CustomPlanMisestimate,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/internal/num"
 	"github.com/pgadvisor/pgadvisor/model"
 	"github.com/pgadvisor/pgadvisor/pgstat"
@@ -33,8 +34,16 @@ needs it and ALTER INDEX … ATTACH PARTITION for each (a partition that already
 has an identical index of its own gets it attached instead of a new one); the
 size counts only the partitions built, each sized by HypoPG on that
 partition (evidence: partitions_built, partitions_attached,
-partition_size_bytes). A constant predicate that selects few rows
-(return_date IS NULL, status = 'open', NOT archived) also yields a partial
+partition_size_bytes). A statement with $n parameters is costed with its
+generic plan, which prices a range on an unknown value at a third of the
+table; when that plan's row estimate and the rows per call
+pg_stat_statements saw differ by custom_plan_misestimate or more, it is
+costed with a custom plan (EXPLAIN, never ANALYZE) for values chosen from
+pg_stats so that the estimate matches: a histogram bound for a range, a
+most common value for an equality on a skewed column (evidence:
+costed_with names the values, or why the generic plan was kept). A constant
+predicate that selects few rows (return_date IS NULL, status = 'open', NOT
+archived) also yields a partial
 index on the statement's other keys WHERE that predicate, far smaller than
 the plain one (a parameter, status = $1, never does: the planner could not
 prove the predicate); a statement that reads a few narrow columns besides
@@ -48,11 +57,13 @@ covering ones are not: only the planner can show they pay), marked
 candidates are evaluated with HypoPG; a verified index must be used by the planner and cut a statement's cost by >= min_cost_reduction
 and by >= min_cost_saved cost units; statements considered cost >= min_total_ms, >= min_share of total time and >= min_calls calls;
 an index only adding ORDER BY/range keys to an existing index on its equality columns needs >= min_rows_to_extend rows per equality
-match; at most max_new_indexes new indexes (--max-new-indexes), within storage_budget (--storage-budget). Write-heavy table: rows
+match; a statement whose generic plan's row estimate and rows per call differ by >= custom_plan_misestimate times is costed with
+representative values; at most max_new_indexes new indexes (--max-new-indexes), within storage_budget (--storage-budget). Write-heavy table: rows
 written >= write_heavy_share of rows written + read; then the writing statements' time / (existing indexes + 2) is subtracted from
 the benefit. Partial candidate: its predicate selects <= partial_max_fraction of the table's rows (pg_stats). Covering candidate:
 at most covering_max_columns INCLUDE columns of covering_max_width bytes in all, on a table that is not write-heavy with
->= covering_min_all_visible of its pages all-visible; it replaces its plain variant only when that gains > 1% of the set's benefit. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
+>= covering_min_all_visible of its pages all-visible; it replaces its plain variant only when that gains > 1% of the set's benefit
+and saves a statement >= min_cost_saved cost units. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
 	Run: runMissingIndex,
 }
 
@@ -124,6 +135,9 @@ func runMissingIndex(p *Pass) error {
 			ev["benefit_ms"] = round(r.BenefitMS, 1)
 			ev["plan_mode"] = string(r.PlanMode)
 			ev["hypopg"] = res.HypoPG
+			if costed := costedWith(res, r.Statements); len(costed) > 0 {
+				ev["costed_with"] = costed
+			}
 		} else {
 			ev["size_estimated"] = true
 			if r.Method == "gin" && res != nil && res.HypoPG != "" {
@@ -147,6 +161,9 @@ func runMissingIndex(p *Pass) error {
 		}
 		f.Evidence = ev
 		f.Message = missingIndexMessage(r)
+		if r.Verified && res != nil && customCosted(res, r.Statements) {
+			f.Message += "; costed with representative parameter values, as the generic plan misjudged the rows per call"
+		}
 		for _, x := range m {
 			if x.Speedup > 0 {
 				f.Message += fmt.Sprintf("; measured with --verify: %.1f ms → %.1f ms (%.0f× faster)", x.BeforeMS, x.AfterMS, x.Speedup)
@@ -156,6 +173,37 @@ func runMissingIndex(p *Pass) error {
 		p.Report(f)
 	}
 	return nil
+}
+
+// costedWith is, by queryid, how each statement served was costed when its
+// generic plan misjudged its rows per call: the representative values used
+// instead and why, or why the generic plan was kept (whatif's
+// Representative.Summary). Statements whose estimates agreed are not in it.
+func costedWith(res *whatif.Result, gains []whatif.StatementGain) map[string]string {
+	served := map[string]bool{}
+	for _, g := range gains {
+		served[g.QueryID] = true
+	}
+	out := map[string]string{}
+	for _, sc := range res.Statements {
+		if served[sc.QueryID] && sc.Representative != nil && sc.Representative.Summary != "" {
+			out[sc.QueryID] = sc.Representative.Summary
+		}
+	}
+	return out
+}
+
+// customCosted reports whether a statement served was costed with a custom
+// plan for representative values.
+func customCosted(res *whatif.Result, gains []whatif.StatementGain) bool {
+	for _, g := range gains {
+		for _, sc := range res.Statements {
+			if sc.QueryID == g.QueryID && sc.Mode == explain.ModeCustom {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // partitionEvidence describes the online recipe of an index on a

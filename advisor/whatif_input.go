@@ -14,6 +14,7 @@ func whatIfInput(s *model.Statement) whatif.Input {
 		Calls:   s.Calls,
 		TotalMS: s.TotalTime(),
 		MeanMS:  s.MeanExecTime,
+		Rows:    s.Rows,
 		Facts:   s.Facts,
 	}
 	if s.Plan != nil {
@@ -69,5 +70,6 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.CoveringMaxColumns = t.CoveringMaxColumns
 	w.CoveringMaxWidth = t.CoveringMaxWidth
 	w.CoveringMinAllVisible = t.CoveringMinAllVisible
+	w.CustomPlanMisestimate = t.CustomPlanMisestimate
 	return w
 }

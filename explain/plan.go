@@ -255,6 +255,9 @@ const (
 	ModeGeneric Mode = "generic"
 	// ModePlain: plain EXPLAIN, not executed.
 	ModePlain Mode = "plain"
+	// ModeCustom: a custom plan for representative values of the $n
+	// parameters (Options.Values), not executed.
+	ModeCustom Mode = "custom"
 )
 
 // Result is the recorded outcome of explaining one statement; it is stored in

@@ -35,6 +35,12 @@ type Options struct {
 	// trusts (--trust-functions): statements reaching them may be planned
 	// and analysed.
 	TrustFunctions []string `json:"trust_functions,omitempty"`
+	// Values, when set, are representative values of the $n parameters,
+	// as text, one per parameter: the statement is planned as a custom plan
+	// for them (plain EXPLAIN, never ANALYZE, whatever Analyze says; the
+	// values reach the planner through placeholder settings, never the
+	// text). Not recorded.
+	Values []string `json:"-"`
 }
 
 // stepError records what Run was doing when an error happened.
@@ -173,6 +179,9 @@ func (r *runner) run(res *Result) error {
 	if !verdict.Plan {
 		res.Error = verdict.Reason
 		return nil
+	}
+	if params > 0 && len(r.opts.Values) > 0 {
+		return r.custom(res)
 	}
 	analyze, readOnly, reason := r.decide(verdict)
 	if params > 0 {
@@ -407,6 +416,55 @@ func (r *runner) generic(res *Result) error {
 			return err
 		}
 		return r.explainGenericExecute(res, types)
+	})
+	r.deallocate()
+	return err
+}
+
+// custom obtains the custom plan of a statement with $n parameters for
+// opts.Values: PREPARE, the values as placeholder settings, and EXPLAIN
+// (without ANALYZE) EXECUTE under force_custom_plan, inside BEGIN READ ONLY
+// … ROLLBACK. The plan's values are masked: they are rows of the user's tables.
+func (r *runner) custom(res *Result) error {
+	err := r.inTx(true, func() error {
+		types, err := r.prepare()
+		if err != nil {
+			return err
+		}
+		if len(types) != len(r.opts.Values) {
+			return step("planning with representative values", fmt.Errorf("%d values for %d parameters", len(r.opts.Values), len(types)))
+		}
+		// A value becomes a parameter through its type's input function
+		// (and a domain's constraints): built-in types only.
+		var builtin bool
+		if err := r.conn.QueryRow(r.ctx, Marker+"SELECT pg_catalog.bool_and(t::pg_catalog.regtype::oid < 16384 AND (SELECT y.typtype <> 'd' FROM pg_catalog.pg_type y WHERE y.oid = t::pg_catalog.regtype)) FROM pg_catalog.unnest($1::text[]) t",
+			pgx.QueryExecModeExec, types).Scan(&builtin); err != nil {
+			return step("checking the parameters' types", err)
+		}
+		if !builtin {
+			return step("planning with representative values", errors.New("a parameter of a user-defined type or domain"))
+		}
+		names := make([]string, len(types))
+		for i := range names {
+			names[i] = paramSetting(i + 1)
+		}
+		if err := r.setLocal(names, r.opts.Values, "passing the representative values"); err != nil {
+			return err
+		}
+		if r.version >= 120000 {
+			if err := r.setLocal([]string{"plan_cache_mode"}, []string{"force_custom_plan"}, "setting plan_cache_mode"); err != nil {
+				return err
+			}
+		}
+		// Before 12 the first EXECUTE of a prepared statement is a custom plan.
+		plan, err := r.explain("EXPLAIN ("+r.options(false)+") EXECUTE "+preparedName+paramArgs(types), "running EXPLAIN EXECUTE with representative values")
+		if err != nil {
+			return err
+		}
+		plan.MaskValues()
+		res.Plan, res.Mode = plan, ModeCustom
+		res.Reason = "custom plan for representative parameter values, not executed"
+		return nil
 	})
 	r.deallocate()
 	return err

@@ -892,6 +892,8 @@ func (w *walker) aexprPredicate(e *pg_query.A_Expr, sc *scope, joinTyp string, i
 			w.mapParam(col, other.param)
 		case opConst:
 			p.Const, p.HasConst = other.constText, true
+		case opNowMinus:
+			p.NowMinusParam = other.param
 		case opColumn:
 			if col.owner != nil && other.owner != nil && col.owner != other.owner {
 				p.Join = true
@@ -996,6 +998,7 @@ const (
 	opColumn
 	opParam
 	opConst
+	opNowMinus // now() - $n (or CURRENT_TIMESTAMP, LOCALTIMESTAMP, … - $n)
 )
 
 // operand is one side of a comparison.
@@ -1029,6 +1032,10 @@ func operandOf(n *pg_query.Node, sc *scope) operand {
 		return operand{kind: opConst, constText: constText(x.AConst)}
 	case *pg_query.Node_RowExpr:
 		return operand{}
+	case *pg_query.Node_AExpr:
+		if p := nowMinusParam(x.AExpr); p > 0 {
+			return operand{kind: opNowMinus, param: p}
+		}
 	}
 	if cr := n.GetColumnRef(); cr != nil {
 		fields, star := columnFields(cr)
@@ -1074,6 +1081,40 @@ func operandOf(n *pg_query.Node, sc *scope) operand {
 		break
 	}
 	return o
+}
+
+// nowMinusParam returns n when e is the current time minus $n (possibly
+// cast, e.g. now() - $1::interval), else 0.
+func nowMinusParam(e *pg_query.A_Expr) int {
+	if e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || e.Lexpr == nil || e.Rexpr == nil {
+		return 0
+	}
+	names := strs(e.Name)
+	if len(names) == 0 || names[len(names)-1] != "-" {
+		return 0
+	}
+	p := stripCasts(e.Rexpr).GetParamRef()
+	if p == nil {
+		return 0
+	}
+	now := false
+	switch l := stripCasts(e.Lexpr); {
+	case l.GetFuncCall() != nil:
+		switch strings.TrimPrefix(funcName(l.GetFuncCall()), "pg_catalog.") {
+		case "now", "statement_timestamp", "transaction_timestamp", "clock_timestamp":
+			now = len(l.GetFuncCall().Args) == 0
+		}
+	case l.GetSqlvalueFunction() != nil:
+		switch l.GetSqlvalueFunction().Op {
+		case pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N,
+			pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+			now = true
+		}
+	}
+	if !now {
+		return 0
+	}
+	return int(p.Number)
 }
 
 // findColumnRef returns the first column reference in n, outside subqueries.

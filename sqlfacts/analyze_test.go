@@ -34,6 +34,20 @@ func TestAnalyze(t *testing.T) {
 			},
 		},
 		{
+			name: "a window back from now with an interval parameter",
+			sql:  "SELECT id FROM events WHERE ts > now() - $1::interval AND CURRENT_TIMESTAMP - $2 <= ts AND ts < now() + $3",
+			want: Facts{
+				Kind: KindSelect, Statements: 1, Relations: []Relation{rel("events", "")},
+				Predicates: []Predicate{
+					{Column: col("events", "ts"), Operator: ">", NowMinusParam: 1},
+					{Column: col("events", "ts"), Operator: ">=", NowMinusParam: 2},
+					{Column: col("events", "ts"), Operator: "<"},
+				},
+				Functions: []string{"now"},
+				Params:    3,
+			},
+		},
+		{
 			name: "two equalities, order by desc, limit",
 			sql:  "SELECT * FROM orders WHERE customer_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT 20;",
 			want: Facts{

@@ -79,6 +79,9 @@ type Predicate struct {
 	// Const is the constant's text when the other side is a constant.
 	Const    string `json:"const,omitempty"`
 	HasConst bool   `json:"has_const,omitempty"`
+	// NowMinusParam is n when the other side is the current time minus $n
+	// (ts > now() - $1::interval: a window back from now), else 0.
+	NowMinusParam int `json:"now_minus_param,omitempty"`
 	// Function is the function wrapping the column, e.g. "lower"; Cast the type it is cast to.
 	Function string `json:"function,omitempty"`
 	Cast     string `json:"cast,omitempty"`

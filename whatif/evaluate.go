@@ -25,7 +25,10 @@ func HypoPGInstallHint(versionNum int) string {
 }
 
 // Evaluate builds each candidate hypothetically with HypoPG, re-plans the
-// statements it serves (generic plans for $n), then chooses the set for the
+// statements it serves (generic plans for $n; a custom plan for
+// representative values when the generic plan's row estimate and the
+// statement's rows per call differ by opts.CustomPlanMisestimate or more,
+// recorded in StatementCost.Representative), then chooses the set for the
 // whole workload, re-planning with the chosen indexes present. Hypothetical
 // indexes are created in batches of opts.BatchSize and reset between rounds;
 // they are session-local and all are gone when Evaluate returns. Without
@@ -66,7 +69,7 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 		return res, nil
 	}
 	res.HypoPG = ver
-	e := &evaluator{ctx: ctx, conn: conn, res: res, opts: opts, versionNum: versionNum, inputs: map[string]Input{}, ids: map[string]uint32{}}
+	e := &evaluator{ctx: ctx, conn: conn, res: res, opts: opts, versionNum: versionNum, inputs: map[string]Input{}, ids: map[string]uint32{}, values: map[string][]string{}}
 	defer e.reset()
 	if err := e.reset(); err != nil {
 		return res, err
@@ -90,6 +93,12 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 		if err != nil {
 			sc.Error = err.Error()
 		} else {
+			if mode == explain.ModeGeneric {
+				var custom *explain.Plan
+				if sc.Representative, custom = e.customize(in, plan); custom != nil {
+					plan, mode = custom, explain.ModeCustom
+				}
+			}
 			sc.Cost, sc.Mode = plan.Plan.TotalCost, mode
 		}
 		res.Statements = append(res.Statements, sc)
@@ -176,8 +185,9 @@ type evaluator struct {
 	opts       Options
 	versionNum int
 	inputs     map[string]Input
-	ids        map[string]uint32 // candidate ID → hypothetical index OID, currently created
-	err        error             // first fatal error of the live oracle
+	ids        map[string]uint32   // candidate ID → hypothetical index OID, currently created
+	values     map[string][]string // queryid → representative values of its $n, when costed with a custom plan
+	err        error               // first fatal error of the live oracle
 }
 
 func (e *evaluator) reset() error {
@@ -244,16 +254,18 @@ func (e *evaluator) partitionSizes(c Candidate) ([]PartitionStep, int64) {
 	return steps, total
 }
 
-// plan plans a statement: a generic plan when it has $n, else plain EXPLAIN.
+// plan plans a statement: a generic plan when it has $n (a custom plan for
+// its representative values when customize chose them), else plain EXPLAIN.
 func (e *evaluator) plan(in Input) (*explain.Plan, explain.Mode, error) {
 	var r explain.Result
+	eo := explain.Options{ServerVersionNum: e.versionNum, TrustFunctions: e.opts.TrustFunctions, Values: e.values[in.QueryID]}
 	if g := e.opts.Guard; g != nil {
-		r = g.Run(e.ctx, e.conn, "what-if", in.QueryID, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum, TrustFunctions: e.opts.TrustFunctions})
+		r = g.Run(e.ctx, e.conn, "what-if", in.QueryID, in.Query, in.Facts, eo)
 		if r.Skipped != "" {
 			return nil, "", errors.New("skipped: " + r.Skipped)
 		}
 	} else {
-		r = explain.Run(e.ctx, e.conn, in.Query, in.Facts, explain.Options{ServerVersionNum: e.versionNum, TrustFunctions: e.opts.TrustFunctions})
+		r = explain.Run(e.ctx, e.conn, in.Query, in.Facts, eo)
 	}
 	e.res.PlannerCalls++
 	if r.Error != "" {

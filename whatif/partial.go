@@ -182,16 +182,6 @@ func (c *catalog) partialShapes(u *tableUse, limited bool, opts Options) []Candi
 	return []Candidate{cand}
 }
 
-func percent(f float64) string {
-	switch {
-	case f >= 0.1:
-		return fmt.Sprintf("%.0f%%", f*100)
-	case f >= 0.001:
-		return fmt.Sprintf("%.1f%%", f*100)
-	}
-	return fmt.Sprintf("%.2g%%", f*100)
-}
-
 // primaryKey is the plain columns of t's primary key, nil when it has none
 // (or an expression in it).
 func (c *catalog) primaryKey(t *pgstat.Table) []Key {

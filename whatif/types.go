@@ -17,4 +17,7 @@ type (
 	Evaluation    = record.Evaluation
 	Measured      = record.Measured
 	PartitionStep = record.PartitionStep
+
+	Representative      = record.Representative
+	RepresentativeValue = record.RepresentativeValue
 )

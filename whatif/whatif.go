@@ -59,6 +59,8 @@ type Input struct {
 	Calls   int64   `json:"calls"`
 	TotalMS float64 `json:"total_ms"` // total execution time, milliseconds
 	MeanMS  float64 `json:"mean_ms"`  // mean execution time, milliseconds
+	// Rows is the rows returned or affected over all calls (pg_stat_statements rows).
+	Rows int64 `json:"rows"`
 	// Facts is nil when the text did not parse; such statements get no candidates.
 	Facts *sqlfacts.Facts `json:"-"`
 	// Plan is the recorded plan, nil when the statement was not explained.
@@ -94,6 +96,7 @@ func DefaultOptions() Options {
 		CoveringMaxColumns:    3,
 		CoveringMaxWidth:      64,
 		CoveringMinAllVisible: 0.8,
+		CustomPlanMisestimate: 10,
 	}
 }
 
@@ -119,6 +122,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.MaxCandidates <= 0 {
 		o.MaxCandidates = d.MaxCandidates
+	}
+	if o.CustomPlanMisestimate <= 1 {
+		o.CustomPlanMisestimate = d.CustomPlanMisestimate
 	}
 	if o.WriteHeavyShare <= 0 {
 		o.WriteHeavyShare = d.WriteHeavyShare

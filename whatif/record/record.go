@@ -306,6 +306,12 @@ type Options struct {
 	// TrustFunctions are the user functions the safety gate trusts
 	// (--trust-functions), for planning and for --verify's ANALYZE.
 	TrustFunctions []string `json:"trust_functions,omitempty"`
+	// CustomPlanMisestimate: when the generic plan's row estimate of a
+	// statement with $n parameters and its observed rows per call
+	// (pg_stat_statements) differ by this factor or more, the statement is
+	// costed with a custom plan for representative values instead
+	// (Representative).
+	CustomPlanMisestimate float64 `json:"custom_plan_misestimate,omitempty"`
 	// WriteHeavyShare: a table whose written rows are at least this fraction of
 	// rows written plus read is write-heavy, and a new index's write cost is
 	// subtracted from its benefit.
@@ -347,6 +353,49 @@ type StatementCost struct {
 	Cost    float64      `json:"cost"` // planner total cost
 	Mode    explain.Mode `json:"mode,omitempty"`
 	Error   string       `json:"error,omitempty"`
+	// Representative is set when the generic plan misjudged the statement's
+	// rows per call (Options.CustomPlanMisestimate): the values the
+	// statement was costed with instead (Mode custom), or why it could not be.
+	Representative *Representative `json:"representative,omitempty"`
+}
+
+// Representative says how a statement whose generic plan misjudges its rows
+// was costed: with a custom plan for values of its $n parameters chosen from
+// pg_stats so that the estimate matches the rows per call pg_stat_statements
+// observed. Every evaluation of the statement (with and without
+// hypothetical indexes) then uses those values.
+type Representative struct {
+	RowsPerCall float64 `json:"rows_per_call"` // pg_stat_statements rows / calls
+	GenericRows float64 `json:"generic_rows"`  // the generic plan's estimate of the statement's rows
+	// CustomRows is the custom plan's estimate (0 when none was made).
+	CustomRows  float64 `json:"custom_rows,omitempty"`
+	GenericCost float64 `json:"generic_cost"` // the generic plan's total cost
+	// TableRows is the row count of the table whose column the chosen value filters.
+	TableRows float64 `json:"table_rows,omitempty"`
+	// Values are the parameters' values as costed, one per $n.
+	Values []RepresentativeValue `json:"values,omitempty"`
+	// Summary is the sentence for a finding's evidence, e.g. "costed with
+	// created_at >= '2026-11-24 00:00:00+00' (pg_stats histogram: 0.21% of
+	// rows, matching 412 rows per call) instead of the generic plan's 33%".
+	Summary string `json:"summary"`
+	// Skipped, when set, says why the generic plan was kept (no value could
+	// be chosen, or the custom plan's estimate did not match either).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// RepresentativeValue is the value one $n was costed with.
+type RepresentativeValue struct {
+	Param int `json:"param"`
+	// Predicate is the condition as costed, e.g. "status = 'cancelled'"; a
+	// value that may be personal data (text of a column with many distinct
+	// values) is shown as <value>.
+	Predicate string `json:"predicate"`
+	// Source is where the value came from: "pg_stats histogram", "pg_stats
+	// most common values", or "typical value" for a parameter left at what
+	// the generic plan assumes.
+	Source string `json:"source"`
+	// Fraction is the fraction of the table's rows the condition selects by pg_stats.
+	Fraction float64 `json:"fraction"`
 }
 
 // CandidateCost is a candidate with its hypothetical size.
