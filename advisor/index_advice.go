@@ -54,12 +54,13 @@ func (p *Pass) recommendationFor(queryID, schema, table string) *whatif.Recommen
 
 // recommendationLeadingWith returns a recommended index on schema.table that
 // serves equality on cols (whatif.KeysServe: a btree index whose first
-// len(cols) keys are cols, in any order), if any.
+// len(cols) keys are cols, in any order), if any; never a partial one (a
+// lookup without its predicate, such as a foreign key check, cannot use it).
 func (p *Pass) recommendationLeadingWith(schema, table string, cols []string) *whatif.Recommendation {
 	recs, _ := p.IndexAdvice()
 	for i := range recs {
 		r := &recs[i]
-		if r.Schema == schema && r.Table == table && whatif.KeysServe(r.Method, r.Keys, false, "btree", columnKeys(cols), len(cols)) {
+		if r.Schema == schema && r.Table == table && !r.Partial() && whatif.KeysServe(r.Method, r.Keys, false, "btree", columnKeys(cols), len(cols)) {
 			return r
 		}
 	}

@@ -66,6 +66,12 @@ type WhatIfThresholds struct {
 	MinRowsToExtend    float64 `json:"min_rows_to_extend" doc:"an index only adding ORDER BY or range keys to an existing one needs this many rows per equality match"`
 	WriteHeavyShare    float64 `json:"write_heavy_share" doc:"a table whose rows written are this fraction of rows written plus read is write-heavy: a new index's write cost is subtracted from its benefit"`
 	MaxCandidates      int     `json:"max_candidates" doc:"candidates evaluated with HypoPG at most, the heaviest statements' first"`
+	// PartialMaxFraction and the Covering thresholds shape the partial and
+	// covering candidates (README: Partial and covering indexes).
+	PartialMaxFraction    float64 `json:"partial_max_fraction" doc:"a constant predicate (IS NULL, = 'value', a boolean column) selecting at most this fraction of its table's rows (pg_stats) yields a partial-index candidate WHERE that predicate"`
+	CoveringMaxColumns    int     `json:"covering_max_columns" doc:"a covering candidate INCLUDEs at most this many columns (those a statement reads besides the keys)"`
+	CoveringMaxWidth      int     `json:"covering_max_width" doc:"the INCLUDE columns of a covering candidate are at most this wide in all (pg_stats avg_width), bytes"`
+	CoveringMinAllVisible float64 `json:"covering_min_all_visible" doc:"a covering candidate needs this fraction of its table's pages all-visible (relallvisible / relpages): else an index-only scan still reads the heap"`
 	// CustomPlanMisestimate is whatif.Options.CustomPlanMisestimate.
 	CustomPlanMisestimate float64 `json:"custom_plan_misestimate" doc:"when a statement's generic plan estimates its rows this many times more (or fewer) than the rows per call pg_stat_statements saw, it is costed with a custom plan for representative values from pg_stats"`
 }
@@ -84,6 +90,10 @@ func whatIfDefaults() WhatIfThresholds {
 		WriteHeavyShare:    d.WriteHeavyShare,
 		MaxCandidates:      d.MaxCandidates,
 
+		PartialMaxFraction:    d.PartialMaxFraction,
+		CoveringMaxColumns:    d.CoveringMaxColumns,
+		CoveringMaxWidth:      d.CoveringMaxWidth,
+		CoveringMinAllVisible: d.CoveringMinAllVisible,
 		CustomPlanMisestimate: d.CustomPlanMisestimate,
 	}
 }

@@ -57,7 +57,11 @@ var thresholdRanges = map[string]Range{
 	"write_heavy_share":    openFraction,
 	"max_candidates":       atLeastOne,
 
-	"custom_plan_misestimate": {Min: 1, Max: maxThreshold, MinOpen: true, What: "a factor"},
+	"partial_max_fraction":     openFraction,
+	"covering_max_columns":     atLeastOne,
+	"covering_max_width":       atLeastOne,
+	"covering_min_all_visible": openFraction,
+	"custom_plan_misestimate":  {Min: 1, Max: maxThreshold, MinOpen: true, What: "a factor"},
 
 	"plan_error_share":       fraction,
 	"max_work_mem_mb":        positive,

@@ -41,9 +41,18 @@ pg_stat_statements saw differ by custom_plan_misestimate or more, it is
 costed with a custom plan (EXPLAIN, never ANALYZE) for values chosen from
 pg_stats so that the estimate matches: a histogram bound for a range, a
 most common value for an equality on a skewed column (evidence:
-costed_with names the values, or why the generic plan was kept). Without
-HypoPG the candidates are still reported, marked "verified": false, with
-how to install it.`,
+costed_with names the values, or why the generic plan was kept). A constant
+predicate that selects few rows (return_date IS NULL, status = 'open', NOT
+archived) also yields a partial
+index on the statement's other keys WHERE that predicate, far smaller than
+the plain one (a parameter, status = $1, never does: the planner could not
+prove the predicate); a statement that reads a few narrow columns besides
+the keys also gets a covering index with them in INCLUDE, for an index-only
+scan. Both are alternatives the what-if costs like the rest (evidence: where,
+include); the selection never keeps a covering index and its plain one
+together. Without HypoPG the candidates are still reported (partial and
+covering ones are not: only the planner can show they pay), marked
+"verified": false, with how to install it.`,
 	Criteria: `candidate tables >= min_table_rows rows, or >= min_table_bytes when never analysed; at most max_candidates
 candidates are evaluated with HypoPG; a verified index must be used by the planner and cut a statement's cost by >= min_cost_reduction
 and by >= min_cost_saved cost units; statements considered cost >= min_total_ms, >= min_share of total time and >= min_calls calls;
@@ -51,7 +60,10 @@ an index only adding ORDER BY/range keys to an existing index on its equality co
 match; a statement whose generic plan's row estimate and rows per call differ by >= custom_plan_misestimate times is costed with
 representative values; at most max_new_indexes new indexes (--max-new-indexes), within storage_budget (--storage-budget). Write-heavy table: rows
 written >= write_heavy_share of rows written + read; then the writing statements' time / (existing indexes + 2) is subtracted from
-the benefit. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
+the benefit. Partial candidate: its predicate selects <= partial_max_fraction of the table's rows (pg_stats). Covering candidate:
+at most covering_max_columns INCLUDE columns of covering_max_width bytes in all, on a table that is not write-heavy with
+>= covering_min_all_visible of its pages all-visible; it replaces its plain variant only when that gains > 1% of the set's benefit
+and saves a statement >= min_cost_saved cost units. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
 	Run: runMissingIndex,
 }
 
@@ -110,6 +122,12 @@ func runMissingIndex(p *Pass) error {
 			"size_bytes":       r.SizeBytes,
 			"statements":       queryIDs,
 			"statements_count": len(r.Statements),
+		}
+		if r.Partial() {
+			ev["where"] = r.Where
+		}
+		if r.Covering() {
+			ev["include"] = r.Include
 		}
 		if r.Verified {
 			ev["cost_before"] = round(r.CostBefore, 2)
@@ -266,8 +284,8 @@ func missingIndexMessage(r whatif.Recommendation) string {
 		using += fmt.Sprintf(", built on %d of its %d partitions (%s)", builds, leaves, num.Bytes(float64(r.SizeBytes)))
 	}
 	if r.Verified {
-		return fmt.Sprintf("%s needs an index on (%s)%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",
-			table, keyText(r.Candidate), using, r.CostBefore, r.CostAfter, what)
+		return fmt.Sprintf("%s needs an index on (%s)%s%s: planner cost %.1f → %.1f for %s (verified with HypoPG)",
+			table, keyText(r.Candidate), r.Tail(), using, r.CostBefore, r.CostAfter, what)
 	}
-	return fmt.Sprintf("%s likely needs an index on (%s)%s for %s (%s; not verified with HypoPG)", table, keyText(r.Candidate), using, what, r.Reason)
+	return fmt.Sprintf("%s likely needs an index on (%s)%s%s for %s (%s; not verified with HypoPG)", table, keyText(r.Candidate), r.Tail(), using, what, r.Reason)
 }

@@ -66,6 +66,10 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.MinRowsToExtend = t.MinRowsToExtend
 	w.WriteHeavyShare = t.WriteHeavyShare
 	w.MaxCandidates = t.MaxCandidates
+	w.PartialMaxFraction = t.PartialMaxFraction
+	w.CoveringMaxColumns = t.CoveringMaxColumns
+	w.CoveringMaxWidth = t.CoveringMaxWidth
+	w.CoveringMinAllVisible = t.CoveringMinAllVisible
 	w.CustomPlanMisestimate = t.CustomPlanMisestimate
 	return w
 }

@@ -18,7 +18,7 @@ const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema')
 const tablesQuery = Marker + ` SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text,
   COALESCE(pn.nspname::text, ''), COALESCE(pc.relname::text, ''),
   CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_inherits ch WHERE ch.inhparent = c.oid) ELSE 0 END,
-  c.reltuples::float8, c.relpages::int8,
+  c.reltuples::float8, c.relpages::int8, c.relallvisible::int8,
   COALESCE(s.seq_scan, 0), COALESCE(s.seq_tup_read, 0), COALESCE(s.idx_scan, 0), COALESCE(s.idx_tup_fetch, 0),
   COALESCE(s.n_tup_ins, 0), COALESCE(s.n_tup_upd, 0), COALESCE(s.n_tup_del, 0), COALESCE(s.n_tup_hot_upd, 0),
   COALESCE(s.n_live_tup, 0), COALESCE(s.n_dead_tup, 0), COALESCE(s.n_mod_since_analyze, 0),
@@ -46,7 +46,7 @@ func (c *collector) collectTables(ctx context.Context) error {
 		var parentSchema, parentName string
 		var analyzed *time.Time
 		if err := rows.Scan(&oid, &t.Schema, &t.Name, &t.Kind, &parentSchema, &parentName, &t.Partitions,
-			&t.Rows, &t.Pages, &t.SeqScan, &t.SeqTupRead, &t.IdxScan, &t.IdxTupFetch,
+			&t.Rows, &t.Pages, &t.AllVisiblePages, &t.SeqScan, &t.SeqTupRead, &t.IdxScan, &t.IdxTupFetch,
 			&t.NTupIns, &t.NTupUpd, &t.NTupDel, &t.NTupHotUpd, &t.NLiveTup, &t.NDeadTup, &t.NModSinceAnalyze,
 			&analyzed, &t.PartitionBound); err != nil {
 			return fmt.Errorf("read tables: %w", err)
@@ -73,7 +73,9 @@ func (c *collector) collectTables(ctx context.Context) error {
 // output function, which for a user type is user code.
 const columnsQuery = Marker + ` SELECT a.attrelid::int8, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
   st.null_frac::float8, st.n_distinct::float8, st.correlation::float8, st.avg_width,
-  CASE WHEN a.atttypid < 16384 THEN (st.most_common_vals::text::text[])[1] END
+  CASE WHEN a.atttypid < 16384 THEN (st.most_common_vals::text::text[])[1] END,
+  CASE WHEN a.atttypid < 16384 AND st.avg_width <= 64 THEN st.most_common_vals::text::text[] END,
+  CASE WHEN a.atttypid < 16384 AND st.avg_width <= 64 THEN st.most_common_freqs::float8[] END
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -102,7 +104,7 @@ func (c *collector) collectColumns(ctx context.Context) error {
 		var col Column
 		var avgWidth *int32
 		if err := rows.Scan(&rel, &col.Name, &col.Type, &col.NotNull, &col.NullFrac, &col.NDistinct,
-			&col.Correlation, &avgWidth, &col.MostCommonValue); err != nil {
+			&col.Correlation, &avgWidth, &col.MostCommonValue, &col.MostCommonValues, &col.MostCommonFreqs); err != nil {
 			return fmt.Errorf("read columns: %w", err)
 		}
 		if avgWidth != nil {

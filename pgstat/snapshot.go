@@ -204,6 +204,12 @@ type Column struct {
 	AvgWidth    int      `json:"avg_width,omitempty"`
 	// MostCommonValue is the first most-common value, as text, used for ANALYZE parameter sampling.
 	MostCommonValue *string `json:"most_common_value,omitempty"`
+	// MostCommonValues and MostCommonFreqs are pg_stats most_common_vals (as
+	// text, built-in types only, columns of average width up to 64 bytes)
+	// and most_common_freqs, in the same order: the selectivity of a
+	// constant predicate (a partial-index candidate's WHERE).
+	MostCommonValues []string  `json:"most_common_values,omitempty"`
+	MostCommonFreqs  []float64 `json:"most_common_freqs,omitempty"`
 }
 
 // Table is a user table (ordinary, partitioned, materialized view or foreign)
@@ -217,9 +223,12 @@ type Table struct {
 	Partitions int    `json:"partitions,omitempty"` // number of partitions of a partitioned table
 	// PartitionBound is a partition's bound as pg_get_expr(relpartbound)
 	// writes it, e.g. FOR VALUES FROM ('2026-01-01') TO ('2026-02-01').
-	PartitionBound   string     `json:"partition_bound,omitempty"`
-	Rows             float64    `json:"rows"`        // reltuples (estimate; -1 never analysed on 14+)
-	Pages            int64      `json:"pages"`       // relpages
+	PartitionBound string  `json:"partition_bound,omitempty"`
+	Rows           float64 `json:"rows"`  // reltuples (estimate; -1 never analysed on 14+)
+	Pages          int64   `json:"pages"` // relpages
+	// AllVisiblePages is relallvisible: the pages the visibility map marks
+	// all-visible (an index-only scan skips the heap there).
+	AllVisiblePages  int64      `json:"all_visible_pages,omitempty"`
 	SizeBytes        int64      `json:"size_bytes"`  // pg_table_size
 	TotalBytes       int64      `json:"total_bytes"` // pg_total_relation_size
 	SeqScan          int64      `json:"seq_scan"`

@@ -240,6 +240,9 @@ func (v *validator) snapshot(s *Snapshot) {
 			if c.Correlation != nil {
 				v.inRange(cp+".correlation", *c.Correlation, -1, 1)
 			}
+			for k, f := range c.MostCommonFreqs {
+				v.inRange(fmt.Sprintf("%s.most_common_freqs[%d]", cp, k), f, 0, 1)
+			}
 		}
 	}
 	hasTable := func(schema, name string) bool { return len(s.Tables) == 0 || tables[[2]string{schema, name}] }

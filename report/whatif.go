@@ -34,7 +34,7 @@ func whatIfTries(snap *pgstat.Snapshot) []WhatIfTry {
 	var out []WhatIfTry
 	for _, c := range res.Candidates {
 		t := WhatIfTry{
-			Index:      fmt.Sprintf("%s ON %s USING %s (%s)", c.Name(), c.QualifiedTable(), c.Method, c.KeyList()),
+			Index:      fmt.Sprintf("%s ON %s USING %s (%s)%s", c.Name(), c.QualifiedTable(), c.Method, c.KeyList(), c.Tail()),
 			SizeBytes:  c.SizeBytes,
 			CostBefore: num.RoundTo(stmt.Cost, 10),
 			Chosen:     slices.Contains(res.Chosen, c.ID),

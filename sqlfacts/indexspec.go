@@ -115,9 +115,15 @@ func exprText(n *pg_query.Node) (string, error) {
 }
 
 // LeadsWith reports whether d's keys begin with all of o's keys, on the same
-// table, method and predicate: an index d serves every lookup o serves.
+// table, method and predicate, and d holds every INCLUDE column of o (as a
+// key or an INCLUDE column): an index d serves every lookup o serves, its
+// index-only scans included. A partial index leads only one of the same
+// predicate (compared without casts to text and parentheses, so that
+// pg_get_indexdef's (status = 'open'::text) is status = 'open'): a
+// non-partial index is never a duplicate of a partial one, nor the reverse.
 func (d IndexSpec) LeadsWith(o IndexSpec) bool {
-	if d.Schema != o.Schema || d.Table != o.Table || d.Method != o.Method || d.Where != o.Where || len(o.Keys) > len(d.Keys) || len(o.Keys) == 0 {
+	if d.Schema != o.Schema || d.Table != o.Table || d.Method != o.Method || normalizePredicate(d.Where) != normalizePredicate(o.Where) ||
+		len(o.Keys) > len(d.Keys) || len(o.Keys) == 0 {
 		return false
 	}
 	if d.Method != "btree" && len(o.Keys) != len(d.Keys) {
@@ -128,5 +134,43 @@ func (d IndexSpec) LeadsWith(o IndexSpec) bool {
 			return false
 		}
 	}
+	for _, col := range o.Include {
+		if !d.holds(col) {
+			return false
+		}
+	}
 	return true
+}
+
+// holds reports whether d stores column col: as a plain key (with any
+// direction or operator class) or an INCLUDE column.
+func (d IndexSpec) holds(col string) bool {
+	for _, c := range d.Include {
+		if c == col {
+			return true
+		}
+	}
+	q := QuoteIdent(col)
+	for _, k := range d.Keys {
+		if k == q || strings.HasPrefix(k, q+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizePredicate is a deparsed WHERE without casts to text or varchar,
+// parentheses and white space, lower case.
+func normalizePredicate(s string) string {
+	s = strings.ToLower(s)
+	for _, c := range []string{"::text", "::character varying", "::varchar", "::bpchar"} {
+		s = strings.ReplaceAll(s, c, "")
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '(', ')', ' ', '\t', '\n':
+			return -1
+		}
+		return r
+	}, s)
 }

@@ -29,6 +29,17 @@ func TestParseIndexSpec(t *testing.T) {
 		{"CREATE INDEX ON s.t USING hash (a)", "CREATE INDEX ON s.t (a)", false},
 		{"CREATE INDEX ON ONLY s.t (a, b)", "CREATE INDEX CONCURRENTLY ON s.t (a)", true},
 		{"CREATE INDEX ON s.u (a, b)", "CREATE INDEX ON s.t (a)", false},
+		// Partial: only an index of the same predicate leads.
+		{"CREATE INDEX ON s.t (a)", "CREATE INDEX ON s.t (a) WHERE b IS NULL", false},
+		{"CREATE INDEX ON s.t (a, c) WHERE b IS NULL", "CREATE INDEX ON s.t (a) WHERE b IS NULL", true},
+		{"CREATE INDEX x ON s.t USING btree (a, c) WHERE (status = 'open'::text)", "CREATE INDEX ON s.t (a) WHERE status = 'open'", true},
+		{"CREATE INDEX ON s.t (a) WHERE status = 'closed'", "CREATE INDEX ON s.t (a) WHERE status = 'open'", false},
+		// Covering: the longer index must hold the INCLUDE columns.
+		{"CREATE INDEX ON s.t (a, b) INCLUDE (c)", "CREATE INDEX ON s.t (a)", true},
+		{"CREATE INDEX ON s.t (a, b)", "CREATE INDEX ON s.t (a) INCLUDE (c)", false},
+		{"CREATE INDEX ON s.t (a, c DESC)", "CREATE INDEX ON s.t (a) INCLUDE (c)", true},
+		{"CREATE INDEX ON s.t (a) INCLUDE (b, c)", "CREATE INDEX ON s.t (a) INCLUDE (c)", true},
+		{"CREATE INDEX ON s.t (a)", "CREATE INDEX ON s.t (a) INCLUDE (c)", false},
 	} {
 		a, err1 := ParseIndexSpec(c.a)
 		b, err2 := ParseIndexSpec(c.b)

@@ -53,3 +53,9 @@ xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xm
 		reserved[w] = true
 	}
 }
+
+// QuoteLiteral is s as a standard SQL string constant: in single quotes,
+// each quote doubled.
+func QuoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}

@@ -50,7 +50,7 @@ func NormalizeExpression(s string) string {
 
 // hypoSQL is the statement given to hypopg_create_index.
 func hypoSQL(c Candidate) string {
-	return fmt.Sprintf("CREATE INDEX ON %s USING %s (%s)", c.QualifiedTable(), c.Method, c.KeyList())
+	return fmt.Sprintf("CREATE INDEX ON %s USING %s (%s)%s", c.QualifiedTable(), c.Method, c.KeyList(), c.Tail())
 }
 
 // hypoSupported reports whether HypoPG can build the candidate hypothetically.
@@ -90,13 +90,16 @@ func IndexKeys(ix *pgstat.Index) []Key {
 	return out
 }
 
-// prefixOf reports whether small's keys are served by big: same table and
-// method, small's equality keys are big's leading keys as a set and small's
+// prefixOf reports whether small's keys are served by big: same table,
+// method and predicate (a partial index merges only with one of the same
+// WHERE: it serves only statements that have it), neither covering (a
+// covering candidate is an alternative of one plain candidate), small's equality keys are big's leading keys as a set and small's
 // other keys follow in order. It returns big possibly reordered so that
 // small's equality keys lead it, in small's order (ok false when they cannot).
 func prefixOf(small, big Candidate) (Candidate, bool) {
 	if small.Schema != big.Schema || small.Table != big.Table || small.Method != big.Method || small.Method != "btree" ||
-		len(small.Keys) > len(big.Keys) || small.EqualityKeys > big.EqualityKeys {
+		len(small.Keys) > len(big.Keys) || small.EqualityKeys > big.EqualityKeys ||
+		small.Where != big.Where || small.Covering() || big.Covering() {
 		return big, false
 	}
 	// small's equality keys must all be among big's equality keys.

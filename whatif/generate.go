@@ -45,6 +45,7 @@ func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate
 			out = append(out, c)
 		}
 	}
+	out = append(out, cat.coveringVariants(out, inputs, opts)...)
 	sortCandidates(out, weight)
 	if len(out) > opts.MaxCandidates {
 		out = out[:opts.MaxCandidates]
@@ -224,8 +225,15 @@ func (c *catalog) eligible(t *pgstat.Table, opts Options) bool {
 	return c.sizeBytes(t) >= opts.MinTableBytes
 }
 
-// covered reports whether an existing index of the table covers c.
+// covered reports whether an existing index of the table covers c (for a
+// partial or covering candidate: partialCovered, coveringCovered).
 func (c *catalog) covered(cand Candidate) bool {
+	switch {
+	case cand.Partial():
+		return c.partialCovered(cand)
+	case cand.Covering():
+		return c.coveringCovered(cand)
+	}
 	for i := range c.snap.Indexes {
 		ix := &c.snap.Indexes[i]
 		if ix.Schema == cand.Schema && ix.Table == cand.Table && coveredBy(cand, ix) {
@@ -238,7 +246,7 @@ func (c *catalog) covered(cand Candidate) bool {
 // smallExtension reports whether c only adds keys to an existing index on
 // its equality columns when the equality match is small (MinRowsToExtend).
 func (c *catalog) smallExtension(cand Candidate, opts Options) bool {
-	if cand.EqualityKeys == 0 || len(cand.Keys) <= cand.EqualityKeys {
+	if cand.EqualityKeys == 0 || len(cand.Keys) <= cand.EqualityKeys || cand.Partial() || cand.Covering() {
 		return false
 	}
 	eq := Candidate{Schema: cand.Schema, Table: cand.Table, Method: cand.Method, Keys: cand.Keys[:cand.EqualityKeys], EqualityKeys: cand.EqualityKeys}
@@ -440,6 +448,9 @@ type tableUse struct {
 	ranges []Key
 	trgm   []Key
 	order  []Key
+	// consts are the conjuncts comparing a bare column with a constant or
+	// testing it for NULL (partialPredicate): the partial-index predicates.
+	consts []sqlfacts.Predicate
 	reason []string
 }
 
@@ -625,6 +636,9 @@ func (st *statementTables) usePredicates(f *sqlfacts.Facts) {
 			key = Key{Expression: p.Expression}
 		}
 		u := st.use(t)
+		if partialPredicate(p) {
+			u.consts = append(u.consts, p)
+		}
 		switch {
 		case strings.Contains(strings.ToUpper(p.Operator), "LIKE") || p.Operator == "~~" || p.Operator == "~~*":
 			if strings.HasPrefix(strings.ToUpper(p.Operator), "NOT") {
@@ -703,6 +717,7 @@ func (c *catalog) candidatesOf(uses map[*pgstat.Table]*tableUse, limited bool, o
 			continue
 		}
 		out = append(out, c.shapes(uses[t], limited, opts)...)
+		out = append(out, c.partialShapes(uses[t], limited, opts)...)
 	}
 	return out
 }

@@ -363,30 +363,46 @@ func (s *selector) run() []*CandidateCost {
 	var used int64
 	cur := 0.0
 	elig := s.eligible()
-	for s.opts.MaxNewIndexes <= 0 || len(chosen) < s.opts.MaxNewIndexes {
+	for steps := 0; steps < 4*len(elig)+4; steps++ {
+		atCap := s.opts.MaxNewIndexes > 0 && len(chosen) >= s.opts.MaxNewIndexes
 		best, bestScore := "", 0.0
+		var bestSet []string
+		var bestSize int64
 		for _, id := range elig {
 			if slices.Contains(chosen, id) {
 				continue
 			}
-			size := s.cands[id].SizeBytes
+			// A variant of a chosen index (the covering one of a plain
+			// one, or back) replaces it: the set never holds both.
+			set := append(append([]string(nil), chosen...), id)
+			size, penalty := s.cands[id].SizeBytes, s.writePenalty(id)
+			if x := s.variantIn(chosen, id); x >= 0 {
+				set = append(append(append([]string(nil), chosen[:x]...), chosen[x+1:]...), id)
+				size -= s.cands[chosen[x]].SizeBytes
+				penalty -= s.writePenalty(chosen[x])
+			} else if atCap {
+				continue // at MaxNewIndexes only a replacement fits
+			}
 			if s.opts.StorageBudgetBytes > 0 && used+size > s.opts.StorageBudgetBytes {
 				continue
 			}
-			gain := s.benefit(append(append([]string(nil), chosen...), id)) - cur - s.writePenalty(id)
+			gain := s.benefit(set) - cur - penalty
 			if gain <= 0 {
 				continue
 			}
 			score := gain / float64(max(size, 8192))
 			if score > bestScore {
-				best, bestScore = id, score
+				best, bestScore, bestSet, bestSize = id, score, set, size
 			}
 		}
 		if best == "" {
 			// No single index pays on its own: try pairs that serve a
 			// statement together (an index on each side of a join, or on
 			// both sides of an IN subquery).
-			pair := s.bestPair(chosen, elig, used, cur)
+			var pair []string
+			if !atCap {
+				pair = s.bestPair(chosen, elig, used, cur)
+			}
 			if pair == nil {
 				break
 			}
@@ -397,8 +413,8 @@ func (s *selector) run() []*CandidateCost {
 			cur = s.benefit(chosen)
 			continue
 		}
-		chosen = append(chosen, best)
-		used += s.cands[best].SizeBytes
+		chosen = bestSet
+		used += bestSize
 		cur = s.benefit(chosen)
 	}
 	// Prune: drop an index whose marginal benefit, given the others, does
@@ -409,11 +425,72 @@ func (s *selector) run() []*CandidateCost {
 			chosen, cur = without, b
 		}
 	}
+	// A covering index keeps its INCLUDE columns only when they pay like
+	// an index of their own would: the plain variant, smaller, replaces it
+	// when it loses at most 1% of the set's benefit, or when no statement
+	// served costs MinCostSaved cost units more with it (an index-only scan
+	// that saves a heap fetch or two per call does not pay for its columns).
+	for i, id := range chosen {
+		if !s.cands[id].Covering() {
+			continue
+		}
+		for _, p := range elig {
+			if c := s.cands[p]; c.Covering() || !variantOf(c.Candidate, s.cands[id].Candidate) {
+				continue
+			}
+			with := append([]string(nil), chosen...)
+			with[i] = p
+			b := s.benefit(with)
+			if cur-b <= 0.01*cur+s.writePenalty(p)-s.writePenalty(id) || !s.savesOver(id, p, chosen, with) {
+				chosen, cur = with, b
+			}
+			break
+		}
+	}
 	out := make([]*CandidateCost, len(chosen))
 	for i, id := range chosen {
 		out[i] = s.cands[id]
 	}
 	return out
+}
+
+// savesOver reports whether a statement of candidate id costs at least
+// MinCostSaved cost units less with set than with alt (set with id's plain
+// variant instead).
+func (s *selector) savesOver(id, variant string, set, alt []string) bool {
+	for _, q := range s.cands[id].QueryIDs {
+		if _, ok := s.before[q]; !ok {
+			continue
+		}
+		with, _ := s.eval(q, s.servingSet(q, set))
+		without, _ := s.eval(q, s.servingSet(q, alt))
+		if without-with >= s.opts.MinCostSaved {
+			return true
+		}
+	}
+	return false
+}
+
+// variantIn is the index in chosen of a variant of id (variantOf), or -1.
+func (s *selector) variantIn(chosen []string, id string) int {
+	for i, c := range chosen {
+		if variantOf(s.cands[c].Candidate, s.cands[id].Candidate) {
+			return i
+		}
+	}
+	return -1
+}
+
+// variantOf reports whether a and b are the same index but for INCLUDE
+// columns (a covering candidate and its plain one): alternatives for the
+// same statements, never both worth building.
+func variantOf(a, b Candidate) bool {
+	if !a.Covering() && !b.Covering() {
+		return false
+	}
+	x, y := a, b
+	x.Include, y.Include = nil, nil
+	return x.ID() == y.ID()
 }
 
 // maxPairCandidates bounds the pair search (n² planner calls at most).
@@ -424,7 +501,7 @@ const maxPairCandidates = 12
 func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []string {
 	var rest []string
 	for _, id := range elig {
-		if !slices.Contains(chosen, id) && len(rest) < maxPairCandidates {
+		if !slices.Contains(chosen, id) && s.variantIn(chosen, id) < 0 && len(rest) < maxPairCandidates {
 			rest = append(rest, id)
 		}
 	}
@@ -433,7 +510,7 @@ func (s *selector) bestPair(chosen, elig []string, used int64, cur float64) []st
 	for i := 0; i < len(rest); i++ {
 		for j := i + 1; j < len(rest); j++ {
 			a, b := s.cands[rest[i]], s.cands[rest[j]]
-			if !shareStatement(a.QueryIDs, b.QueryIDs) {
+			if !shareStatement(a.QueryIDs, b.QueryIDs) || variantOf(a.Candidate, b.Candidate) {
 				continue
 			}
 			size := a.SizeBytes + b.SizeBytes

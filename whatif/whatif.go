@@ -26,7 +26,13 @@
 // when the table was never analysed, smaller than MinTableBytes), nor what an
 // existing valid, non-partial index of the same method already covers.
 // Candidates whose keys a bigger candidate on the same table starts with are
-// merged into it, so that one composite serves both statements.
+// merged into it, so that one composite serves both statements. Two
+// alternatives are added where they may pay (partial.go): a partial index
+// WHERE a constant predicate of the statement that selects few rows
+// (Options.PartialMaxFraction), and a covering variant of a candidate that
+// INCLUDEs the few narrow columns its statements read besides the keys; the
+// what-if costs them like the rest, and Select keeps at most one of a plain
+// candidate and its covering variant.
 //
 // Evaluate never writes: HypoPG indexes live in the session only, and it runs
 // CREATE EXTENSION hypopg only when Options.InstallHypoPG is set. Verify
@@ -86,6 +92,10 @@ func DefaultOptions() Options {
 		MaxCandidates:    200,
 		WriteHeavyShare:  0.5,
 
+		PartialMaxFraction:    0.1,
+		CoveringMaxColumns:    3,
+		CoveringMaxWidth:      64,
+		CoveringMinAllVisible: 0.8,
 		CustomPlanMisestimate: 10,
 	}
 }
@@ -118,6 +128,18 @@ func withDefaults(o Options) Options {
 	}
 	if o.WriteHeavyShare <= 0 {
 		o.WriteHeavyShare = d.WriteHeavyShare
+	}
+	if o.PartialMaxFraction <= 0 || o.PartialMaxFraction > 1 {
+		o.PartialMaxFraction = d.PartialMaxFraction
+	}
+	if o.CoveringMaxColumns <= 0 {
+		o.CoveringMaxColumns = d.CoveringMaxColumns
+	}
+	if o.CoveringMaxWidth <= 0 {
+		o.CoveringMaxWidth = d.CoveringMaxWidth
+	}
+	if o.CoveringMinAllVisible <= 0 || o.CoveringMinAllVisible > 1 {
+		o.CoveringMinAllVisible = d.CoveringMinAllVisible
 	}
 	return o
 }

@@ -281,8 +281,11 @@ func TestReviewStaging(t *testing.T) {
 		block = block[:j]
 	}
 	// The what-if engine picks the column order for every statement the
-	// index serves: (shipping_country, status) or (status, shipping_country).
-	createIndex := regexp.MustCompile(`CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_(status_)?shipping_country(_status)?_idx ON shop\.orders USING btree \((status, )?shipping_country(, status)?\)`)
+	// index serves: (shipping_country, status) or (status, shipping_country);
+	// the statement reads id and total besides, which a covering index
+	// INCLUDEs for an index-only scan when that saves enough (issue 10 §5:
+	// on this staging data it does, planner cost 3129 → 72).
+	createIndex := regexp.MustCompile(`CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_(status_)?shipping_country(_status)?(_incl_id_total)?_idx ON shop\.orders USING btree \((status, )?shipping_country(, status)?\)( INCLUDE \(id, total\))?`)
 	if !createIndex.MatchString(block) {
 		t.Errorf("the finding at %s has no CREATE INDEX on shipping_country and status:\n%s", where, block)
 	}

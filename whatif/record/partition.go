@@ -82,8 +82,8 @@ func (c Candidate) partitionSQL() []string {
 		return sqlfacts.QuoteQualified(s.Schema, s.On(c).Name())
 	}
 	parentIndex := map[string]string{c.QualifiedTable(): sqlfacts.QuoteQualified(c.Schema, c.Name())}
-	out := []string{fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)",
-		sqlfacts.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.KeyList())}
+	out := []string{fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)%s",
+		sqlfacts.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.KeyList(), c.Tail())}
 	var attachLater []string // sub-partitioned partitions' indexes, attached once complete
 	for _, s := range c.Partitions {
 		own := index(s)
@@ -95,8 +95,8 @@ func (c Candidate) partitionSQL() []string {
 			continue
 		case s.Partitioned:
 			parentIndex[s.QualifiedTable()] = own
-			out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)",
-				sqlfacts.QuoteIdent(s.On(c).Name()), s.QualifiedTable(), c.Method, c.KeyList()))
+			out = append(out, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON ONLY %s USING %s (%s)%s",
+				sqlfacts.QuoteIdent(s.On(c).Name()), s.QualifiedTable(), c.Method, c.KeyList(), c.Tail()))
 			attachLater = append([]string{fmt.Sprintf("ALTER INDEX %s ATTACH PARTITION %s", parentIndex[s.Parent], own)}, attachLater...)
 			continue
 		case s.Attach != "":

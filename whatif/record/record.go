@@ -83,14 +83,52 @@ type Candidate struct {
 	Alternative bool `json:"alternative,omitempty"`
 	// RowsEstimate is the table's row estimate, used for an unverified size estimate.
 	RowsEstimate float64 `json:"rows_estimate,omitempty"`
-	// KeyWidth is the summed average width of the keys from pg_stats, bytes (0 unknown).
+	// KeyWidth is the summed average width of the keys (and INCLUDE
+	// columns) from pg_stats, bytes (0 unknown).
 	KeyWidth int `json:"key_width,omitempty"`
+	// Include are the INCLUDE columns of a covering index: stored in the
+	// leaf entries, not keys, so that the statements served read them from
+	// the index alone (an index-only scan).
+	Include []string `json:"include,omitempty"`
+	// Where is a partial index's predicate as written after WHERE, e.g.
+	// "return_date IS NULL" (identifiers quoted where needed): a conjunct
+	// every statement the candidate serves has, with the same constant.
+	Where string `json:"where,omitempty"`
+	// WhereColumn is the column Where tests.
+	WhereColumn string `json:"where_column,omitempty"`
+	// Fraction is the share of the table's rows the predicate selects
+	// (pg_stats), for the size estimate; 0 when the index is not partial.
+	Fraction float64 `json:"fraction,omitempty"`
+}
+
+// Partial reports whether the candidate is a partial index (WHERE).
+func (c Candidate) Partial() bool { return c.Where != "" }
+
+// Covering reports whether the candidate has INCLUDE columns.
+func (c Candidate) Covering() bool { return len(c.Include) > 0 }
+
+// Tail is what CREATE INDEX writes after the keys: " INCLUDE (…)" and
+// " WHERE …", each when set.
+func (c Candidate) Tail() string {
+	var b strings.Builder
+	if len(c.Include) > 0 {
+		cols := make([]string, len(c.Include))
+		for i, col := range c.Include {
+			cols[i] = sqlfacts.QuoteIdent(col)
+		}
+		b.WriteString(" INCLUDE (" + strings.Join(cols, ", ") + ")")
+	}
+	if c.Where != "" {
+		b.WriteString(" WHERE " + c.Where)
+	}
+	return b.String()
 }
 
 // QualifiedTable is schema.table, quoted where needed.
 func (c Candidate) QualifiedTable() string { return sqlfacts.QuoteQualified(c.Schema, c.Table) }
 
-// ID identifies the candidate: table, method and keys.
+// ID identifies the candidate: table, method and keys, then its INCLUDE
+// columns and predicate when it has them.
 func (c Candidate) ID() string {
 	var b strings.Builder
 	b.WriteString(c.Schema + "." + c.Table + " " + c.Method + " (")
@@ -101,11 +139,15 @@ func (c Candidate) ID() string {
 		b.WriteString(k.SQL())
 	}
 	b.WriteString(")")
+	b.WriteString(c.Tail())
 	return b.String()
 }
 
 // Name is the index name: readable, deterministic, lower case and at most 63
-// bytes, e.g. orders_customer_id_status_created_at_idx.
+// bytes, e.g. orders_customer_id_status_created_at_idx; a covering index
+// adds incl and its INCLUDE columns, a partial one where and its predicate
+// (rental_rental_date_where_return_date_is_null_idx), so that it never takes
+// the name of the plain index on the same keys.
 func (c Candidate) Name() string {
 	if c.IndexName != "" {
 		return c.IndexName
@@ -120,6 +162,12 @@ func (c Candidate) Name() string {
 	}
 	if c.Method == "gin" && len(c.Keys) > 0 && c.Keys[0].Opclass == "gin_trgm_ops" {
 		parts = append(parts, "trgm")
+	}
+	if len(c.Include) > 0 {
+		parts = append(append(parts, "incl"), c.Include...)
+	}
+	if c.Where != "" {
+		parts = append(parts, "where", c.Where)
 	}
 	parts = append(parts, "idx")
 	name := sanitizeName(strings.Join(parts, "_"))
@@ -161,7 +209,8 @@ func (c Candidate) KeyList() string {
 }
 
 // CreateSQL is the statement that creates the index: CREATE INDEX
-// CONCURRENTLY IF NOT EXISTS name ON schema.table USING method (keys), every
+// CONCURRENTLY IF NOT EXISTS name ON schema.table USING method (keys)
+// [INCLUDE (columns)] [WHERE predicate], every
 // identifier quoted where needed. IF NOT EXISTS makes the fixes of several
 // findings that propose the same index safe to apply together. A partitioned table cannot be indexed concurrently,
 // so its index is a plain CREATE INDEX on the parent (it locks writes while
@@ -171,7 +220,7 @@ func (c Candidate) CreateSQL() string {
 	if c.Partitioned {
 		conc = ""
 	}
-	return fmt.Sprintf("CREATE INDEX %sIF NOT EXISTS %s ON %s USING %s (%s)", conc, sqlfacts.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.KeyList())
+	return fmt.Sprintf("CREATE INDEX %sIF NOT EXISTS %s ON %s USING %s (%s)%s", conc, sqlfacts.QuoteIdent(c.Name()), c.QualifiedTable(), c.Method, c.KeyList(), c.Tail())
 }
 
 // FixSQL is what to run, in order: the CREATE EXTENSION IF NOT EXISTS of
@@ -194,15 +243,19 @@ func (c Candidate) FixSQL() []string {
 // (tuple header + key widths, 8-byte aligned, + line pointer) / 90% fill for
 // btree; three times the key width per row for a trigram GIN index. On a
 // partitioned table the rows are those of the partitions that need a build
-// (BuildRows).
+// (BuildRows); a partial index counts the Fraction of them its predicate
+// selects.
 func (c Candidate) EstimatedSize() int64 {
 	rows := c.BuildRows()
+	if c.Where != "" && c.Fraction > 0 {
+		rows *= c.Fraction
+	}
 	if rows <= 0 {
 		return 0
 	}
 	width := c.KeyWidth
 	if width <= 0 {
-		width = 8 * len(c.Keys)
+		width = 8 * (len(c.Keys) + len(c.Include))
 	}
 	if c.Method == "gin" {
 		return num.Int64(rows * float64(3*width+16))
@@ -232,6 +285,18 @@ type Options struct {
 	// existing index on its equality columns is kept only when the equality
 	// match is estimated at this many rows or more (fewer are cheap to filter or sort).
 	MinRowsToExtend float64 `json:"min_rows_to_extend"`
+	// PartialMaxFraction: a constant predicate (IS NULL, IS NOT NULL, = a
+	// constant, a boolean column) that selects at most this fraction of its
+	// table's rows (pg_stats) yields a partial-index candidate WHERE it.
+	PartialMaxFraction float64 `json:"partial_max_fraction,omitempty"`
+	// CoveringMaxColumns caps the INCLUDE columns of a covering candidate.
+	CoveringMaxColumns int `json:"covering_max_columns,omitempty"`
+	// CoveringMaxWidth caps the summed average width of the INCLUDE columns, bytes.
+	CoveringMaxWidth int `json:"covering_max_width,omitempty"`
+	// CoveringMinAllVisible: a covering candidate needs at least this
+	// fraction of the table's pages all-visible (relallvisible / relpages),
+	// else an index-only scan still visits the heap.
+	CoveringMinAllVisible float64 `json:"covering_min_all_visible,omitempty"`
 	// BatchSize is the number of hypothetical indexes created before a hypopg_reset.
 	BatchSize int `json:"batch_size"`
 	// MaxCandidates caps the candidates evaluated, the heaviest statements' first.

@@ -1,0 +1,94 @@
+package whatif
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pgadvisor/pgadvisor/pgstat"
+)
+
+// TestEvaluateCovering checks that a statement reading many scattered rows
+// of a few narrow columns gets a covering index (an index-only scan, where
+// the plain index still reads most of the table's pages), that the
+// selection keeps one of the two variants, and that a wide column, a
+// SELECT * and a write-heavy table get none.
+func TestEvaluateCovering(t *testing.T) {
+	conn, snap := liveRentals(t)
+	for _, c := range []struct{ sql, want string }{
+		{`SELECT customer_id, amount FROM rentals WHERE customer_id BETWEEN 100 AND 600`,
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS rentals_customer_id_incl_amount_idx ON public.rentals USING btree (customer_id) INCLUDE (amount)`},
+		// 40 rows per customer: the plain index still fetches 40 heap pages
+		// per call, the covering one none (planner cost 156 → 5).
+		{`SELECT id, rental_date FROM rentals WHERE customer_id = $1`,
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS rentals_customer_id_incl_id_rental_date_idx ON public.rentals USING btree (customer_id) INCLUDE (id, rental_date)`},
+		// Controls: a wide column (note, 200 bytes) and every column.
+		{`SELECT customer_id, note FROM rentals WHERE customer_id = $1`,
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS rentals_customer_id_idx ON public.rentals USING btree (customer_id)`},
+		{`SELECT * FROM rentals WHERE customer_id = $1`,
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS rentals_customer_id_idx ON public.rentals USING btree (customer_id)`},
+	} {
+		got, recs := chosen(t, conn, snap, c.sql)
+		if got != c.want {
+			t.Errorf("%s\n got: %s\nwant: %s", c.sql, got, c.want)
+			continue
+		}
+		buildAndUse(t, conn, recs[0], c.sql, strings.Count(c.sql, "$"))
+	}
+	// A write-heavy table: no covering candidate at all.
+	heavy := *snap
+	heavy.Tables = append([]pgstat.Table(nil), snap.Tables...)
+	for i := range heavy.Tables {
+		heavy.Tables[i].NTupUpd = 10 * (heavy.Tables[i].SeqTupRead + heavy.Tables[i].IdxTupFetch + 1)
+	}
+	in := inputFor(t, `SELECT customer_id, amount FROM rentals WHERE customer_id BETWEEN 100 AND 600`)
+	for _, c := range Candidates(&heavy, []Input{in}, DefaultOptions()) {
+		if c.Covering() {
+			t.Errorf("write-heavy table: covering candidate %s", c.ID())
+		}
+	}
+}
+
+// TestSelectCoveringReplacesPlain checks the choice between a plain index
+// and its covering variant on recorded costs: the covering one replaces the
+// plain one the greedy took first (never both), and the plain one is kept
+// when the INCLUDE columns buy under 1% of the set's benefit or save no
+// statement min_cost_saved cost units.
+func TestSelectCoveringReplacesPlain(t *testing.T) {
+	plain := Candidate{Schema: "public", Table: "t", Method: "btree", Keys: []Key{{Column: "a"}}, EqualityKeys: 1, QueryIDs: []string{"1"}}
+	covering := plain
+	covering.Include = []string{"b"}
+	covering.Alternative = true
+	for _, c := range []struct {
+		name                    string
+		before, plain, covering float64 // planner costs
+		maxNew                  int
+		want                    string
+	}{
+		{"index-only scan pays", 10000, 200, 20, 0, covering.ID()},
+		// The greedy takes the plain one first (more benefit per byte);
+		// at the cap of one index the covering one can still replace it.
+		{"index-only scan pays, at most one index", 10000, 200, 20, 1, covering.ID()},
+		{"under 1% better", 10000, 200, 199.5, 0, plain.ID()},
+		// 7% better, but 70 cost units (a heap fetch or two) per call.
+		{"under min_cost_saved", 1000, 150, 80, 0, plain.ID()},
+	} {
+		opts := DefaultOptions()
+		opts.MaxNewIndexes = c.maxNew
+		res := &Result{HypoPG: "1.3.1", Options: DefaultOptions(),
+			Statements: []StatementCost{{QueryID: "1", Cost: c.before}},
+			Candidates: []CandidateCost{{Candidate: plain, ID: plain.ID(), SizeBytes: 1 << 20}, {Candidate: covering, ID: covering.ID(), SizeBytes: 3 << 20}},
+			Evaluations: []Evaluation{
+				{QueryID: "1", Set: []string{plain.ID()}, Cost: c.plain, Used: []string{plain.ID()}},
+				{QueryID: "1", Set: []string{covering.ID()}, Cost: c.covering, Used: []string{covering.ID()}},
+			}}
+		in := Input{QueryID: "1", Query: "SELECT a, b FROM t WHERE a = $1", Calls: 1000, TotalMS: 5000}
+		recs := Select(nil, []Input{in}, res, opts)
+		var got []string
+		for _, r := range recs {
+			got = append(got, r.ID())
+		}
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: chose %v, want %s", c.name, got, c.want)
+		}
+	}
+}
