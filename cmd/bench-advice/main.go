@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fixtures := fs.String("fixtures", "shop,blog,rental", "fixtures to run, comma-separated")
 	scale := fs.Float64("scale", 1, "the shop's scale (1: about a million rows); blog and rental have one size")
-	rounds := fs.Int("rounds", 5, "measured rounds (each runs every arm once)")
+	rounds := fs.Int("rounds", 6, "measured rounds (each runs every arm once; 6 runs every order of the three arms once)")
 	warmup := fs.Int("warmup", 1, "warm-up rounds, not counted")
 	shopRequests := fs.Int("shop-requests", 0, "requests per measured shop run (0: the default, 400)")
 	blogRequests := fs.Int("blog-requests", 0, "requests per measured blog run (0: the default, 400)")

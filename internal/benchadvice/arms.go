@@ -238,6 +238,7 @@ func buildArm(ctx context.Context, dsn string, arm *Arm, before map[string]bool)
 // measurement is one measured run of an arm.
 type measurement struct {
 	serverMS   float64
+	buffers    float64
 	wallMS     float64
 	statements map[string]StatementTime
 }
@@ -256,7 +257,10 @@ func measure(ctx context.Context, admin *pgx.Conn, dsn, db string, f Fixture, re
 		return m, fmt.Errorf("workload: %w", err)
 	}
 	m.wallMS = float64(time.Since(start).Microseconds()) / 1000
-	rows, err := admin.Query(ctx, `SELECT s.query, s.calls, s.total_exec_time + s.total_plan_time
+	rows, err := admin.Query(ctx, `SELECT s.query, s.calls, s.total_exec_time + s.total_plan_time,
+	(s.shared_blks_hit + s.shared_blks_read + s.shared_blks_dirtied + s.shared_blks_written
+	 + s.local_blks_hit + s.local_blks_read + s.local_blks_dirtied + s.local_blks_written
+	 + s.temp_blks_read + s.temp_blks_written)::float8
 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 WHERE d.datname = $1 AND s.toplevel`, db)
 	if err != nil {
@@ -266,8 +270,8 @@ WHERE d.datname = $1 AND s.toplevel`, db)
 	for rows.Next() {
 		var query string
 		var calls int64
-		var ms float64
-		if err := rows.Scan(&query, &calls, &ms); err != nil {
+		var ms, buffers float64
+		if err := rows.Scan(&query, &calls, &ms, &buffers); err != nil {
 			return m, fmt.Errorf("read pg_stat_statements: %w", err)
 		}
 		// One text can have several entries (one per user or queryid).
@@ -275,6 +279,7 @@ WHERE d.datname = $1 AND s.toplevel`, db)
 		st.Query, st.Calls, st.MS = query, st.Calls+float64(calls), st.MS+ms
 		m.statements[query] = st
 		m.serverMS += ms
+		m.buffers += buffers
 	}
 	if err := rows.Err(); err != nil {
 		return m, fmt.Errorf("read pg_stat_statements: %w", err)

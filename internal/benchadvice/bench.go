@@ -32,8 +32,16 @@ const (
 	ArmExpert    = "expert"
 )
 
-// armNames are the arms in their first round's order.
+// armNames are the arms.
 var armNames = []string{ArmBaseline, ArmPgadvisor, ArmExpert}
+
+// armOrders are the orders the rounds run the arms in (indexes of
+// armNames), cycled: the six permutations, so that over six rounds every
+// arm runs first twice and right after each other arm twice. The arm that
+// follows the baseline starts with the caches its scans left (shared
+// buffers are shared by the three databases); a plain rotation (A B C,
+// B C A, C A B) puts the same arm after the baseline two rounds in three.
+var armOrders = [][]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}}
 
 // Options configure Run.
 type Options struct {
@@ -44,8 +52,9 @@ type Options struct {
 	// Scale is the shop's scale (1: about a million rows); blog and rental
 	// have one size.
 	Scale float64
-	// Rounds is the number of measured rounds (each runs every arm once);
-	// Warmup rounds run first and are not counted.
+	// Rounds is the number of measured rounds (each runs every arm once;
+	// 0: 6, every order of the three arms once); Warmup rounds run first
+	// and are not counted.
 	Rounds int
 	Warmup int
 	// Requests overrides a fixture's measured run size, by fixture name.
@@ -125,9 +134,14 @@ type Arm struct {
 	ServerMS []float64 `json:"server_ms"`
 	// WallMS is the client's wall-clock time of each measured round, milliseconds.
 	WallMS []float64 `json:"wall_ms"`
-	// MedianServerMS and MedianWallMS are their medians.
+	// Buffers is the shared, local and temp blocks the workload's
+	// statements touched in each measured round (hit, read, dirtied,
+	// written): a count of work that the machine's load does not inflate.
+	Buffers []float64 `json:"buffers"`
+	// MedianServerMS, MedianWallMS and MedianBuffers are their medians.
 	MedianServerMS float64 `json:"median_server_ms"`
 	MedianWallMS   float64 `json:"median_wall_ms"`
+	MedianBuffers  float64 `json:"median_buffers"`
 	// CutPct is the cut of MedianServerMS against the baseline's, percent.
 	CutPct float64 `json:"cut_pct"`
 	// Statements is the mean server time per statement over the measured
@@ -154,7 +168,7 @@ type StatementTime struct {
 // Run runs the benchmark on the server of opts.AdminDSN.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Rounds <= 0 {
-		opts.Rounds = 5
+		opts.Rounds = len(armOrders)
 	}
 	if opts.Warmup < 0 {
 		opts.Warmup = 0
@@ -295,10 +309,8 @@ func runFixture(ctx context.Context, admin *pgx.Conn, f Fixture, opts Options) (
 	}
 	for round := 0; round < opts.Warmup+opts.Rounds; round++ {
 		measured := round >= opts.Warmup
-		// Rotate the order: A B C, B C A, C A B, … so that no arm always
-		// runs first (on the coldest cache) or right after another.
-		for i := range armNames {
-			name := armNames[(i+round)%len(armNames)]
+		for _, i := range armOrders[round%len(armOrders)] {
+			name := armNames[i]
 			m, err := measure(ctx, admin, dsns[name], dbName(f.Name, name), f, fr.Requests)
 			if err != nil {
 				return nil, fmt.Errorf("%s arm, round %d: %w", name, round+1, err)
@@ -309,6 +321,7 @@ func runFixture(ctx context.Context, admin *pgx.Conn, f Fixture, opts Options) (
 			arm := arms[name]
 			arm.ServerMS = append(arm.ServerMS, m.serverMS)
 			arm.WallMS = append(arm.WallMS, m.wallMS)
+			arm.Buffers = append(arm.Buffers, m.buffers)
 			for q, st := range m.statements {
 				sum := stmtSums[name][q]
 				sum.Query, sum.Calls, sum.MS = q, sum.Calls+st.Calls, sum.MS+st.MS
@@ -326,6 +339,7 @@ func runFixture(ctx context.Context, admin *pgx.Conn, f Fixture, opts Options) (
 		arm := arms[name]
 		arm.MedianServerMS = median(arm.ServerMS)
 		arm.MedianWallMS = median(arm.WallMS)
+		arm.MedianBuffers = median(arm.Buffers)
 		for _, st := range stmtSums[name] {
 			st.Calls /= float64(opts.Rounds)
 			st.MS /= float64(opts.Rounds)

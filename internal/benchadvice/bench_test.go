@@ -52,55 +52,91 @@ func expertIndexCount(t *testing.T, f Fixture) int {
 	return n
 }
 
-// TestRunShopTiny runs the whole benchmark once on the shop at a tiny scale
-// (where pgadvisor proposes no index: its tables are too small) and checks
-// the arms, the printed table and that the benchmark's databases are gone.
-func TestRunShopTiny(t *testing.T) {
+// TestRunShopSmall runs the whole benchmark once on the shop at scale 0.1,
+// where the audit proposes a few indexes (at the tests' usual 0.02 the
+// tables are too small for any): the arms, pgadvisor's set built with
+// CREATE INDEX CONCURRENTLY, the printed table, and the benchmark's
+// databases gone afterwards.
+func TestRunShopSmall(t *testing.T) {
 	admin := pgtest.AdminDSN(t)
 	requireHypoPG(t, admin)
-	fr, res := runOnce(t, admin, "shop", Options{Scale: 0.02, Requests: map[string]int{"shop": 60}, AuditRequests: 150})
+	fr, res := runOnce(t, admin, "shop", Options{Scale: 0.1, Requests: map[string]int{"shop": 60}, AuditRequests: 150})
+	pg := fr.arm(ArmPgadvisor)
+	if len(pg.SQL) == 0 || len(pg.Indexes) == 0 || len(fr.PgadvisorFixes) == 0 {
+		t.Errorf("pgadvisor's arm has no index: SQL %q, indexes %+v, fixes %+v", pg.SQL, pg.Indexes, fr.PgadvisorFixes)
+	}
+	for _, fix := range fr.PgadvisorFixes {
+		if len(fix.Rules) == 0 || len(fix.SQL) == 0 {
+			t.Errorf("fix without rules or SQL: %+v", fix)
+		}
+	}
 	var out strings.Builder
 	if err := Print(&out, res, PrintOptions{Statements: 3}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"== shop (scale 0.02)", "baseline", "pgadvisor", "expert", "time: pgadvisor", "size: pgadvisor"} {
+	for _, want := range []string{"== shop (scale 0.1)", "baseline", "pgadvisor", "expert", "time: pgadvisor", "size: pgadvisor", "buffers"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if fr.TimePass != (fr.Arms[1].MedianServerMS <= fr.Arms[2].MedianServerMS) {
+	if fr.TimePass != (pg.MedianServerMS <= fr.arm(ArmExpert).MedianServerMS) {
 		t.Errorf("time verdict %v does not follow the medians (no tolerance)", fr.TimePass)
 	}
 	checkNoBenchDatabases(t, admin)
 }
 
-// TestRunRental runs the whole benchmark once on the rental fixture, where
-// pgadvisor's set is the online recipe for partitioned indexes: its new
-// partitioned indexes are counted once with their partitions' sizes, and
-// the partition indexes it attaches (which were there) are not counted.
-func TestRunRental(t *testing.T) {
-	admin := pgtest.AdminDSN(t)
-	requireHypoPG(t, admin)
-	fr, _ := runOnce(t, admin, "rental", Options{})
-	pg := fr.arm(ArmPgadvisor)
-	attach := false
-	for _, sql := range pg.SQL {
-		attach = attach || strings.Contains(sql, "ATTACH PARTITION")
+// TestBuildArmPartitioned builds the online recipe pgadvisor prints for a
+// partitioned index (issue 9) on the rental's empty schema, where three of
+// the four partitions already have their processor_ref index: the new
+// partitioned index counts once, with only the partition index that was
+// built (the three attached ones were there before).
+func TestBuildArmPartitioned(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DB(t)
+	f, _ := fixtureByName("rental")
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !attach {
-		t.Errorf("pgadvisor's rental set has no ATTACH PARTITION (the online recipe): %q", pg.SQL)
+	_, err = conn.Exec(ctx, f.Schema)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatalf("schema: %v", err)
 	}
-	partitions := 0
-	for _, ix := range pg.Indexes {
-		partitions += ix.Partitions
+	before, err := indexNames(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// payment (rental_id) is built in 4 partitions, processor_ref in April only.
-	if partitions != 5 {
-		t.Errorf("pgadvisor's partitioned indexes hold %d new partition indexes, want 5: %+v", partitions, pg.Indexes)
+	arm := &Arm{Name: ArmPgadvisor, SQL: []string{
+		"CREATE INDEX IF NOT EXISTS payment_processor_ref_idx ON ONLY rental.payment USING btree (processor_ref)",
+		"ALTER INDEX rental.payment_processor_ref_idx ATTACH PARTITION rental.payment_p2026_01_processor_ref_idx",
+		"ALTER INDEX rental.payment_processor_ref_idx ATTACH PARTITION rental.payment_p2026_02_processor_ref_idx",
+		"ALTER INDEX rental.payment_processor_ref_idx ATTACH PARTITION rental.payment_p2026_03_processor_ref_idx",
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS payment_p2026_04_processor_ref_idx ON rental.payment_p2026_04 USING btree (processor_ref)",
+		"ALTER INDEX rental.payment_processor_ref_idx ATTACH PARTITION rental.payment_p2026_04_processor_ref_idx",
+	}}
+	if err := buildArm(ctx, dsn, arm, before); err != nil {
+		t.Fatal(err)
 	}
-	if fr.arm(ArmBaseline).MedianServerMS <= pg.MedianServerMS {
-		t.Errorf("pgadvisor's rental indexes did not cut the time: baseline %v, pgadvisor %v", fr.arm(ArmBaseline).ServerMS, pg.ServerMS)
+	if len(arm.Indexes) != 1 || arm.Indexes[0].Name != "rental.payment_processor_ref_idx" || arm.Indexes[0].Partitions != 1 {
+		t.Fatalf("want one new partitioned index with one new partition index, got %+v", arm.Indexes)
 	}
+	var april int64
+	if err := pgxQueryRow(ctx, dsn, "SELECT pg_relation_size('rental.payment_p2026_04_processor_ref_idx')", &april); err != nil {
+		t.Fatal(err)
+	}
+	if arm.SizeBytes != april || april <= 0 {
+		t.Errorf("size %d, want April's index only (%d)", arm.SizeBytes, april)
+	}
+}
+
+func pgxQueryRow(ctx context.Context, dsn, sql string, dest ...any) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, sql).Scan(dest...)
 }
 
 // runOnce runs one round of the benchmark on one fixture and checks what
@@ -129,6 +165,9 @@ func runOnce(t *testing.T, admin, fixture string, opts Options) (FixtureResult, 
 	for _, a := range fr.Arms {
 		if len(a.ServerMS) != 1 || a.ServerMS[0] <= 0 || a.MedianServerMS != a.ServerMS[0] {
 			t.Errorf("%s: server times %v, median %v: want one positive time", a.Name, a.ServerMS, a.MedianServerMS)
+		}
+		if len(a.Buffers) != 1 || a.Buffers[0] <= 0 || a.MedianBuffers != a.Buffers[0] {
+			t.Errorf("%s: buffers %v, median %v: want one positive count", a.Name, a.Buffers, a.MedianBuffers)
 		}
 		if len(a.WallMS) != 1 || a.WallMS[0] < a.ServerMS[0]/2 {
 			t.Errorf("%s: wall times %v against server %v", a.Name, a.WallMS, a.ServerMS)
@@ -167,7 +206,7 @@ func runOnce(t *testing.T, admin, fixture string, opts Options) (FixtureResult, 
 }
 
 // TestExpertSQLBuilds builds every fixture's expert set on the fixture's
-// empty schema (the runs above build two of them on data): every statement
+// empty schema (TestRunShopSmall builds the shop's on data): every statement
 // runs and every CREATE INDEX leaves a valid index.
 func TestExpertSQLBuilds(t *testing.T) {
 	for _, f := range Fixtures() {
@@ -197,6 +236,12 @@ func TestExpertSQLBuilds(t *testing.T) {
 			}
 			if want := expertIndexCount(t, f); len(arm.Indexes) != want {
 				t.Errorf("built %d indexes, EXPERT.sql has %d: %+v", len(arm.Indexes), want, arm.Indexes)
+			}
+			for _, ix := range arm.Indexes {
+				// The rental's payment (rental_id) is one index over four partitions.
+				if ix.Name == "rental.payment_rental_id_idx" && ix.Partitions != 4 {
+					t.Errorf("%s counts %d partition indexes, want 4", ix.Name, ix.Partitions)
+				}
 			}
 		})
 	}

@@ -21,7 +21,8 @@ type PrintOptions struct {
 func Print(w io.Writer, r *Result, opts PrintOptions) error {
 	ew := &errWriter{w: w}
 	ew.printf("pgadvisor advice benchmark, PostgreSQL %s, %s\n", r.Server, r.StartedAt.Format("2006-01-02 15:04 UTC"))
-	ew.printf("time = median over the rounds of the workload's server time (pg_stat_statements total_exec_time + total_plan_time, top-level statements)\n")
+	ew.printf("time = median over the rounds of the workload's server time (pg_stat_statements total_exec_time + total_plan_time, top-level statements);\n")
+	ew.printf("buffers = median of the blocks its statements touched (hit, read, dirtied, written; not inflated by the machine's load)\n")
 	for _, f := range r.Fixtures {
 		ew.printf("\n== %s", f.Fixture)
 		if f.Scale > 0 {
@@ -33,13 +34,13 @@ func Print(w io.Writer, r *Result, opts PrintOptions) error {
 		}
 		ew.printf(": %d rounds after %d warm-up, %d %s per run, arms alternating\n", f.Rounds, f.Warmup, f.Requests, unit)
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "arm\tmedian ms\tcut\twall ms\tindexes\tsize\tserver ms per round\t\n")
+		fmt.Fprintf(tw, "arm\tmedian ms\tcut\twall ms\tbuffers\tindexes\tsize\tserver ms per round\t\n")
 		for _, a := range f.Arms {
 			cut := "—"
 			if a.Name != ArmBaseline {
 				cut = fmt.Sprintf("%.1f%%", a.CutPct)
 			}
-			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.1f\t%d\t%s\t%s\t\n", a.Name, a.MedianServerMS, cut, a.MedianWallMS, len(a.Indexes), num.Bytes(float64(a.SizeBytes)), rounds(a.ServerMS))
+			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.1f\t%s\t%d\t%s\t%s\t\n", a.Name, a.MedianServerMS, cut, a.MedianWallMS, num.Thousands(int64(a.MedianBuffers)), len(a.Indexes), num.Bytes(float64(a.SizeBytes)), rounds(a.ServerMS))
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("write benchmark table: %w", err)
