@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rentalPasses := fs.Int("rental-passes", 0, "passes of the rental workload per measured run (0: the default, 1)")
 	statements := fs.Int("statements", 0, "list each arm's `N` heaviest statements")
 	jsonPath := fs.String("json", "", "also write the result as JSON to `FILE`")
-	tolerance := fs.Float64("tolerance", 0.05, "fraction by which pgadvisor's median time may exceed the expert's and still pass (0: plain ≤)")
+	tolerance := fs.Float64("tolerance", 0.01, "how much pgadvisor's median time may exceed the expert's and still pass, as a fraction of the baseline's (0.01: one point of the cut; 0: plain ≤)")
 	strict := fs.Bool("strict", false, "exit 1 when pgadvisor loses on a criterion")
 	if err := fs.Parse(args); err != nil {
 		return exitFailure

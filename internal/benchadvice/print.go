@@ -84,9 +84,13 @@ func Print(w io.Writer, r *Result, opts PrintOptions) error {
 		pg, ex := f.arm(ArmPgadvisor), f.arm(ArmExpert)
 		tol := ""
 		if f.Tolerance > 0 {
-			tol = fmt.Sprintf(" + %g%% noise tolerance", 100*f.Tolerance)
+			tol = fmt.Sprintf(" + %g%% of the baseline's %.1f ms (noise tolerance)", 100*f.Tolerance, f.arm(ArmBaseline).MedianServerMS)
 		}
-		ew.printf("%s time: pgadvisor %.1f ms %s expert %.1f ms%s (ratio %.2f; per round %s)\n", verdict(f.TimePass), pg.MedianServerMS, relation(f.TimePass), ex.MedianServerMS, tol, f.TimeRatio, ratios(f.RoundRatios))
+		ew.printf("%s time: pgadvisor %.1f ms %s expert %.1f ms%s; cut %.1f%% against %.1f%%; ratio %.2f, per round %s\n",
+			verdict(f.TimePass), pg.MedianServerMS, relation(f.TimePass), ex.MedianServerMS, tol, pg.CutPct, ex.CutPct, f.TimeRatio, ratios(f.RoundRatios))
+		if ex.MedianBuffers > 0 {
+			ew.printf("blocks touched: pgadvisor %s, expert %s (ratio %.2f)\n", num.Thousands(int64(pg.MedianBuffers)), num.Thousands(int64(ex.MedianBuffers)), pg.MedianBuffers/ex.MedianBuffers)
+		}
 		ew.printf("%s size: pgadvisor %s %s expert %s\n", verdict(f.SizePass), num.Bytes(float64(pg.SizeBytes)), relation(f.SizePass), num.Bytes(float64(ex.SizeBytes)))
 	}
 	return ew.err
