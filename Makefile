@@ -3,7 +3,7 @@ BIN := bin/pgadvisor
 # Test artefacts (the HTML report's screenshot from headless Chromium) land here.
 export PGADVISOR_ARTIFACTS ?= $(CURDIR)/bin/artifacts
 
-.PHONY: all build demo test deps vet bench clean
+.PHONY: all build demo test deps vet bench bench-advice clean
 
 all: build
 
@@ -25,6 +25,12 @@ test: deps vet
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./sqlfacts ./explain
+
+# The advice benchmark (issue 10): pgadvisor's index set against an expert's on
+# the three fixtures, on a throwaway PostgreSQL (~5 minutes on 2 cores). Flags:
+# make bench-advice BENCH_ADVICE_FLAGS='-rounds 7 -statements 10 -strict'
+bench-advice: deps
+	$(GO) run ./cmd/bench-advice $(BENCH_ADVICE_FLAGS)
 
 clean:
 	rm -rf bin
