@@ -160,3 +160,12 @@ func clonePtr[T any](p *T) *T {
 	v := *p
 	return &v
 }
+
+// ResetCaches empties the parse caches, so the next parse of every text is
+// cold: benchmarks call it between iterations to measure a run as a fresh
+// process would make it, not the memo's hits.
+func ResetCaches() {
+	analyzeCache.reset()
+	fingerprintCache.reset()
+	castCache.reset()
+}
