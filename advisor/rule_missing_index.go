@@ -123,6 +123,10 @@ func runMissingIndex(p *Pass) error {
 			"statements":       queryIDs,
 			"statements_count": len(r.Statements),
 		}
+		if r.SizeDedup != nil {
+			ev["size_estimate"] = r.SizeDedup.Summary(r.SizeBytes)
+			ev["hypopg_size_bytes"] = r.SizeDedup.HypoPGBytes
+		}
 		if r.Partial() {
 			ev["where"] = r.Where
 		}
