@@ -55,6 +55,7 @@ type keyType struct {
 	Container     bool // array, composite, range or multirange
 	Deterministic bool // its collation compares deterministically (or it has none)
 	Length        int  // pg_type.typlen when fixed-length, else 0
+	Builtin       bool // a built-in type (OID below 16384): grouping by it runs no user code
 }
 
 // keyTypes reads the type of each key: a column's from pg_attribute, an
@@ -66,16 +67,16 @@ func (e *evaluator) keyTypes(c Candidate) ([]keyType, error) {
 		var q string
 		var args []any
 		if k.Expression != "" {
-			q = ownMarker + `SELECT t.oid::regtype::text, t.typcategory::text IN ('A', 'C', 'R') OR t.typtype IN ('c', 'r', 'm'), true, greatest(t.typlen, 0)::int
+			q = ownMarker + `SELECT t.oid::regtype::text, t.typcategory::text IN ('A', 'C', 'R') OR t.typtype IN ('c', 'r', 'm'), true, greatest(t.typlen, 0)::int, t.oid < 16384
 FROM pg_catalog.pg_type t WHERE t.oid = pg_catalog.pg_typeof((SELECT ` + k.Expression + ` FROM ` + rel + ` LIMIT 0))`
 		} else {
 			q = ownMarker + `SELECT a.atttypid::regtype::text, t.typcategory::text IN ('A', 'C', 'R') OR t.typtype IN ('c', 'r', 'm'),
-  coalesce((SELECT co.collisdeterministic FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation), true), greatest(t.typlen, 0)::int
+  coalesce((SELECT co.collisdeterministic FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation), true), greatest(t.typlen, 0)::int, t.oid < 16384
 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped`
 			args = []any{rel, k.Column}
 		}
-		if err := e.conn.QueryRow(e.ctx, q, args...).Scan(&out[i].Type, &out[i].Container, &out[i].Deterministic, &out[i].Length); err != nil {
+		if err := e.conn.QueryRow(e.ctx, q, args...).Scan(&out[i].Type, &out[i].Container, &out[i].Deterministic, &out[i].Length, &out[i].Builtin); err != nil {
 			return nil, fmt.Errorf("read the type of %s: %w", keyNames([]Key{k}), err)
 		}
 	}
@@ -106,7 +107,7 @@ func (e *evaluator) dedupSize(snap *pgstat.Snapshot, c Candidate, size int64) (i
 		rows *= c.Fraction
 	}
 	d.Rows = math.Round(rows)
-	if distinct, ok := e.sampleDistinct(c, rows); ok {
+	if distinct, ok := e.sampleDistinct(c, kts, rows); ok {
 		d.DistinctKeys, d.Source = distinct, "sample"
 	} else if distinct := statsDistinct(snap.Table(c.Schema, c.Table), c.Keys, c.RowsEstimate); distinct > 0 {
 		d.DistinctKeys, d.Source = math.Min(distinct, rows), "pg_stats"
@@ -164,11 +165,17 @@ func statsDistinct(t *pgstat.Table, keys []Key, rows float64) float64 {
 // candidate's rows from a TABLESAMPLE SYSTEM of about dedupSampleRows rows
 // (all of a small table), with the estimator ANALYZE uses for n_distinct
 // (Haas and Stokes' Duj1: n·d / (n − f1 + f1·n/N), f1 the keys seen once).
-// It reads nothing when a key is an expression that calls a function
-// outside pg_catalog (sampling would run it).
-func (e *evaluator) sampleDistinct(c Candidate, rows float64) (float64, bool) {
+// It reads nothing when a key is of a type that is not built in, or an
+// expression that calls a function outside pg_catalog (sampling would run
+// their code).
+func (e *evaluator) sampleDistinct(c Candidate, kts []keyType, rows float64) (float64, bool) {
 	if rows <= 0 || c.Partitioned {
 		return 0, false
+	}
+	for _, kt := range kts {
+		if !kt.Builtin {
+			return 0, false // its equality and hash functions may be user code
+		}
 	}
 	var keys []string
 	for _, k := range c.Keys {
