@@ -125,7 +125,9 @@ func runMissingIndex(p *Pass) error {
 		}
 		if r.SizeDedup != nil {
 			ev["size_estimate"] = r.SizeDedup.Summary(r.SizeBytes)
-			ev["hypopg_size_bytes"] = r.SizeDedup.HypoPGBytes
+			if r.SizeDedup.HypoPGBytes != r.SizeBytes {
+				ev["size_without_dedup_bytes"] = r.SizeDedup.HypoPGBytes
+			}
 		}
 		if r.Partial() {
 			ev["where"] = r.Where

@@ -244,3 +244,40 @@ WHERE p.proname = $1 AND n.nspname = ANY(pg_catalog.current_schemas(true))`, nam
 	}
 	return true
 }
+
+// statsDedupSize corrects the rough size of an unverified btree candidate
+// (EstimatedSize) for deduplication from the snapshot alone: the key
+// columns' types (format_type) and the product of their pg_stats
+// n_distinct; an expression key, or a column without statistics, leaves
+// size as it is. The collation is not in the snapshot: assumed deterministic.
+func statsDedupSize(snap *pgstat.Snapshot, c Candidate, size int64) (int64, *SizeDedup) {
+	t := snap.Table(c.Schema, c.Table)
+	if snap.Server.VersionNum < 130000 || c.Method != "btree" || size <= 0 || t == nil || c.Partitioned {
+		return size, nil
+	}
+	d := &SizeDedup{HypoPGBytes: size}
+	kts := make([]keyType, len(c.Keys))
+	for i, k := range c.Keys {
+		cl := column(t, k.Column)
+		if k.Expression != "" || cl == nil {
+			return size, nil
+		}
+		kts[i] = keyType{Type: cl.Type, Container: strings.HasSuffix(cl.Type, "]"), Deterministic: true}
+	}
+	if d.Disabled = dedupDisabled(c, kts); d.Disabled != "" {
+		return size, d
+	}
+	rows := c.BuildRows()
+	if c.Where != "" && c.Fraction > 0 {
+		rows *= c.Fraction
+	}
+	distinct := statsDistinct(t, c.Keys, c.RowsEstimate)
+	if distinct <= 0 || rows <= 0 {
+		return size, nil
+	}
+	d.Rows, d.DistinctKeys, d.Source = math.Round(rows), math.Round(math.Min(distinct, rows)), "pg_stats"
+	if record.DedupRatio(rows, d.DistinctKeys, c.KeyWidth) >= 1 {
+		return size, d
+	}
+	return min(size, record.DedupBytes(rows, d.DistinctKeys, c.KeyWidth)), d
+}

@@ -161,3 +161,35 @@ func columnKeys(cols []string) []Key {
 }
 
 func mbText(b int64) string { return fmt.Sprintf("%.2f MB", float64(b)/(1<<20)) }
+
+func TestStatsDedupSize(t *testing.T) {
+	nd := func(v float64) *float64 { return &v }
+	snap := pgstat.New()
+	snap.Server.VersionNum = 150000
+	snap.Tables = []pgstat.Table{{Schema: "s", Name: "t", Kind: "r", Rows: 1e5, Columns: []pgstat.Column{
+		{Name: "status", Type: "text", NDistinct: nd(4), AvgWidth: 5},
+		{Name: "id", Type: "bigint", NDistinct: nd(-1), AvgWidth: 8},
+		{Name: "amount", Type: "numeric", NDistinct: nd(50), AvgWidth: 5},
+	}}}
+	cand := func(keys ...Key) Candidate {
+		return Candidate{Schema: "s", Table: "t", Method: "btree", Keys: keys, RowsEstimate: 1e5, KeyWidth: 8}
+	}
+	for _, tc := range []struct {
+		name     string
+		c        Candidate
+		smaller  bool
+		disabled bool
+		noted    bool
+	}{
+		{"4 values", cand(Key{Column: "status"}), true, false, true},
+		{"unique", cand(Key{Column: "id"}), false, false, true},
+		{"numeric", cand(Key{Column: "amount"}), false, true, true},
+		{"expression: nothing known", cand(Key{Expression: "lower(status)"}), false, false, false},
+	} {
+		before := tc.c.EstimatedSize()
+		got, d := statsDedupSize(snap, tc.c, before)
+		if (got < before) != tc.smaller || (d != nil) != tc.noted || d != nil && (d.Disabled != "") != tc.disabled {
+			t.Errorf("%s: %d → %d, %+v", tc.name, before, got, d)
+		}
+	}
+}

@@ -148,7 +148,8 @@ func unverified(snap *pgstat.Snapshot, inputs []Input, cands []Candidate, opts O
 		if opts.MaxNewIndexes > 0 && len(have)+len(out) >= opts.MaxNewIndexes {
 			break
 		}
-		size := c.EstimatedSize()
+		size, dedup := statsDedupSize(snap, c, c.EstimatedSize())
+		c.SizeDedup = dedup
 		if opts.StorageBudgetBytes > 0 && usedBytes+size > opts.StorageBudgetBytes {
 			continue
 		}

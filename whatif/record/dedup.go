@@ -10,8 +10,8 @@ import (
 // deduplication (PostgreSQL 13+ stores equal keys of a leaf page once, as a
 // posting list of heap TIDs), which hypopg_relation_size does not model.
 type SizeDedup struct {
-	// HypoPGBytes is hypopg_relation_size before the correction (the plain
-	// estimate when HypoPG could not size it), bytes.
+	// HypoPGBytes is the size before the correction: hypopg_relation_size,
+	// or the rough EstimatedSize of an unverified candidate, bytes.
 	HypoPGBytes int64 `json:"hypopg_bytes"`
 	// Rows is the number of index entries the estimate assumes.
 	Rows float64 `json:"rows"`
@@ -35,8 +35,11 @@ func (d *SizeDedup) Summary(size int64) string {
 	if d.Disabled != "" {
 		return "btree deduplication does not apply (" + d.Disabled + ")"
 	}
+	if size >= d.HypoPGBytes {
+		return "btree deduplication saves little: ~" + num.Compact(d.DistinctKeys) + " distinct keys for " + num.Compact(d.Rows) + " rows (" + d.Source + ")"
+	}
 	return "accounts for btree deduplication: ~" + num.Compact(d.DistinctKeys) + " distinct keys for " + num.Compact(d.Rows) +
-		" rows (" + d.Source + "); HypoPG's size, which ignores it, is " + num.Bytes(float64(d.HypoPGBytes))
+		" rows (" + d.Source + "); without it " + num.Bytes(float64(d.HypoPGBytes))
 }
 
 // maxPostingBytes is the largest posting-list tuple CREATE INDEX builds:
