@@ -45,13 +45,15 @@ type processor struct {
 }
 
 // pipeline is the fixed order: fixcheck first (fixes as they will be
-// printed), prefix before merge (a finding whose index
+// printed), prefix before merge, rewrite after prefix (it compares fixes as they will be
+// printed) and before merge (a finding whose index
 // a longer one serves takes its fix, and merge then sees the same fix), merge before link (linked findings are the
 // merged ones), suppress before severity (an override never revives a
 // suppressed finding), rank last.
 var pipeline = []processor{
 	{"fixcheck", hideUnpreparedRewrites},
 	{"prefix", serveByLongerIndex},
+	{"rewrite", foldRewriteIndexes},
 	{"merge", mergeFindings},
 	{"link", linkFixes},
 	{"suppress", suppressFindings},

@@ -123,6 +123,12 @@ func runMissingIndex(p *Pass) error {
 			"statements":       queryIDs,
 			"statements_count": len(r.Statements),
 		}
+		if r.SizeDedup != nil {
+			ev["size_estimate"] = r.SizeDedup.Summary(r.SizeBytes)
+			if r.SizeDedup.HypoPGBytes != r.SizeBytes {
+				ev["size_without_dedup_bytes"] = r.SizeDedup.HypoPGBytes
+			}
+		}
 		if r.Partial() {
 			ev["where"] = r.Where
 		}

@@ -29,7 +29,10 @@ condition as a Filter of a scan of the table (not as an index condition).
 Fix: rewrite the condition so the bare column is compared (a range for dates:
 created_at >= $1::date AND created_at < $1::date + 1; a cast on the other side
 instead of the column), or create an index on the expression when its function
-is IMMUTABLE (lower, upper, ...).`,
+is IMMUTABLE (lower, upper, ...). The index on the bare column serves only the
+rewritten statement: when another finding proposes an index that serves the
+statement as written (on the expression), it is part of the rewrite's sketch,
+not of the indexes to run.`,
 	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Table rows (max of reltuples, n_live_tup) >= large_table_rows; with a plan, a scan of the table filtering on the column;
 no index on the same expression. Tables unknown to the snapshot are reported (as notices) only when the snapshot has no tables at all (offline review).

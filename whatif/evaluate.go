@@ -138,6 +138,8 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 		}
 		if c.Partitioned && len(c.Partitions) > 0 {
 			cc.Candidate.Partitions, cc.SizeBytes = e.partitionSizes(c)
+		} else {
+			cc.SizeBytes, cc.Candidate.SizeDedup = e.dedupSize(snap, c, cc.SizeBytes)
 		}
 		res.Candidates = append(res.Candidates, cc)
 		for _, q := range c.QueryIDs {

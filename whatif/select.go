@@ -22,7 +22,8 @@ type Recommendation struct {
 	// served, without and with the chosen indexes (0 when not verified).
 	CostBefore float64 `json:"cost_before"`
 	CostAfter  float64 `json:"cost_after"`
-	// SizeBytes is hypopg_relation_size, or a rough estimate when not verified, bytes.
+	// SizeBytes is hypopg_relation_size corrected for btree deduplication
+	// (Candidate.SizeDedup), or a rough estimate when not verified, bytes.
 	SizeBytes int64 `json:"size_bytes"`
 	// BenefitMS is the statement time the index saves, Σ calls × mean time ×
 	// cost reduction, milliseconds (0 when not verified).
@@ -147,7 +148,8 @@ func unverified(snap *pgstat.Snapshot, inputs []Input, cands []Candidate, opts O
 		if opts.MaxNewIndexes > 0 && len(have)+len(out) >= opts.MaxNewIndexes {
 			break
 		}
-		size := c.EstimatedSize()
+		size, dedup := statsDedupSize(snap, c, c.EstimatedSize())
+		c.SizeDedup = dedup
 		if opts.StorageBudgetBytes > 0 && usedBytes+size > opts.StorageBudgetBytes {
 			continue
 		}

@@ -99,6 +99,9 @@ type Candidate struct {
 	// Fraction is the share of the table's rows the predicate selects
 	// (pg_stats), for the size estimate; 0 when the index is not partial.
 	Fraction float64 `json:"fraction,omitempty"`
+	// SizeDedup, when set, says how the size estimate accounts for btree
+	// deduplication (set by the what-if; nil when it was not considered).
+	SizeDedup *SizeDedup `json:"size_dedup,omitempty"`
 }
 
 // Partial reports whether the candidate is a partial index (WHERE).
@@ -402,7 +405,7 @@ type RepresentativeValue struct {
 type CandidateCost struct {
 	Candidate
 	ID        string `json:"id"`
-	SizeBytes int64  `json:"size_bytes"` // hypopg_relation_size
+	SizeBytes int64  `json:"size_bytes"` // hypopg_relation_size, corrected for btree deduplication (Candidate.SizeDedup)
 	// Unsupported is set when HypoPG cannot build the method (GIN): the
 	// candidate can only be recommended unverified.
 	Unsupported bool   `json:"unsupported,omitempty"`
