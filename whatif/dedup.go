@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
 	"github.com/pgadvisor/pgadvisor/whatif/record"
@@ -183,9 +184,6 @@ func (e *evaluator) sampleDistinct(c Candidate, kts []keyType, rows float64) (fl
 			keys = append(keys, sqlfacts.QuoteIdent(k.Column))
 			continue
 		}
-		if !e.builtinExpression(k.Expression) {
-			return 0, false
-		}
 		keys = append(keys, "("+k.Expression+")")
 	}
 	rel := pgx.Identifier{c.Schema, c.Table}.Sanitize()
@@ -198,51 +196,27 @@ func (e *evaluator) sampleDistinct(c Candidate, kts []keyType, rows float64) (fl
 	if c.Where != "" {
 		where = " WHERE " + c.Where
 	}
-	q := ownMarker + `SELECT count(*)::float8, count(*) FILTER (WHERE n = 1)::float8, coalesce(sum(n), 0)::float8
+	q := `SELECT count(*)::float8, count(*) FILTER (WHERE n = 1)::float8, coalesce(sum(n), 0)::float8
 FROM (SELECT count(*) AS n FROM ` + from + where + ` GROUP BY ` + strings.Join(keys, ", ") + `) g`
+	// The sample executes the keys' expressions, the predicate's operators
+	// and whatever the table brings (row-level security policies): it runs
+	// only when the safety gate would let EXPLAIN ANALYZE execute it, the
+	// same check, so no user code ever runs for a size estimate.
+	facts, err := sqlfacts.Analyze(q)
+	if err != nil {
+		return 0, false
+	}
+	if v, err := explain.Check(e.ctx, e.conn, q, facts, nil); err != nil || !v.Analyze {
+		return 0, false
+	}
 	var d, f1, n float64
-	if err := e.conn.QueryRow(e.ctx, q).Scan(&d, &f1, &n); err != nil || n <= 0 {
+	if err := e.conn.QueryRow(e.ctx, ownMarker+q).Scan(&d, &f1, &n); err != nil || n <= 0 {
 		return 0, false
 	}
 	if n >= rows {
 		return d, true
 	}
 	return math.Min(rows, n*d/(n-f1+f1*n/rows)), true
-}
-
-// builtinExpression reports whether every function an expression calls
-// resolves to pg_catalog only (no overload of that name elsewhere on the
-// search path), and it casts to built-in types only.
-func (e *evaluator) builtinExpression(expr string) bool {
-	facts, err := sqlfacts.Analyze("SELECT 1 FROM t WHERE (" + expr + ") IS NOT NULL")
-	if err != nil {
-		return false
-	}
-	for _, fn := range facts.Functions {
-		schema, name := "", fn
-		if i := strings.LastIndex(fn, "."); i >= 0 {
-			schema, name = fn[:i], fn[i+1:]
-		}
-		if schema != "" && schema != "pg_catalog" {
-			return false
-		}
-		var ok bool
-		err := e.conn.QueryRow(e.ctx, ownMarker+`SELECT coalesce(bool_and(n.nspname = 'pg_catalog' AND p.oid < 16384), false)
-FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE p.proname = $1 AND n.nspname = ANY(pg_catalog.current_schemas(true))`, name).Scan(&ok)
-		if err != nil || !ok {
-			return false
-		}
-	}
-	for _, p := range facts.Predicates {
-		if p.Cast != "" {
-			var ok bool
-			if err := e.conn.QueryRow(e.ctx, ownMarker+`SELECT coalesce(pg_catalog.to_regtype($1)::oid < 16384, false)`, p.Cast).Scan(&ok); err != nil || !ok {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // statsDedupSize corrects the rough size of an unverified btree candidate

@@ -152,6 +152,74 @@ func TestDedupSizeMatchesBuiltIndex(t *testing.T) {
 	}
 }
 
+// The distinct-key sample executes the keys: an expression calling user
+// code (here an IMMUTABLE-marked PL/pgSQL function that advances a
+// sequence each time it runs) is never sampled, whatever its volatility
+// marking says; the estimate falls back to the statistics.
+func TestDedupSampleRunsNoUserCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{
+		`CREATE SEQUENCE calls`,
+		`CREATE FUNCTION bucket(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+		 BEGIN PERFORM nextval('calls'); RETURN i % 10; END $$`,
+		`CREATE FUNCTION modulo(i int, m int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+		 BEGIN PERFORM nextval('calls'); RETURN i % m; END $$`,
+		`CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = modulo)`,
+		`CREATE TABLE hostile (id int NOT NULL, n int NOT NULL)`,
+		`INSERT INTO hostile SELECT i, i FROM generate_series(1, 1000) i`,
+		`ANALYZE hostile`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var version int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	e := &evaluator{ctx: ctx, conn: conn, versionNum: version}
+	snap := pgstat.New()
+	snap.Server.VersionNum = version
+	snap.Tables = []pgstat.Table{{Schema: "public", Name: "hostile", Kind: "r", Rows: 1000}}
+	c := Candidate{Schema: "public", Table: "hostile", Method: "btree", Keys: []Key{{Expression: "bucket(n)"}}, RowsEstimate: 1000}
+	kts, err := e.keyTypes(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := e.sampleDistinct(c, kts, 1000); ok {
+		t.Errorf("the sample ran bucket(n), a user function: %v distinct keys", d)
+	}
+	e.dedupSize(snap, c, 100000)
+	// A user operator is user code too, though the expression names no function.
+	op := Candidate{Schema: "public", Table: "hostile", Method: "btree", Keys: []Key{{Expression: "n ### 10"}}, RowsEstimate: 1000}
+	if kts, err := e.keyTypes(op); err != nil {
+		t.Fatal(err)
+	} else if d, ok := e.sampleDistinct(op, kts, 1000); ok {
+		t.Errorf("the sample ran n ### 10, a user operator: %v distinct keys", d)
+	}
+	var called bool
+	if err := conn.QueryRow(ctx, `SELECT is_called FROM calls`).Scan(&called); err != nil {
+		t.Fatal(err)
+	}
+	if called {
+		t.Errorf("a size estimate executed user code (bucket() or the ### operator's function)")
+	}
+	// The control: a built-in expression is sampled.
+	c.Keys = []Key{{Expression: "abs(n)"}}
+	if kts, err = e.keyTypes(c); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := e.sampleDistinct(c, kts, 1000); !ok || d < 900 {
+		t.Errorf("abs(n) was not sampled (%v, %v): the test proves nothing", d, ok)
+	}
+}
+
 func columnKeys(cols []string) []Key {
 	var out []Key
 	for _, c := range cols {
