@@ -181,12 +181,9 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 		sev = severityFor(p, s, rows >= 100*p.Options.LeadingWildcard.LargeTableRows)
 	}
 	note := modeNote(s)
-	var walk *whatif.Recommendation
-	if t != nil {
-		if r := p.recommendationFor(s.ID().String(), t.Schema, t.Name); r != nil && r.Verified && r.Method == "btree" {
-			walk = r
-			ev["what_if_index"] = r.Name()
-		}
+	walk := whatIfWalk(p, s, t)
+	if walk != nil {
+		ev["what_if_index"] = walk.Name()
 	}
 	if scan != nil {
 		ev["node_type"] = scan.NodeType
@@ -235,6 +232,40 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 		Evidence: ev,
 		Fix:      fix,
 	}))
+}
+
+// whatIfWalk is the verified btree recommendation that cuts the
+// statement's cost on t by MinCostReduction, when the index advice
+// recommends no trigram index for it there: the what-if found that the
+// planner prefers walking that index (the ORDER BY's, with a LIMIT). nil
+// otherwise, and when a btree chosen for other statements only lists this
+// one.
+func whatIfWalk(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Recommendation {
+	if t == nil {
+		return nil
+	}
+	recs, _ := p.IndexAdvice()
+	q := s.ID().String()
+	minCut := WhatIfOptions(p.Options).MinCostReduction
+	var walk *whatif.Recommendation
+	for i := range recs {
+		r := &recs[i]
+		if r.Schema != t.Schema || r.Table != t.Name {
+			continue
+		}
+		for _, g := range r.Statements {
+			if g.QueryID != q {
+				continue
+			}
+			switch {
+			case r.Method == "gin":
+				return nil
+			case walk == nil && r.Verified && r.Method == "btree" && g.Reduction >= minCut:
+				walk = r
+			}
+		}
+	}
+	return walk
 }
 
 // concatPattern matches the pattern side of a LIKE/ILIKE written as a
