@@ -33,7 +33,10 @@ a column a btree serves (then the scan is that missing index's, and a pattern
 nobody has seen is no reason for a trigram index).
 Fix: a trigram index (pg_trgm, GIN) on the column, which serves LIKE and ILIKE
 with any pattern of three or more characters; or full-text search when the
-search is for words.`,
+search is for words. When the what-if chose a btree index for the statement
+instead (the index on its ORDER BY, walked in order until the LIMIT's last
+match: cheaper than collecting and sorting every match when many rows
+match), the fix is that index.`,
 	Criteria: `Statement gate: calls >= min_calls, total time >= min_total_ms, share >= min_share.
 Table rows (max of reltuples, n_live_tup) >= large_table_rows; no trigram index on the column (expression);
 with a plan, the table is read by a Seq Scan. Hidden pattern (bare $n, the plan shows no wildcard): ILIKE read by a Seq Scan,
@@ -178,6 +181,10 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 		sev = severityFor(p, s, rows >= 100*p.Options.LeadingWildcard.LargeTableRows)
 	}
 	note := modeNote(s)
+	walk := whatIfWalk(p, s, t)
+	if walk != nil {
+		ev["what_if_index"] = walk.Name()
+	}
 	if scan != nil {
 		ev["node_type"] = scan.NodeType
 		ev["rows_removed_by_filter"] = scan.TotalRowsRemovedByFilter()
@@ -208,16 +215,57 @@ func reportLeadingWildcard(p *Pass, s *model.Statement, t *pgstat.Table, obj str
 	} else {
 		pattern = "'" + pattern + "'"
 	}
+	fix := &Fix{
+		Summary: fmt.Sprintf("Create a trigram GIN index on %s (pg_trgm), which serves LIKE and ILIKE with leading wildcards%s", expr, short),
+		SQL:     trigramIndexSQL(p, t, obj, pr, expr, elem),
+	}
+	if walk != nil {
+		// The what-if (HypoPG) found a btree the planner prefers: with a
+		// LIMIT, the index on the ORDER BY is walked in order and the
+		// scan stops at the last row needed.
+		fix = indexFix(p, fmt.Sprintf("Create the index the what-if chose for this statement (planner cost %.0f → %.0f): walked in its order, the scan stops at the LIMIT's last match instead of collecting and sorting every match, as a trigram index on %s would", walk.CostBefore, walk.CostAfter, expr), walk.Candidate)
+	}
 	p.Report(p.StatementFinding(s, Finding{
 		Severity: sev,
 		Message:  msg,
 		Objects:  []string{obj},
 		Evidence: ev,
-		Fix: &Fix{
-			Summary: fmt.Sprintf("Create a trigram GIN index on %s (pg_trgm), which serves LIKE and ILIKE with leading wildcards%s", expr, short),
-			SQL:     trigramIndexSQL(p, t, obj, pr, expr, elem),
-		},
+		Fix:      fix,
 	}))
+}
+
+// whatIfWalk is the verified btree recommendation that cuts the
+// statement's cost on t by MinCostReduction, when the index advice
+// recommends no trigram index for it there: the what-if found that the
+// planner prefers walking that index (the ORDER BY's, with a LIMIT). nil
+// otherwise, and when a btree chosen for other statements only lists this
+// one.
+func whatIfWalk(p *Pass, s *model.Statement, t *pgstat.Table) *whatif.Recommendation {
+	if t == nil {
+		return nil
+	}
+	recs, _ := p.IndexAdvice()
+	q := s.ID().String()
+	minCut := WhatIfOptions(p.Options).MinCostReduction
+	var walk *whatif.Recommendation
+	for i := range recs {
+		r := &recs[i]
+		if r.Schema != t.Schema || r.Table != t.Name {
+			continue
+		}
+		for _, g := range r.Statements {
+			if g.QueryID != q {
+				continue
+			}
+			switch {
+			case r.Method == "gin":
+				return nil
+			case walk == nil && r.Verified && r.Method == "btree" && g.Reduction >= minCut:
+				walk = r
+			}
+		}
+	}
+	return walk
 }
 
 // concatPattern matches the pattern side of a LIKE/ILIKE written as a

@@ -2,6 +2,7 @@ package sqlfacts
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -335,6 +336,12 @@ func (w *walker) selectStmt(s *pg_query.SelectStmt, parent *scope, top bool) *de
 			}
 		}
 	}
+	if top {
+		for _, n := range s.TargetList {
+			w.aggregateDistinct(n, sc)
+		}
+		w.aggregateDistinct(s.HavingClause, sc)
+	}
 	if s.HavingClause != nil {
 		w.f.Aggregates = true
 		w.expr(s.HavingClause, sc)
@@ -384,6 +391,7 @@ func (w *walker) sortLimit(s *pg_query.SelectStmt, sc *scope, top bool, out *der
 			item.NullsFirst = &f
 		}
 		item.Column, item.Expression = w.keyColumn(sb.Node, sc, out)
+		item.Aggregate = hasAggregate(keyNode(sb.Node, out))
 		w.f.OrderBy = append(w.f.OrderBy, item)
 	}
 	if s.LimitCount != nil {
@@ -454,7 +462,96 @@ func (w *walker) groupKey(n *pg_query.Node, sc *scope, out *derived) {
 	ref, expr := w.keyColumn(n, sc, out)
 	if expr == "" && ref.Column != "" {
 		w.f.GroupBy = append(w.f.GroupBy, ref)
+	} else {
+		w.f.GroupByExpression = true
 	}
+}
+
+// keyNode is the expression an ORDER BY or GROUP BY key stands for: the
+// output column it names (by name or position), else the key itself.
+func keyNode(n *pg_query.Node, out *derived) *pg_query.Node {
+	if out == nil || n == nil {
+		return n
+	}
+	if c := n.GetAConst(); c != nil {
+		if iv, ok := c.Val.(*pg_query.A_Const_Ival); ok {
+			if pos := int(iv.Ival.GetIval()); pos >= 1 && pos <= len(out.cols) && out.positional && out.cols[pos-1].expr != nil {
+				return out.cols[pos-1].expr
+			}
+		}
+	}
+	if cr := n.GetColumnRef(); cr != nil {
+		if fields, star := columnFields(cr); !star && len(fields) == 1 {
+			for _, o := range out.cols {
+				if o.name == fields[0] && o.expr != nil {
+					return o.expr
+				}
+			}
+		}
+	}
+	return n
+}
+
+// isAggregateCall reports whether fc calls an aggregate (not as a window).
+func isAggregateCall(fc *pg_query.FuncCall) bool {
+	return fc.Over == nil && (fc.AggStar || fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil ||
+		fc.AggWithinGroup || aggregateNames[baseName(funcName(fc))])
+}
+
+// hasAggregate reports whether n is or holds an aggregate call outside a
+// subquery.
+func hasAggregate(n *pg_query.Node) bool {
+	if n == nil {
+		return false
+	}
+	switch x := n.GetNode().(type) {
+	case *pg_query.Node_FuncCall:
+		if isAggregateCall(x.FuncCall) {
+			return true
+		}
+	case *pg_query.Node_SubLink:
+		return false
+	}
+	found := false
+	eachChild(n.ProtoReflect(), func(c *pg_query.Node) bool {
+		found = hasAggregate(c)
+		return !found
+	})
+	return found
+}
+
+// aggregateDistinct adds to AggregateDistinct the plain columns aggregated
+// with DISTINCT inside n (not inside a subquery).
+func (w *walker) aggregateDistinct(n *pg_query.Node, sc *scope) {
+	if n == nil {
+		return
+	}
+	switch x := n.GetNode().(type) {
+	case *pg_query.Node_SubLink:
+		return
+	case *pg_query.Node_FuncCall:
+		if fc := x.FuncCall; fc.AggDistinct && fc.Over == nil {
+			for _, a := range fc.Args {
+				cr := a.GetColumnRef()
+				if cr == nil {
+					continue
+				}
+				fields, star := columnFields(cr)
+				if star {
+					continue
+				}
+				ref, _ := resolve(sc, fields)
+				if ref.Column != "" && !slices.Contains(w.f.AggregateDistinct, ref) {
+					w.f.AggregateDistinct = append(w.f.AggregateDistinct, ref)
+				}
+			}
+			return
+		}
+	}
+	eachChild(n.ProtoReflect(), func(c *pg_query.Node) bool {
+		w.aggregateDistinct(c, sc)
+		return true
+	})
 }
 
 // bound reads a LIMIT or OFFSET value.
@@ -1316,8 +1413,7 @@ func (w *walker) funcCall(fc *pg_query.FuncCall, sc *scope) {
 		w.funcSeen[name] = true
 		w.f.Functions = append(w.f.Functions, name)
 	}
-	if fc.Over == nil && (fc.AggStar || fc.AggDistinct || len(fc.AggOrder) > 0 || fc.AggFilter != nil ||
-		fc.AggWithinGroup || aggregateNames[baseName(name)]) {
+	if isAggregateCall(fc) {
 		w.f.Aggregates = true
 	}
 	for _, a := range fc.Args {

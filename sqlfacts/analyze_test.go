@@ -405,6 +405,34 @@ func TestAnalyze(t *testing.T) {
 			},
 		},
 		{
+			name: "GROUP BY with count(DISTINCT), ORDER BY the aggregate's output name",
+			sql:  "SELECT author_id, count(DISTINCT post_id) AS posts FROM blog.comments c GROUP BY author_id ORDER BY posts DESC LIMIT 20",
+			want: Facts{
+				Kind: KindSelect, Statements: 1, Relations: []Relation{{Schema: "blog", Name: "comments", Alias: "c"}},
+				OrderBy:           []OrderItem{{Column: ColumnRef{Schema: "blog", Table: "comments", Column: "post_id"}, Expression: "count(DISTINCT post_id)", Desc: true, Aggregate: true}},
+				GroupBy:           []ColumnRef{{Schema: "blog", Table: "comments", Column: "author_id"}},
+				AggregateDistinct: []ColumnRef{{Schema: "blog", Table: "comments", Column: "post_id"}},
+				Limit:             &Bound{Value: 20},
+				Aggregates:        true,
+				Functions:         []string{"count"},
+			},
+		},
+		{
+			name: "GROUP BY an expression and a position; DISTINCT in HAVING, not in a subquery",
+			sql: `SELECT date(created_at), kind, sum(n) FROM events GROUP BY 1, kind
+			      HAVING count(DISTINCT user_id) > (SELECT count(DISTINCT id) FROM users) ORDER BY 2, sum(n)`,
+			want: Facts{
+				Kind: KindSelect, Statements: 1, Relations: []Relation{rel("events", ""), rel("users", "")},
+				OrderBy:           []OrderItem{{Column: col("events", "kind")}, {Column: col("events", "n"), Expression: "sum(n)", Aggregate: true}},
+				GroupBy:           []ColumnRef{col("events", "kind")},
+				GroupByExpression: true,
+				AggregateDistinct: []ColumnRef{col("events", "user_id")},
+				Subqueries:        1,
+				Aggregates:        true,
+				Functions:         []string{"date", "sum", "count"},
+			},
+		},
+		{
 			name: "SELECT FOR UPDATE SKIP LOCKED",
 			sql:  "SELECT id FROM jobs WHERE queue = $1 AND run_at <= now() ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED",
 			want: Facts{

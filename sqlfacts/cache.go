@@ -124,6 +124,7 @@ func (f *Facts) clone() *Facts {
 		}
 	}
 	g.GroupBy = cloneSlice(f.GroupBy)
+	g.AggregateDistinct = cloneSlice(f.AggregateDistinct)
 	g.Limit = clonePtr(f.Limit)
 	g.Offset = clonePtr(f.Offset)
 	if f.CTEs != nil {

@@ -40,6 +40,12 @@ type Facts struct {
 	CTEs       []CTE       `json:"ctes,omitempty"`
 	Aggregates bool        `json:"aggregates,omitempty"` // uses an aggregate function or GROUP BY
 	Distinct   bool        `json:"distinct,omitempty"`
+	// GroupByExpression is set when the outermost GROUP BY has a key that is
+	// not a plain column (an expression), which GroupBy leaves out.
+	GroupByExpression bool `json:"group_by_expression,omitempty"`
+	// AggregateDistinct are the plain columns the outermost SELECT
+	// aggregates with DISTINCT (count(DISTINCT post_id)), each once.
+	AggregateDistinct []ColumnRef `json:"aggregate_distinct,omitempty"`
 	// Functions are the names of every function called (schema-qualified when written so).
 	Functions []string `json:"functions,omitempty"`
 	// Locking is set for SELECT ... FOR UPDATE/SHARE/NO KEY UPDATE/KEY SHARE.
@@ -124,6 +130,9 @@ type OrderItem struct {
 	Expression string    `json:"expression,omitempty"` // when the key is not a plain column
 	Desc       bool      `json:"desc,omitempty"`
 	NullsFirst *bool     `json:"nulls_first,omitempty"` // nil: default for the direction
+	// Aggregate is set when the key is or holds an aggregate (ORDER BY
+	// count(*), or an output column that is one): no index can serve it.
+	Aggregate bool `json:"aggregate,omitempty"`
 }
 
 // Bound is a LIMIT or OFFSET value.

@@ -448,6 +448,14 @@ type tableUse struct {
 	ranges []Key
 	trgm   []Key
 	order  []Key
+	// group are the GROUP BY keys, then the columns aggregated with
+	// DISTINCT, when all are plain columns of this table (useGroupBy).
+	group      []Key
+	groupByLen int // how many of group are GROUP BY keys
+	// fewerThanLimit is set when the statement returned fewer rows per call
+	// than its LIMIT: some calls found fewer matches than the LIMIT, and
+	// an index walked in ORDER BY order then reads the whole table.
+	fewerThanLimit bool
 	// consts are the conjuncts comparing a bare column with a constant or
 	// testing it for NULL (partialPredicate): the partial-index predicates.
 	consts []sqlfacts.Predicate
@@ -487,6 +495,13 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 	st.usePredicates(f)
 	st.useJoins(f)
 	st.useOrderBy(f)
+	st.useGroupBy(f)
+	if f.Limit != nil && f.Limit.Param == 0 && f.Limit.Value > 0 && in.Calls > 0 &&
+		float64(in.Rows)/float64(in.Calls) < float64(f.Limit.Value) {
+		for _, u := range st.uses {
+			u.fewerThanLimit = true
+		}
+	}
 	return c.candidatesOf(st.uses, f.Limit != nil, opts)
 }
 
@@ -686,7 +701,7 @@ func (st *statementTables) useOrderBy(f *sqlfacts.Facts) {
 			t = st.resolve(o.Column)
 			k = Key{Column: o.Column.Column}
 		}
-		if t == nil || st.fenced[t] || (i > 0 && t != orderTable) {
+		if t == nil || st.fenced[t] || (i > 0 && t != orderTable) || o.Aggregate {
 			order = nil
 			break
 		}
@@ -703,6 +718,57 @@ func (st *statementTables) useOrderBy(f *sqlfacts.Facts) {
 	}
 }
 
+// useGroupBy records the GROUP BY keys of a statement that groups by plain
+// columns of one unfenced table, followed by the columns it aggregates with
+// DISTINCT when they are of that table too (count(DISTINCT post_id) …
+// GROUP BY author_id: (author_id, post_id)).
+func (st *statementTables) useGroupBy(f *sqlfacts.Facts) {
+	if len(f.GroupBy) == 0 || f.GroupByExpression {
+		return
+	}
+	var t *pgstat.Table
+	var keys []Key
+	for _, g := range f.GroupBy {
+		gt := st.resolve(g)
+		if gt == nil || st.fenced[gt] || (t != nil && gt != t) {
+			return
+		}
+		t = gt
+		keys = addKey(keys, Key{Column: g.Column})
+	}
+	n := len(keys)
+	for _, d := range f.AggregateDistinct {
+		if st.resolve(d) != t {
+			break // the keys that follow must be all of them, in order
+		}
+		keys = addKey(keys, Key{Column: d.Column})
+	}
+	u := st.use(t)
+	u.group, u.groupByLen = keys, n
+}
+
+// groupShape is the candidate for a GROUP BY that reads the whole table
+// (no filter, join or search on it): an index on the group keys, then the
+// columns aggregated with DISTINCT, so that an (index-only) scan feeds the
+// aggregate in group order instead of a sort of the table. It is an
+// alternative: the what-if keeps it only when the planner says it pays.
+func (c *catalog) groupShape(u *tableUse) []Candidate {
+	if len(u.group) == 0 || len(u.eq) > 0 || len(u.ranges) > 0 || len(u.join) > 0 || len(u.trgm) > 0 {
+		return nil
+	}
+	t := u.t
+	cand := Candidate{Schema: t.Schema, Table: t.Name, Method: "btree", Partitioned: t.Kind == "p", RowsEstimate: c.rows(t)}
+	cand.Keys = append([]Key(nil), u.group...)
+	cand.KeyWidth = c.keysWidth(t, cand.Keys)
+	cand.Reason = "GROUP BY " + keyNames(u.group[:u.groupByLen])
+	if len(u.group) > u.groupByLen {
+		cand.Reason += " with DISTINCT " + keyNames(u.group[u.groupByLen:])
+	}
+	cand.Reason += ": the index feeds the aggregate in group order, without a sort of the table"
+	cand.Alternative = true
+	return []Candidate{cand}
+}
+
 // candidatesOf shapes the candidates of each table the statement uses that
 // is eligible for an index, tables in name order.
 func (c *catalog) candidatesOf(uses map[*pgstat.Table]*tableUse, limited bool, opts Options) []Candidate {
@@ -717,6 +783,7 @@ func (c *catalog) candidatesOf(uses map[*pgstat.Table]*tableUse, limited bool, o
 			continue
 		}
 		out = append(out, c.shapes(uses[t], limited, opts)...)
+		out = append(out, c.groupShape(uses[t])...)
 		out = append(out, c.partialShapes(uses[t], limited, opts)...)
 	}
 	return out
@@ -778,10 +845,17 @@ func (c *catalog) shapes(u *tableUse, limited bool, opts Options) []Candidate {
 	if len(own) == 0 && rng == nil {
 		primary = all // only join columns: the inner side of a nested loop
 	}
-	// Next to a leading-wildcard search, an index for the ORDER BY alone only
-	// walks the table in order filtering every row: the trigram index is the fix.
+	// Next to a leading-wildcard search, an index for the ORDER BY alone (with
+	// a LIMIT) walks the table in order filtering rows until the LIMIT is
+	// reached: cheaper than the trigram index when many rows match, dearer
+	// when few do. Both are candidates and the planner's cost decides;
+	// but when calls return fewer rows than the LIMIT, some found fewer
+	// matches and the walk read the whole table: the trigram index only.
 	orderOnly := len(primary) == 0 && rng == nil
-	if cand, ok := build(primary, orderFits, desc); ok && !(orderOnly && len(u.trgm) > 0) {
+	if cand, ok := build(primary, orderFits, desc); ok && !(orderOnly && len(u.trgm) > 0 && u.fewerThanLimit) {
+		// Without the what-if (HypoPG) only primary shapes are
+		// recommended: there the trigram index stays the one.
+		cand.Alternative = orderOnly && len(u.trgm) > 0
 		out = append(out, cand)
 	}
 	if len(u.order) > 0 && !orderFits && limited {

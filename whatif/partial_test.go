@@ -81,8 +81,8 @@ func chosen(t *testing.T, conn *pgx.Conn, snap *pgstat.Snapshot, sql string) (st
 // buildAndUse runs the fix of r for real (CREATE INDEX CONCURRENTLY), checks
 // that the index is valid and that the planner uses it for sql (a generic
 // plan, each $n = 1: the predicate of a partial index is proved implied by
-// the statement's WHERE), then drops it.
-func buildAndUse(t *testing.T, conn *pgx.Conn, r Recommendation, sql string, params int) {
+// the statement's WHERE), then drops it. It returns the plan.
+func buildAndUse(t *testing.T, conn *pgx.Conn, r Recommendation, sql string, params int) string {
 	t.Helper()
 	ctx := context.Background()
 	for _, q := range r.FixSQL() {
@@ -130,6 +130,7 @@ func buildAndUse(t *testing.T, conn *pgx.Conn, r Recommendation, sql string, par
 		t.Fatal(err)
 	}
 	t.Logf("%s: built %d bytes, HypoPG %d", r.Name(), size, r.SizeBytes)
+	return plan
 }
 
 // TestEvaluatePartial checks that a constant predicate selecting a few
