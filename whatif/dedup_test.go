@@ -157,14 +157,8 @@ func TestDedupSizeMatchesBuiltIndex(t *testing.T) {
 // sequence each time it runs) is never sampled, whatever its volatility
 // marking says; the estimate falls back to the statistics.
 func TestDedupSampleRunsNoUserCode(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, pgtest.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	for _, q := range []string{
+	ctx := context.Background()
+	conn := liveDB(t,
 		`CREATE SEQUENCE calls`,
 		`CREATE FUNCTION bucket(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
 		 BEGIN PERFORM nextval('calls'); RETURN i % 10; END $$`,
@@ -174,11 +168,7 @@ func TestDedupSampleRunsNoUserCode(t *testing.T) {
 		`CREATE TABLE hostile (id int NOT NULL, n int NOT NULL)`,
 		`INSERT INTO hostile SELECT i, i FROM generate_series(1, 1000) i`,
 		`ANALYZE hostile`,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	var version int
 	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,14 +17,7 @@ import (
 // pgstat collects of it.
 func liveRentals(t *testing.T) (*pgx.Conn, *pgstat.Snapshot) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, pgtest.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	for _, q := range []string{
+	conn := liveDB(t,
 		// The test cluster commits asynchronously; VACUUM marks a page
 		// all-visible only once its rows' commit is flushed.
 		`SET synchronous_commit = on`,
@@ -38,12 +30,8 @@ func liveRentals(t *testing.T) (*pgx.Conn, *pgstat.Snapshot) {
 		 FROM generate_series(1, 200000) g`,
 		`VACUUM ANALYZE rentals`,
 		`SELECT pg_stat_reset()`, // the load's inserts are not the workload's writes
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{})
+	)
+	snap, err := pgstat.Collect(context.Background(), conn, pgstat.CollectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,14 +22,7 @@ import (
 // 5000 values.
 func liveEvents(t *testing.T) (*pgx.Conn, *pgstat.Snapshot) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, pgtest.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	for _, q := range []string{
+	conn := liveDB(t,
 		`CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, kind text NOT NULL, bucket int NOT NULL, payload text)`,
 		`SELECT setseed(0.42)`,
 		`INSERT INTO events
@@ -39,13 +31,9 @@ func liveEvents(t *testing.T) (*pgx.Conn, *pgstat.Snapshot) {
 		   i % 5000, repeat('x', 40)
 		 FROM generate_series(1, 200000) i ORDER BY random()`,
 		`ANALYZE events`,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	snap := pgstat.New()
-	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&snap.Server.VersionNum); err != nil {
+	if err := conn.QueryRow(context.Background(), "SELECT current_setting('server_version_num')::int").Scan(&snap.Server.VersionNum); err != nil {
 		t.Fatal(err)
 	}
 	snap.Tables = []pgstat.Table{{Schema: "public", Name: "events", Kind: "r", Rows: 200000, Columns: []pgstat.Column{
