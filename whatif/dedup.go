@@ -117,9 +117,10 @@ func (e *evaluator) dedupSize(snap *pgstat.Snapshot, c Candidate, size int64) (i
 	}
 	d.DistinctKeys = math.Round(d.DistinctKeys)
 	width := keysWidth(c, kts)
-	if record.DedupRatio(rows, d.DistinctKeys, width) >= 1 {
-		return size, d
-	}
+	// The model's size holds without duplicates too (a build's leaves at
+	// 90%): HypoPG's own estimate runs up to twice the built size there
+	// (the shop's orders (customer_id, status, created_at DESC): 17.0 MB
+	// against 9.4 MB built), so the smaller of the two is used either way.
 	return min(size, record.DedupBytes(rows, d.DistinctKeys, width)), d
 }
 
