@@ -54,16 +54,11 @@ and prints the findings, most expensive first.`,
 			if c.NArg() > 0 {
 				return usageErr("audit takes no arguments (got %q); use --dsn to name the database", c.Args().First())
 			}
-			cfg, err := loadConfig(c)
+			cfg, rules, err := configAndRules(c)
 			if err != nil {
 				return err
 			}
 			aopts := cfg.Options
-			rules, err := selectedRules(c)
-			if err != nil {
-				return err
-			}
-			rules = enabledRules(c, cfg, rules)
 			logSummary, err := readLog(c, aopts)
 			if err != nil {
 				return err

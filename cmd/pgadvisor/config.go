@@ -249,3 +249,18 @@ func enabledRules(c *cli.Context, cfg *config.Config, rules []*advisor.Rule) []*
 	}
 	return out
 }
+
+// configAndRules loads the configuration and the rules a command runs:
+// --rules (or all), less those the configuration disables and --rules does
+// not name.
+func configAndRules(c *cli.Context) (*config.Config, []*advisor.Rule, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err := selectedRules(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, enabledRules(c, cfg, rules), nil
+}

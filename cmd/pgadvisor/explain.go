@@ -40,15 +40,10 @@ in the same formats as audit. Example:
 			if err := checkOutputFlags(c); err != nil {
 				return err
 			}
-			cfg, err := loadConfig(c)
+			cfg, rules, err := configAndRules(c)
 			if err != nil {
 				return err
 			}
-			rules, err := selectedRules(c)
-			if err != nil {
-				return err
-			}
-			rules = enabledRules(c, cfg, rules)
 			if path := c.String("plan"); path != "" {
 				return explainSavedPlan(c, path, cfg, rules)
 			}

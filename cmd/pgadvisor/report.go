@@ -66,15 +66,10 @@ func runReport(c *cli.Context) error {
 		}
 		keep = &k
 	}
-	cfg, err := loadConfig(c)
+	cfg, rules, err := configAndRules(c)
 	if err != nil {
 		return err
 	}
-	rules, err := selectedRules(c)
-	if err != nil {
-		return err
-	}
-	rules = enabledRules(c, cfg, rules)
 	offline := c.IsSet("from") || c.IsSet("to")
 	if offline {
 		if !c.IsSet("from") || !c.IsSet("to") {

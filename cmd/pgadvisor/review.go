@@ -55,15 +55,10 @@ with --dsn every statement is also planned on a staging database.`,
 			default:
 				return usageErr("unknown --fail-on %q: use never, notice, warning or error", failOn)
 			}
-			cfg, err := loadConfig(c)
+			cfg, rules, err := configAndRules(c)
 			if err != nil {
 				return err
 			}
-			rules, err := selectedRules(c)
-			if err != nil {
-				return err
-			}
-			rules = enabledRules(c, cfg, rules)
 			enabled := map[string]bool{}
 			for _, r := range rules {
 				enabled[r.Name] = true

@@ -92,21 +92,8 @@ func TestRunShopSmall(t *testing.T) {
 // built (the three attached ones were there before).
 func TestBuildArmPartitioned(t *testing.T) {
 	ctx := context.Background()
-	dsn := pgtest.DB(t)
 	f, _ := fixtureByName("rental")
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = conn.Exec(ctx, f.Schema)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatalf("schema: %v", err)
-	}
-	before, err := indexNames(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn, before := schemaDB(t, f)
 	arm := &Arm{Name: ArmPgadvisor, SQL: []string{
 		"CREATE INDEX IF NOT EXISTS payment_processor_ref_idx ON ONLY rental.payment USING btree (processor_ref)",
 		"ALTER INDEX rental.payment_processor_ref_idx ATTACH PARTITION rental.payment_p2026_01_processor_ref_idx",
@@ -212,20 +199,7 @@ func TestExpertSQLBuilds(t *testing.T) {
 	for _, f := range Fixtures() {
 		t.Run(f.Name, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := pgtest.DB(t)
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = conn.Exec(ctx, f.Schema)
-			conn.Close(ctx)
-			if err != nil {
-				t.Fatalf("schema: %v", err)
-			}
-			before, err := indexNames(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dsn, before := schemaDB(t, f)
 			stmts, err := splitSQL(f.ExpertSQL)
 			if err != nil {
 				t.Fatal(err)
@@ -295,4 +269,26 @@ func checkNoBenchDatabases(t *testing.T, admin string) {
 	if n != 0 {
 		t.Errorf("%d bench_ databases left behind", n)
 	}
+}
+
+// schemaDB creates a database of the throwaway cluster holding the
+// fixture's schema (no data) and returns its DSN and the indexes it has.
+func schemaDB(t *testing.T, f Fixture) (string, map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := pgtest.DB(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, f.Schema)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	before, err := indexNames(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn, before
 }
