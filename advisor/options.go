@@ -69,6 +69,7 @@ type WhatIfThresholds struct {
 	// PartialMaxFraction and the Covering thresholds shape the partial and
 	// covering candidates (README: Partial and covering indexes).
 	PartialMaxFraction    float64 `json:"partial_max_fraction" doc:"a constant predicate (IS NULL, = 'value', a boolean column) selecting at most this fraction of its table's rows (pg_stats) yields a partial-index candidate WHERE that predicate"`
+	BulkReadFraction      float64 `json:"bulk_read_fraction" doc:"a SELECT of one table returning at least this fraction of its rows per call (pg_stat_statements rows / calls) gets no index candidate: an index only changes the order it reads them in (unbounded-result advises on it)"`
 	CoveringMaxColumns    int     `json:"covering_max_columns" doc:"a covering candidate INCLUDEs at most this many columns (those a statement reads besides the keys)"`
 	CoveringMaxWidth      int     `json:"covering_max_width" doc:"the INCLUDE columns of a covering candidate are at most this wide in all (pg_stats avg_width), bytes"`
 	CoveringMinAllVisible float64 `json:"covering_min_all_visible" doc:"a covering candidate needs this fraction of its table's pages all-visible (relallvisible / relpages): else an index-only scan still reads the heap"`
@@ -91,6 +92,7 @@ func whatIfDefaults() WhatIfThresholds {
 		MaxCandidates:      d.MaxCandidates,
 
 		PartialMaxFraction:    d.PartialMaxFraction,
+		BulkReadFraction:      d.BulkReadFraction,
 		CoveringMaxColumns:    d.CoveringMaxColumns,
 		CoveringMaxWidth:      d.CoveringMaxWidth,
 		CoveringMinAllVisible: d.CoveringMinAllVisible,

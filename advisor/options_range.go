@@ -58,6 +58,7 @@ var thresholdRanges = map[string]Range{
 	"max_candidates":       atLeastOne,
 
 	"partial_max_fraction":     openFraction,
+	"bulk_read_fraction":       openFraction,
 	"covering_max_columns":     atLeastOne,
 	"covering_max_width":       atLeastOne,
 	"covering_min_all_visible": openFraction,

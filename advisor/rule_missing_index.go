@@ -48,9 +48,15 @@ index on the statement's other keys WHERE that predicate, far smaller than
 the plain one (a parameter, status = $1, never does: the planner could not
 prove the predicate); a statement that reads a few narrow columns besides
 the keys also gets a covering index with them in INCLUDE, for an index-only
-scan. Both are alternatives the what-if costs like the rest (evidence: where,
-include); the selection never keeps a covering index and its plain one
-together. Without HypoPG the candidates are still reported (partial and
+scan, also when an existing index already serves the keys (a join's
+columns of the table count by alias; evidence: replaces names the existing
+index the covering one makes redundant). Both are alternatives the what-if
+costs like the rest (evidence: where, include); the selection never keeps a
+covering index and its plain one together. An equality key that splits no
+group of the keys before it in a sample of the table (region where region
+follows from country) is left out of the candidate when the statements find
+rows for their values; a SELECT returning bulk_read_fraction of its table per
+call gets no candidate (unbounded-result advises on it). Without HypoPG the candidates are still reported (partial and
 covering ones are not: only the planner can show they pay), marked
 "verified": false, with how to install it.`,
 	Criteria: `candidate tables >= min_table_rows rows, or >= min_table_bytes when never analysed; at most max_candidates
@@ -60,7 +66,7 @@ an index only adding ORDER BY/range keys to an existing index on its equality co
 match; a statement whose generic plan's row estimate and rows per call differ by >= custom_plan_misestimate times is costed with
 representative values; at most max_new_indexes new indexes (--max-new-indexes), within storage_budget (--storage-budget). Write-heavy table: rows
 written >= write_heavy_share of rows written + read; then the writing statements' time / (existing indexes + 2) is subtracted from
-the benefit. Partial candidate: its predicate selects <= partial_max_fraction of the table's rows (pg_stats). Covering candidate:
+the benefit. A SELECT of one table returning >= bulk_read_fraction of its rows per call gets no candidate. Partial candidate: its predicate selects <= partial_max_fraction of the table's rows (pg_stats). Covering candidate:
 at most covering_max_columns INCLUDE columns of covering_max_width bytes in all, on a table that is not write-heavy with
 >= covering_min_all_visible of its pages all-visible; it replaces its plain variant only when that gains > 1% of the set's benefit
 and saves a statement >= min_cost_saved cost units. Severity: error when the statements served cost >= plan_error_share of total time, warning otherwise.`,
@@ -135,6 +141,9 @@ func runMissingIndex(p *Pass) error {
 		if r.Covering() {
 			ev["include"] = r.Include
 		}
+		if r.Extends != "" {
+			ev["replaces"] = pgstat.QuoteQualified(r.Schema, r.Extends)
+		}
 		if r.Verified {
 			ev["cost_before"] = round(r.CostBefore, 2)
 			ev["cost_after"] = round(r.CostAfter, 2)
@@ -167,6 +176,9 @@ func runMissingIndex(p *Pass) error {
 		}
 		f.Evidence = ev
 		f.Message = missingIndexMessage(r)
+		if r.Extends != "" {
+			f.Message += "; it has the keys of " + pgstat.QuoteQualified(r.Schema, r.Extends) + " and makes it redundant: drop that one once this one is built"
+		}
 		if r.Verified && res != nil && customCosted(res, r.Statements) {
 			f.Message += "; costed with representative parameter values, as the generic plan misjudged the rows per call"
 		}

@@ -67,6 +67,7 @@ func WhatIfOptions(opts Options) whatif.Options {
 	w.WriteHeavyShare = t.WriteHeavyShare
 	w.MaxCandidates = t.MaxCandidates
 	w.PartialMaxFraction = t.PartialMaxFraction
+	w.BulkReadFraction = t.BulkReadFraction
 	w.CoveringMaxColumns = t.CoveringMaxColumns
 	w.CoveringMaxWidth = t.CoveringMaxWidth
 	w.CoveringMinAllVisible = t.CoveringMinAllVisible

@@ -24,3 +24,22 @@ func TestColumnNames(t *testing.T) {
 		}
 	}
 }
+
+func TestColumnRefs(t *testing.T) {
+	got, err := ColumnRefs(`SELECT p.id, p.name, count(r.id), avg(shop.r.rating), note FROM shop.products p LEFT JOIN shop.reviews r ON r.product_id = p.id WHERE p.id = $1 GROUP BY p.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []QualifiedColumn{
+		{Column: "note"},
+		{Qualifier: "p", Column: "id"}, {Qualifier: "p", Column: "name"},
+		{Qualifier: "r", Column: "id"}, {Qualifier: "r", Column: "product_id"},
+		{Schema: "shop", Qualifier: "r", Column: "rating"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if _, err := ColumnRefs(`SELECT r.* FROM shop.reviews r JOIN shop.products p ON p.id = r.product_id`); !errors.Is(err, ErrStar) {
+		t.Errorf("r.*: err %v, want ErrStar", err)
+	}
+}

@@ -1,6 +1,7 @@
 package whatif
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -90,5 +91,71 @@ func TestSelectCoveringReplacesPlain(t *testing.T) {
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("%s: chose %v, want %s", c.name, got, c.want)
 		}
+	}
+}
+
+// TestEvaluateCoveringExtendsExisting: a statement an existing plain index
+// already serves, joined to another table, whose heap fetches a covering
+// variant of that index removes (the shop's product page: count(r.id),
+// avg(r.rating) over a product's reviews). The candidate reads the join's
+// columns of its own table by alias, names the index it makes redundant,
+// and the planner uses it for an index-only scan once built.
+func TestEvaluateCoveringExtendsExisting(t *testing.T) {
+	conn, snap := liveRentals(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL)`,
+		`INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 5000) g`,
+		`CREATE INDEX rentals_customer_id_idx ON rentals (customer_id)`,
+		`VACUUM ANALYZE customers`, `VACUUM ANALYZE rentals`,
+		// The loads' inserts are not the workload's writes: flush this
+		// session's pending statistics, then reset them.
+		`SELECT pg_stat_force_next_flush()`, `SELECT 1`, `SELECT pg_stat_reset()`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	snap, err := pgstat.Collect(ctx, conn, pgstat.CollectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := `SELECT c.id, c.name, count(r.id), sum(r.amount) FROM customers c LEFT JOIN rentals r ON r.customer_id = c.id WHERE c.id = $1 GROUP BY c.id`
+	got, recs := chosen(t, conn, snap, sql)
+	want := `CREATE INDEX CONCURRENTLY IF NOT EXISTS rentals_customer_id_incl_id_amount_idx ON public.rentals USING btree (customer_id) INCLUDE (id, amount)`
+	if got != want {
+		t.Fatalf("%s\n got: %s\nwant: %s", sql, got, want)
+	}
+	if recs[0].Extends != "rentals_customer_id_idx" {
+		t.Errorf("extends %q, want rentals_customer_id_idx", recs[0].Extends)
+	}
+	if plan := buildAndUse(t, conn, recs[0], sql, 1); !strings.Contains(plan, "Index Only Scan") {
+		t.Errorf("built index not used for an index-only scan:\n%s", plan)
+	}
+	// Without the existing index the plain candidate is the one proposed
+	// or its covering variant (either way not an extension).
+	in := inputFor(t, sql)
+	for _, c := range Candidates(snap, []Input{in}, DefaultOptions()) {
+		if c.Table == "rentals" && c.Covering() && !c.Alternative && c.Extends == "" {
+			t.Errorf("covering candidate of an existing index without Extends: %s", c.ID())
+		}
+	}
+}
+
+// TestBulkReadGetsNoCandidate: a SELECT returning most of its table per
+// call gets no index candidate; the same statement returning a few rows
+// per call does.
+func TestBulkReadGetsNoCandidate(t *testing.T) {
+	snap := testSnapshot()
+	sql := `SELECT id, status FROM orders WHERE status = $1 ORDER BY id`
+	in := inputFor(t, sql)
+	rows := snap.RowCount(snap.Table("public", "orders"))
+	in.Rows = int64(0.9 * rows * float64(in.Calls))
+	if cs := Candidates(snap, []Input{in}, DefaultOptions()); len(cs) != 0 {
+		t.Errorf("bulk read (90%% of the rows per call): candidates %v", cs)
+	}
+	in.Rows = in.Calls * 10
+	if cs := Candidates(snap, []Input{in}, DefaultOptions()); len(cs) == 0 {
+		t.Error("10 rows per call: no candidate")
 	}
 }

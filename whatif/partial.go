@@ -252,6 +252,22 @@ func (c *catalog) coveringCovered(cand Candidate) bool {
 	return false
 }
 
+// extendedIndex is the name of the existing index that a covering
+// candidate cand extends: a valid btree without predicate or INCLUDE whose
+// keys are exactly cand's (IndexServes, the same number of keys), not
+// unique (a constraint's index stays); "" when none is.
+func (c *catalog) extendedIndex(cand Candidate) string {
+	for i := range c.snap.Indexes {
+		ix := &c.snap.Indexes[i]
+		if ix.Schema != cand.Schema || ix.Table != cand.Table || !ix.Valid || ix.Unique || ix.Primary || ix.Predicate != "" || len(ix.Include) > 0 ||
+			len(ix.Columns) != len(cand.Keys) || !IndexServes(ix, cand.Method, cand.Keys, cand.EqualityKeys) {
+			continue
+		}
+		return ix.Name
+	}
+	return ""
+}
+
 // Covering-index candidates (issue 10 §5). For a btree candidate whose
 // statements read, besides its key columns, only a few narrow columns of its
 // table (at most CoveringMaxColumns, CoveringMaxWidth bytes in all by
@@ -330,25 +346,86 @@ func (c *catalog) coveringVariants(cands []Candidate, inputs []Input, opts Optio
 	return out
 }
 
-// readColumns are the columns of t a statement reads when it reads t alone
-// (a SELECT of one relation, no subquery, CTE or *), nil otherwise or when
-// a name it uses is not a column of t.
+// readColumns are the columns of t a statement reads: a SELECT without
+// subquery, CTE, * or locking clause, over t alone or t joined with other
+// tables, each relation once. In a join, a reference qualified by t's alias
+// (or name) is t's; an unqualified one is t's when t has the column and no
+// other relation of the statement does (another relation's column, or an
+// output alias, when only another has it). Nil when the statement does not
+// qualify, when it reads t twice, when an unqualified name is ambiguous or
+// belongs to a relation not in the snapshot, or when a reference to t names
+// no column of t.
 func (c *catalog) readColumns(in Input, t *pgstat.Table) []string {
 	f := in.Facts
-	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) != 1 || f.Subqueries > 0 || len(f.CTEs) > 0 || f.SelectStar || f.Locking {
+	if f == nil || f.Kind != sqlfacts.KindSelect || len(f.Relations) == 0 || f.Subqueries > 0 || len(f.CTEs) > 0 || f.SelectStar || f.Locking {
 		return nil
 	}
-	r := f.Relations[0]
-	if rt := c.table(r.Schema, r.Name); rt == nil || c.parent(rt) != t {
+	var mine *sqlfacts.Relation
+	var others []*pgstat.Table
+	for i := range f.Relations {
+		r := &f.Relations[i]
+		rt := c.table(r.Schema, r.Name)
+		if rt == nil {
+			if len(f.Relations) == 1 {
+				return nil
+			}
+			others = append(others, nil) // a view or an unknown relation
+			continue
+		}
+		if c.parent(rt) == t {
+			if mine != nil {
+				return nil // a self-join: which copy reads what is not told by name alone
+			}
+			mine = r
+			continue
+		}
+		others = append(others, rt)
+	}
+	if mine == nil {
 		return nil
 	}
-	cols, err := sqlfacts.ColumnNames(in.Query)
+	refs, err := sqlfacts.ColumnRefs(in.Query)
 	if err != nil {
 		return nil
 	}
-	for _, col := range cols {
-		if !hasColumn(t, col) {
-			return nil
+	qualifier := mine.Alias
+	if qualifier == "" {
+		qualifier = mine.Name
+	}
+	seen := map[string]bool{}
+	var cols []string
+	for _, ref := range refs {
+		switch {
+		case ref.Qualifier == qualifier:
+			if !hasColumn(t, ref.Column) {
+				return nil
+			}
+		case ref.Qualifier != "":
+			continue // another relation's column
+		case len(others) == 0:
+			if !hasColumn(t, ref.Column) {
+				return nil // an output alias, or a name the snapshot does not know
+			}
+		default:
+			elsewhere := false
+			for _, o := range others {
+				if o == nil || hasColumn(o, ref.Column) {
+					elsewhere = true
+				}
+			}
+			if hasColumn(t, ref.Column) == elsewhere {
+				if elsewhere {
+					return nil // ambiguous (or maybe an unknown relation's)
+				}
+				continue // an output alias
+			}
+			if elsewhere {
+				continue
+			}
+		}
+		if !seen[ref.Column] {
+			seen[ref.Column] = true
+			cols = append(cols, ref.Column)
 		}
 	}
 	sort.Strings(cols)

@@ -93,6 +93,7 @@ func DefaultOptions() Options {
 		WriteHeavyShare:  0.5,
 
 		PartialMaxFraction:    0.1,
+		BulkReadFraction:      0.5,
 		CoveringMaxColumns:    3,
 		CoveringMaxWidth:      64,
 		CoveringMinAllVisible: 0.8,
@@ -128,6 +129,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.WriteHeavyShare <= 0 {
 		o.WriteHeavyShare = d.WriteHeavyShare
+	}
+	if o.BulkReadFraction <= 0 || o.BulkReadFraction > 1 {
+		o.BulkReadFraction = d.BulkReadFraction
 	}
 	if o.PartialMaxFraction <= 0 || o.PartialMaxFraction > 1 {
 		o.PartialMaxFraction = d.PartialMaxFraction

@@ -99,6 +99,11 @@ type Candidate struct {
 	// Fraction is the share of the table's rows the predicate selects
 	// (pg_stats), for the size estimate; 0 when the index is not partial.
 	Fraction float64 `json:"fraction,omitempty"`
+	// Extends, for a covering candidate whose keys an existing index already
+	// serves, is that index's name when it has exactly these keys and no
+	// INCLUDE or predicate: the candidate does everything it does, so it
+	// can be dropped once the candidate is built.
+	Extends string `json:"extends,omitempty"`
 	// SizeDedup, when set, says how the size estimate accounts for btree
 	// deduplication (set by the what-if; nil when it was not considered).
 	SizeDedup *SizeDedup `json:"size_dedup,omitempty"`
@@ -292,6 +297,12 @@ type Options struct {
 	// constant, a boolean column) that selects at most this fraction of its
 	// table's rows (pg_stats) yields a partial-index candidate WHERE it.
 	PartialMaxFraction float64 `json:"partial_max_fraction,omitempty"`
+	// BulkReadFraction: a SELECT of one table that returns at least this
+	// fraction of the table's rows per call (pg_stat_statements rows / calls
+	// against the row estimate) gets no index candidate: its time goes into
+	// producing those rows, which an index only reorders (unbounded-result
+	// is the advice for it).
+	BulkReadFraction float64 `json:"bulk_read_fraction,omitempty"`
 	// CoveringMaxColumns caps the INCLUDE columns of a covering candidate.
 	CoveringMaxColumns int `json:"covering_max_columns,omitempty"`
 	// CoveringMaxWidth caps the summed average width of the INCLUDE columns, bytes.
