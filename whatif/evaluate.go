@@ -74,6 +74,13 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 	if err := e.reset(); err != nil {
 		return res, err
 	}
+	for _, in := range inputs {
+		if _, dup := e.inputs[in.QueryID]; !dup {
+			e.inputs[in.QueryID] = in
+		}
+	}
+	cands = e.trimDependentKeys(snap, cands)
+	e.inputs = map[string]Input{}
 	served := map[string]bool{}
 	for _, c := range cands {
 		for _, q := range c.QueryIDs {
