@@ -58,12 +58,16 @@ func Candidates(snap *pgstat.Snapshot, inputs []Input, opts Options) []Candidate
 		}
 	}
 	out = append(out, cat.coveringVariants(out, inputs, opts)...)
-	// The covering variants of what existing indexes serve: each replaces
-	// the existing index it extends (Candidate.Extends) for its statements.
+	// The covering variants of what existing indexes serve, where one of
+	// them has exactly these keys: the covering index replaces it
+	// (Candidate.Extends). Next to a unique index, or to one with more
+	// keys, it would be a second index for one need.
 	for _, cv := range cat.coveringVariants(dedupe(served), inputs, opts) {
-		if !slices.ContainsFunc(out, func(o Candidate) bool { return o.ID() == cv.ID() }) {
+		if slices.ContainsFunc(out, func(o Candidate) bool { return o.ID() == cv.ID() }) {
+			continue
+		}
+		if cv.Extends = cat.extendedIndex(cv); cv.Extends != "" {
 			cv.Alternative = false
-			cv.Extends = cat.extendedIndex(cv)
 			out = append(out, cv)
 		}
 	}
