@@ -187,18 +187,8 @@ func (e *evaluator) sampleDistinct(c Candidate, kts []keyType, rows float64) (fl
 		}
 		keys = append(keys, "("+k.Expression+")")
 	}
-	rel := pgx.Identifier{c.Schema, c.Table}.Sanitize()
-	from := rel
-	tableRows := c.RowsEstimate
-	if tableRows > 2*dedupSampleRows {
-		from += fmt.Sprintf(" TABLESAMPLE SYSTEM (%.4f) REPEATABLE (1)", 100*dedupSampleRows/tableRows)
-	}
-	where := ""
-	if c.Where != "" {
-		where = " WHERE " + c.Where
-	}
 	q := `SELECT count(*)::float8, count(*) FILTER (WHERE n = 1)::float8, coalesce(sum(n), 0)::float8
-FROM (SELECT count(*) AS n FROM ` + from + where + ` GROUP BY ` + strings.Join(keys, ", ") + `) g`
+FROM (SELECT count(*) AS n FROM ` + sampleOf(c) + ` GROUP BY ` + strings.Join(keys, ", ") + `) g`
 	// The sample executes the keys' expressions, the predicate's operators
 	// and whatever the table brings (row-level security policies): it runs
 	// only when the safety gate would let EXPLAIN ANALYZE execute it, the
@@ -218,6 +208,20 @@ FROM (SELECT count(*) AS n FROM ` + from + where + ` GROUP BY ` + strings.Join(k
 		return d, true
 	}
 	return math.Min(rows, n*d/(n-f1+f1*n/rows)), true
+}
+
+// sampleOf is the FROM of a sample of the candidate's rows: its table
+// with a TABLESAMPLE SYSTEM of about dedupSampleRows rows (REPEATABLE, all
+// of a small table), and its predicate as WHERE for a partial candidate.
+func sampleOf(c Candidate) string {
+	from := pgx.Identifier{c.Schema, c.Table}.Sanitize()
+	if c.RowsEstimate > 2*dedupSampleRows {
+		from += fmt.Sprintf(" TABLESAMPLE SYSTEM (%.4f) REPEATABLE (1)", 100*dedupSampleRows/c.RowsEstimate)
+	}
+	if c.Where != "" {
+		from += " WHERE " + c.Where
+	}
+	return from
 }
 
 // statsDedupSize corrects the rough size of an unverified btree candidate

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pgadvisor/pgadvisor/explain"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 	"github.com/pgadvisor/pgadvisor/sqlfacts"
@@ -102,15 +100,7 @@ func (e *evaluator) trimmed(snap *pgstat.Snapshot, c Candidate) (Candidate, bool
 			counts[i] = "count(DISTINCT (" + strings.Join(exprs[:i+1], ", ") + "))::float8"
 		}
 	}
-	from := pgx.Identifier{c.Schema, c.Table}.Sanitize()
-	if c.RowsEstimate > 2*dedupSampleRows {
-		from += fmt.Sprintf(" TABLESAMPLE SYSTEM (%.4f) REPEATABLE (1)", 100*dedupSampleRows/c.RowsEstimate)
-	}
-	where := ""
-	if c.Where != "" {
-		where = " WHERE " + c.Where
-	}
-	q := "SELECT count(*)::float8, " + strings.Join(counts, ", ") + " FROM " + from + where
+	q := "SELECT count(*)::float8, " + strings.Join(counts, ", ") + " FROM " + sampleOf(c)
 	facts, err := sqlfacts.Analyze(q)
 	if err != nil {
 		return c, false
