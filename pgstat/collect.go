@@ -59,6 +59,7 @@ const (
 	PhaseSizes       = "sizes"
 	PhaseActivity    = "activity"
 	PhaseViews       = "views"
+	PhaseQualstats   = "qualstats"
 )
 
 // SettingNames are the server settings Collect reads from pg_settings.
@@ -121,6 +122,7 @@ func Collect(ctx context.Context, conn *pgx.Conn, opts CollectOptions) (*Snapsho
 		{PhaseIndexes, c.collectIndexes},
 		{PhaseForeignKeys, c.collectForeignKeys},
 		{PhaseViews, c.collectViews},
+		{PhaseQualstats, c.collectQualstats},
 		{PhaseSizes, c.collectSizes},
 		{PhaseActivity, c.collectActivity},
 	}

@@ -76,6 +76,9 @@ type Snapshot struct {
 	// a rolled-back transaction) before showing them, each with the server's
 	// error when it failed; nil when none was checked.
 	FixChecks []FixCheck `json:"fix_checks,omitempty"`
+	// Observed are the predicate values pg_qualstats sampled for the
+	// statements (only the columns' most common values); nil without it.
+	Observed []ObservedValues `json:"observed,omitempty"`
 	// Problems lists what could not be collected and why; collection goes on past them.
 	Problems []Problem `json:"problems,omitempty"`
 	// Timings records how long each collection phase took, milliseconds by phase name.

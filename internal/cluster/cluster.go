@@ -122,6 +122,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		"autovacuum_naptime":       "10s",
 		"logging_collector":        "off",
 	}
+	if fileExists(filepath.Join(filepath.Dir(bin), "lib", "pg_qualstats.so")) {
+		// Loaded, but off unless a session or database turns it on
+		// (pg_qualstats.enabled is a user setting): its sampling would
+		// otherwise run under every test and benchmark arm.
+		settings["shared_preload_libraries"] = "'pg_stat_statements,pg_qualstats'"
+		settings["pg_qualstats.enabled"] = "off"
+	}
 	for k, v := range opts.Settings {
 		settings[k] = v
 	}
