@@ -179,7 +179,10 @@ func runMissingIndex(p *Pass) error {
 		if r.Extends != "" {
 			f.Message += "; it has the keys of " + pgstat.QuoteQualified(r.Schema, r.Extends) + " and makes it redundant: drop that one once this one is built"
 		}
-		if r.Verified && res != nil && customCosted(res, r.Statements) {
+		switch {
+		case r.Verified && r.FromObserved:
+			f.Message += "; costed with the parameter values the workload ran it with (pg_qualstats): a call with another value is not served by this partial index"
+		case r.Verified && res != nil && customCosted(res, r.Statements):
 			f.Message += "; costed with representative parameter values, as the generic plan misjudged the rows per call"
 		}
 		for _, x := range m {

@@ -81,10 +81,11 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 	}
 	cands = e.trimDependentKeys(snap, cands)
 	e.inputs = map[string]Input{}
-	served := map[string]bool{}
+	served, observed := map[string]bool{}, map[string]bool{}
 	for _, c := range cands {
 		for _, q := range c.QueryIDs {
 			served[q] = true
+			observed[q] = observed[q] || c.FromObserved
 		}
 	}
 	for _, in := range inputs {
@@ -100,6 +101,11 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 		if err != nil {
 			sc.Error = err.Error()
 		} else {
+			if mode == explain.ModeGeneric && observed[in.QueryID] {
+				if rep, custom := e.customizeObserved(snap, in, plan); custom != nil {
+					sc.Representative, plan, mode = rep, custom, explain.ModeCustom
+				}
+			}
 			if mode == explain.ModeGeneric {
 				var custom *explain.Plan
 				if sc.Representative, custom = e.customize(in, plan); custom != nil {

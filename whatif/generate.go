@@ -3,6 +3,7 @@ package whatif
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pgadvisor/pgadvisor/model"
@@ -503,7 +504,10 @@ type tableUse struct {
 	// consts are the conjuncts comparing a bare column with a constant or
 	// testing it for NULL (partialPredicate): the partial-index predicates.
 	consts []sqlfacts.Predicate
-	reason []string
+	// observed are the parameter comparisons whose sampled values make a
+	// partial-index predicate (observedPredicate).
+	observed []observedPredicate
+	reason   []string
 }
 
 func addKey(list []Key, k Key) []Key {
@@ -526,8 +530,10 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 	default:
 		return nil
 	}
+	queryID, _ := strconv.ParseInt(in.QueryID, 10, 64)
 	st := &statementTables{
-		c:      c,
+		c:       c,
+		queryID: queryID,
 		s:      &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}},
 		fenced: map[*pgstat.Table]bool{},
 		inside: map[*pgstat.Table]map[string]bool{},
@@ -552,7 +558,8 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 // statementTables is what statementCandidates learns of one statement's
 // tables, step by step.
 type statementTables struct {
-	c *catalog
+	c       *catalog
+	queryID int64 // the statement's, for its observed values
 	s *scope
 	// fenced holds the tables read inside MATERIALIZED CTEs: only the
 	// predicates written inside those CTEs reach them.
@@ -697,6 +704,11 @@ func (st *statementTables) usePredicates(f *sqlfacts.Facts) {
 		u := st.use(t)
 		if partialPredicate(p) {
 			u.consts = append(u.consts, p)
+		}
+		if !wrapped {
+			if op, ok := st.c.observedPredicate(st.queryID, t, p); ok {
+				u.observed = append(u.observed, op)
+			}
 		}
 		switch {
 		case strings.Contains(strings.ToUpper(p.Operator), "LIKE") || p.Operator == "~~" || p.Operator == "~~*":

@@ -137,11 +137,34 @@ func (c *catalog) partialShapes(u *tableUse, limited bool, opts Options) []Candi
 			best, bestFrac = p, f
 		}
 	}
-	if best == nil {
+	var seen *observedPredicate
+	for i := range u.observed {
+		o := &u.observed[i]
+		if o.fraction <= opts.PartialMaxFraction && (best == nil || o.fraction < bestFrac) && (seen == nil || o.fraction < seen.fraction) {
+			seen = o
+		}
+	}
+	if seen != nil {
+		best = nil
+		bestFrac = seen.fraction
+	}
+	if best == nil && seen == nil {
 		return nil
 	}
-	col := best.Column.Column
+	var col string
+	if best != nil {
+		col = best.Column.Column
+	} else {
+		col = seen.column
+	}
+	// An observed predicate of several values keeps its column as an
+	// equality key: each value's rows then come out in the order of the
+	// keys after it (status IN ('paid', 'pending') … ORDER BY created_at).
+	keepCol := seen != nil && len(seen.obs.Values) > 1
 	without := func(keys []Key) []Key {
+		if keepCol {
+			return keys
+		}
 		var out []Key
 		for _, k := range keys {
 			if k.Expression != "" || k.Column != col {
@@ -174,10 +197,17 @@ func (c *catalog) partialShapes(u *tableUse, limited bool, opts Options) []Candi
 		}
 		cand.KeyWidth = c.keysWidth(t, cand.Keys)
 	}
-	cand.Where = predicateSQL(t, *best)
 	cand.WhereColumn = col
 	cand.Fraction = bestFrac
 	cand.Alternative = true
+	if seen != nil {
+		cand.Where = seen.sql(t)
+		cand.FromObserved = true
+		cand.Reason = fmt.Sprintf("partial from the values $%d was run with: %s, %s selects %s of the rows (pg_stats); %s",
+			seen.param, seen.seen(), cand.Where, percent(bestFrac), cand.Reason)
+		return []Candidate{cand}
+	}
+	cand.Where = predicateSQL(t, *best)
 	cand.Reason = fmt.Sprintf("partial: %s selects %s of the rows (pg_stats); %s", cand.Where, percent(bestFrac), cand.Reason)
 	return []Candidate{cand}
 }

@@ -99,6 +99,10 @@ type Candidate struct {
 	// Fraction is the share of the table's rows the predicate selects
 	// (pg_stats), for the size estimate; 0 when the index is not partial.
 	Fraction float64 `json:"fraction,omitempty"`
+	// FromObserved is set on a partial candidate whose predicate lists the
+	// values a parameter was run with (pg_qualstats samples): the what-if
+	// costs its statements with a custom plan for those values.
+	FromObserved bool `json:"from_observed,omitempty"`
 	// Extends, for a covering candidate whose keys an existing index already
 	// serves, is that index's name when it has exactly these keys and no
 	// INCLUDE or predicate: the candidate does everything it does, so it
