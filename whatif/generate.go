@@ -534,10 +534,10 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 	st := &statementTables{
 		c:       c,
 		queryID: queryID,
-		s:      &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}},
-		fenced: map[*pgstat.Table]bool{},
-		inside: map[*pgstat.Table]map[string]bool{},
-		uses:   map[*pgstat.Table]*tableUse{},
+		s:       &scope{refs: map[string][]*pgstat.Table{}, fenced: map[string]bool{}},
+		fenced:  map[*pgstat.Table]bool{},
+		inside:  map[*pgstat.Table]map[string]bool{},
+		uses:    map[*pgstat.Table]*tableUse{},
 	}
 	st.addRelations(f)
 	st.addCTEs(f, in.Query)
@@ -560,7 +560,7 @@ func (c *catalog) statementCandidates(in Input, opts Options) []Candidate {
 type statementTables struct {
 	c       *catalog
 	queryID int64 // the statement's, for its observed values
-	s *scope
+	s       *scope
 	// fenced holds the tables read inside MATERIALIZED CTEs: only the
 	// predicates written inside those CTEs reach them.
 	fenced map[*pgstat.Table]bool
