@@ -45,8 +45,10 @@ costed_with names the values, or why the generic plan was kept). A constant
 predicate that selects few rows (return_date IS NULL, status = 'open', NOT
 archived) also yields a partial
 index on the statement's other keys WHERE that predicate, far smaller than
-the plain one (a parameter, status = $1, never does: the planner could not
-prove the predicate); a statement that reads a few narrow columns besides
+the plain one (a parameter, status = $1, does only from the values it was
+run with, pg_qualstats samples of most common values selecting at most
+partial_max_fraction: WHERE status IN ('paid', 'pending'), costed with a
+custom plan for them); a statement that reads a few narrow columns besides
 the keys also gets a covering index with them in INCLUDE, for an index-only
 scan, also when an existing index already serves the keys (a join's
 columns of the table count by alias; evidence: replaces names the existing
