@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ObservedValues are the values a statement's predicate was executed with,
@@ -74,21 +76,29 @@ GROUP BY 1, 2, 3, 4, 5, 6`
 // collectQualstats fills Snapshot.Observed from pg_qualstats when the
 // extension is installed in the database; without it, it reads nothing.
 func (c *collector) collectQualstats(ctx context.Context) error {
-	var schema string
-	err := c.conn.QueryRow(ctx, Marker+` SELECT coalesce((SELECT extnamespace::regnamespace::text FROM pg_catalog.pg_extension WHERE extname = 'pg_qualstats'), '')`).Scan(&schema)
-	if err != nil || schema == "" {
-		return err
-	}
 	ids := make([]int64, 0, len(c.snap.Statements))
 	for _, st := range c.snap.Statements {
 		ids = append(ids, st.QueryID)
 	}
-	if len(ids) == 0 {
-		return nil
+	obs, err := ReadQualstats(ctx, c.conn, ids, c.mostCommon)
+	c.snap.Observed = append(c.snap.Observed, obs...)
+	return err
+}
+
+// ReadQualstats reads the values pg_qualstats sampled for the statements
+// queryIDs, per statement, column and operator: the values keep accepts,
+// each with its count, the others counted in Other. Nothing when the
+// extension is not installed in the database. The what-if reads them with
+// a keep that accepts every value, in memory only.
+func ReadQualstats(ctx context.Context, conn *pgx.Conn, queryIDs []int64, keep func(schema, table, column, value string) bool) ([]ObservedValues, error) {
+	var schema string
+	err := conn.QueryRow(ctx, Marker+` SELECT coalesce((SELECT n.nspname::text FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_qualstats'), '')`).Scan(&schema)
+	if err != nil || schema == "" || len(queryIDs) == 0 {
+		return nil, err
 	}
-	rows, err := c.conn.Query(ctx, fmt.Sprintf(qualstatsQuery, schema), ids)
+	rows, err := conn.Query(ctx, fmt.Sprintf(qualstatsQuery, pgx.Identifier{schema}.Sanitize()), queryIDs)
 	if err != nil {
-		return fmt.Errorf("read pg_qualstats: %w", err)
+		return nil, fmt.Errorf("read pg_qualstats: %w", err)
 	}
 	defer rows.Close()
 	byKey := map[string]*ObservedValues{}
@@ -98,7 +108,7 @@ func (c *collector) collectQualstats(ctx context.Context) error {
 		var constant string
 		var n int64
 		if err := rows.Scan(&o.QueryID, &o.Schema, &o.Table, &o.Column, &o.Operator, &constant, &n); err != nil {
-			return fmt.Errorf("read pg_qualstats: %w", err)
+			return nil, fmt.Errorf("read pg_qualstats: %w", err)
 		}
 		key := strconv.FormatInt(o.QueryID, 10) + "\x00" + o.Schema + "\x00" + o.Table + "\x00" + o.Column + "\x00" + o.Operator
 		agg := byKey[key]
@@ -108,21 +118,22 @@ func (c *collector) collectQualstats(ctx context.Context) error {
 			order = append(order, key)
 		}
 		value, ok := ConstValue(constant)
-		if ok && c.mostCommon(o.Schema, o.Table, o.Column, value) {
+		if ok && keep(o.Schema, o.Table, o.Column, value) {
 			agg.add(value, n)
 		} else {
 			agg.Other += n
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read pg_qualstats: %w", err)
+		return nil, fmt.Errorf("read pg_qualstats: %w", err)
 	}
+	out := make([]ObservedValues, 0, len(order))
 	for _, k := range order {
 		o := byKey[k]
 		sort.SliceStable(o.Values, func(i, j int) bool { return o.Values[i].Count > o.Values[j].Count })
-		c.snap.Observed = append(c.snap.Observed, *o)
+		out = append(out, *o)
 	}
-	return nil
+	return out, nil
 }
 
 func (o *ObservedValues) add(value string, n int64) {

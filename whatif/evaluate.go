@@ -106,6 +106,11 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 					sc.Representative, plan, mode = rep, custom, explain.ModeCustom
 				}
 			}
+			if mode == explain.ModeGeneric && sc.Representative == nil {
+				if rep, custom := e.customizeSampled(snap, in, plan); custom != nil {
+					sc.Representative, plan, mode = rep, custom, explain.ModeCustom
+				}
+			}
 			if mode == explain.ModeGeneric {
 				var custom *explain.Plan
 				if sc.Representative, custom = e.customize(in, plan); custom != nil {
