@@ -184,7 +184,9 @@ func runMissingIndex(p *Pass) error {
 		switch {
 		case r.Verified && r.FromObserved:
 			f.Message += "; costed with the parameter values the workload ran it with (pg_qualstats): a call with another value is not served by this partial index"
-		case r.Verified && res != nil && customCosted(res, r.Statements):
+		case r.Verified && res != nil && customCosted(res, r.Statements, whatif.SampledSource):
+			f.Message += "; costed with a parameter value the workload was sampled running it with (pg_qualstats), as the generic plan prices an average value"
+		case r.Verified && res != nil && customCosted(res, r.Statements, ""):
 			f.Message += "; costed with representative parameter values, as the generic plan misjudged the rows per call"
 		}
 		for _, x := range m {
@@ -217,11 +219,16 @@ func costedWith(res *whatif.Result, gains []whatif.StatementGain) map[string]str
 }
 
 // customCosted reports whether a statement served was costed with a custom
-// plan for representative values.
-func customCosted(res *whatif.Result, gains []whatif.StatementGain) bool {
+// plan: for a value sampled by pg_qualstats (source whatif.SampledSource),
+// or for representative values from pg_stats (source "").
+func customCosted(res *whatif.Result, gains []whatif.StatementGain, source string) bool {
 	for _, g := range gains {
 		for _, sc := range res.Statements {
-			if sc.QueryID == g.QueryID && sc.Mode == explain.ModeCustom {
+			if sc.QueryID != g.QueryID || sc.Mode != explain.ModeCustom {
+				continue
+			}
+			sampled := sc.Representative != nil && len(sc.Representative.Values) > 0 && sc.Representative.Values[0].Source == whatif.SampledSource
+			if sampled == (source == whatif.SampledSource) {
 				return true
 			}
 		}

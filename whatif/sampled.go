@@ -23,6 +23,10 @@ import (
 // kept in memory: the evidence shows a value only when it is one of the
 // column's most common values, else <value>.
 
+// SampledSource is the RepresentativeValue.Source of a value costed from
+// pg_qualstats samples.
+const SampledSource = "pg_qualstats samples"
+
 // sampledMaxValues is the most sampled values planned for one statement.
 const sampledMaxValues = 5
 
@@ -122,7 +126,7 @@ func (e *evaluator) customizeSampled(snap *pgstat.Snapshot, in Input, generic *e
 		shown = sqlfacts.QuoteLiteral(best.value)
 	}
 	rep := &Representative{GenericRows: resultRows(generic), GenericCost: g, CustomRows: resultRows(best.plan),
-		Values: []RepresentativeValue{{Param: param, Predicate: col.Column + " = " + shown, Source: "pg_qualstats samples"}}}
+		Values: []RepresentativeValue{{Param: param, Predicate: col.Column + " = " + shown, Source: SampledSource}}}
 	if in.Calls > 0 {
 		rep.RowsPerCall = float64(in.Rows) / float64(in.Calls)
 	}
