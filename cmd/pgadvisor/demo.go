@@ -67,6 +67,9 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return failure(err)
 	}
+	if err := cluster.EnableQualstats(ctx, pg.DSN("postgres"), dsn, "shop"); err != nil {
+		progress("no pg_qualstats (%v): the audit sees no parameter values (make deps installs it)", err)
+	}
 	t := time.Now()
 	stats, err := loadShop(ctx, dsn, c.Float64("scale"))
 	if err != nil {

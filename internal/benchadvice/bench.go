@@ -274,7 +274,7 @@ func runFixture(ctx context.Context, admin *pgx.Conn, f Fixture, opts Options) (
 		dsns[arm] = dsn
 	}
 
-	if err := enableQualstats(ctx, admin, baseDSN, base); err != nil {
+	if err := cluster.EnableQualstats(ctx, opts.AdminDSN, baseDSN, base); err != nil {
 		opts.progress("%s: no pg_qualstats (%v): pgadvisor sees no parameter values", f.Name, err)
 	}
 	t := time.Now()
@@ -446,26 +446,3 @@ func dsnWithDatabase(cfg *pgx.ConnConfig, db string) string {
 
 // errNoStatements is returned when pg_stat_statements saw nothing of a run.
 var errNoStatements = errors.New("pg_stat_statements recorded no statement of the workload")
-
-// enableQualstats creates pg_qualstats in the audited database and turns
-// its sampling on there, for every execution (the cluster loads it, off:
-// the arms' measured runs are not sampled). pgadvisor's audit then reads
-// the parameter values the audited workload ran with, as it would on a
-// server where a DBA runs pg_qualstats.
-func enableQualstats(ctx context.Context, admin *pgx.Conn, dsn, db string) error {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_qualstats"); err != nil {
-		return err
-	}
-	name := pgx.Identifier{db}.Sanitize()
-	for _, q := range []string{"ALTER DATABASE " + name + " SET pg_qualstats.enabled = on", "ALTER DATABASE " + name + " SET pg_qualstats.sample_rate = 1"} {
-		if _, err := admin.Exec(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
-}

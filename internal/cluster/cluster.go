@@ -379,3 +379,34 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// EnableQualstats creates pg_qualstats in database db (dsn) and turns its
+// sampling on there for every execution (ALTER DATABASE … SET, through
+// adminDSN): the cluster loads it, off, so other databases are not
+// sampled. The audit of db then reads the values its workload ran with.
+// It fails when pg_qualstats is not installed or not loaded.
+func EnableQualstats(ctx context.Context, adminDSN, dsn, db string) error {
+	for _, step := range []struct {
+		dsn string
+		sql []string
+	}{
+		{dsn, []string{"CREATE EXTENSION IF NOT EXISTS pg_qualstats", "SELECT count(*) FROM pg_qualstats"}},
+		{adminDSN, []string{
+			"ALTER DATABASE " + pgx.Identifier{db}.Sanitize() + " SET pg_qualstats.enabled = on",
+			"ALTER DATABASE " + pgx.Identifier{db}.Sanitize() + " SET pg_qualstats.sample_rate = 1",
+		}},
+	} {
+		conn, err := pgx.Connect(ctx, step.dsn)
+		if err != nil {
+			return fmt.Errorf("enable pg_qualstats: %w", err)
+		}
+		for _, q := range step.sql {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				conn.Close(ctx)
+				return fmt.Errorf("enable pg_qualstats: %s: %w", q, err)
+			}
+		}
+		conn.Close(ctx)
+	}
+	return nil
+}
