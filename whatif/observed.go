@@ -125,30 +125,17 @@ func observedValues(snap *pgstat.Snapshot, in Input) (values []string, summary s
 	values = make([]string, n)
 	var shown []string
 	for k := 1; k <= n; k++ {
-		switch {
-		case f.Limit != nil && f.Limit.Param == k:
-			perCall := 1.0
-			if in.Calls > 0 {
-				perCall = math.Max(1, math.Ceil(float64(in.Rows)/float64(in.Calls)))
+		if v, limit, ok := boundValue(in, k); ok {
+			values[k-1] = v
+			if limit {
+				shown = append(shown, fmt.Sprintf("LIMIT %s (rows per call)", v))
 			}
-			values[k-1] = strconv.FormatFloat(perCall, 'f', 0, 64)
-			shown = append(shown, fmt.Sprintf("LIMIT %s (rows per call)", values[k-1]))
-			continue
-		case f.Offset != nil && f.Offset.Param == k:
-			values[k-1] = "0"
 			continue
 		}
-		for _, p := range f.Predicates {
-			if p.Param != k || p.Operator != "=" || p.InOr || p.Column.Column == "" {
-				continue
-			}
-			t := cat.relationTable(f, p.Column)
-			if t == nil {
-				continue
-			}
-			if o := snap.ObservedFor(id, t.Schema, t.Name, p.Column.Column, "="); o != nil && len(o.Values) > 0 {
+		for _, pc := range cat.paramColumns(f, k) {
+			if o := snap.ObservedFor(id, pc.table.Schema, pc.table.Name, pc.column, "="); o != nil && len(o.Values) > 0 {
 				values[k-1] = o.Values[0].Value
-				shown = append(shown, fmt.Sprintf("%s = %s", p.Column.Column, sqlfacts.QuoteLiteral(o.Values[0].Value)))
+				shown = append(shown, fmt.Sprintf("%s = %s", pc.column, sqlfacts.QuoteLiteral(o.Values[0].Value)))
 				break
 			}
 		}
@@ -158,6 +145,45 @@ func observedValues(snap *pgstat.Snapshot, in Input) (values []string, summary s
 	}
 	return values, "costed with the values the workload ran it with most: " + strings.Join(shown, ", ") +
 		" (pg_qualstats samples; a generic plan cannot use a partial index, and the plan cache keeps custom plans while the generic one costs more)", true
+}
+
+// boundValue is the value $k is costed with when it is the statement's
+// LIMIT (its rows per call, at least 1; limit true) or OFFSET (0); ok
+// false when it is neither.
+func boundValue(in Input, k int) (value string, limit, ok bool) {
+	f := in.Facts
+	switch {
+	case f.Limit != nil && f.Limit.Param == k:
+		perCall := 1.0
+		if in.Calls > 0 {
+			perCall = math.Max(1, math.Ceil(float64(in.Rows)/float64(in.Calls)))
+		}
+		return strconv.FormatFloat(perCall, 'f', 0, 64), true, true
+	case f.Offset != nil && f.Offset.Param == k:
+		return "0", false, true
+	}
+	return "", false, false
+}
+
+// paramColumn is a table's column that a statement compares with $k.
+type paramColumn struct {
+	table  *pgstat.Table
+	column string
+}
+
+// paramColumns are the columns the statement compares with $k by a plain
+// equality (not under OR) whose table the snapshot knows.
+func (c *catalog) paramColumns(f *sqlfacts.Facts, k int) []paramColumn {
+	var out []paramColumn
+	for _, p := range f.Predicates {
+		if p.Param != k || p.Operator != "=" || p.InOr || p.Column.Column == "" {
+			continue
+		}
+		if t := c.relationTable(f, p.Column); t != nil {
+			out = append(out, paramColumn{t, p.Column.Column})
+		}
+	}
+	return out
 }
 
 // relationTable is the table of the statement a column reference names

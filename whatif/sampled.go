@@ -53,33 +53,22 @@ func (e *evaluator) customizeSampled(snap *pgstat.Snapshot, in Input, generic *e
 	}
 	cat := newCatalog(snap)
 	values := make([]string, n)
-	param, col := 0, sqlfacts.ColumnRef{}
-	var table *pgstat.Table
+	param := 0
+	var col paramColumn
 	var seen *pgstat.ObservedValues
 	for k := 1; k <= n; k++ {
-		switch {
-		case f.Limit != nil && f.Limit.Param == k:
-			values[k-1] = strconv.FormatFloat(math.Max(1, math.Ceil(float64(in.Rows)/math.Max(1, float64(in.Calls)))), 'f', 0, 64)
-			continue
-		case f.Offset != nil && f.Offset.Param == k:
-			values[k-1] = "0"
+		if v, _, ok := boundValue(in, k); ok {
+			values[k-1] = v
 			continue
 		}
 		if param != 0 {
 			return nil, nil // a second filtering parameter: their values are sampled apart, not together
 		}
-		for _, p := range f.Predicates {
-			if p.Param != k || p.Operator != "=" || p.InOr || p.Column.Column == "" {
-				continue
-			}
-			t := cat.relationTable(f, p.Column)
-			if t == nil {
-				continue
-			}
+		for _, pc := range cat.paramColumns(f, k) {
 			for i := range obs {
 				o := &obs[i]
-				if o.Schema == t.Schema && o.Table == t.Name && o.Column == p.Column.Column && o.Operator == "=" && o.Observations() >= observedMinSamples && o.Other == 0 {
-					param, col, table, seen = k, p.Column, t, o
+				if o.Schema == pc.table.Schema && o.Table == pc.table.Name && o.Column == pc.column && o.Operator == "=" && o.Observations() >= observedMinSamples && o.Other == 0 {
+					param, col, seen = k, pc, o
 				}
 			}
 		}
@@ -122,15 +111,15 @@ func (e *evaluator) customizeSampled(snap *pgstat.Snapshot, in Input, generic *e
 	values[param-1] = best.value
 	e.values[in.QueryID] = values
 	shown := "<value>"
-	if cl := column(table, col.Column); cl != nil && indexOf(cl.MostCommonValues, best.value) >= 0 {
+	if cl := column(col.table, col.column); cl != nil && indexOf(cl.MostCommonValues, best.value) >= 0 {
 		shown = sqlfacts.QuoteLiteral(best.value)
 	}
 	rep := &Representative{GenericRows: resultRows(generic), GenericCost: g, CustomRows: resultRows(best.plan),
-		Values: []RepresentativeValue{{Param: param, Predicate: col.Column + " = " + shown, Source: SampledSource}}}
+		Values: []RepresentativeValue{{Param: param, Predicate: col.column + " = " + shown, Source: SampledSource}}}
 	if in.Calls > 0 {
 		rep.RowsPerCall = float64(in.Rows) / float64(in.Calls)
 	}
 	rep.Summary = fmt.Sprintf("costed with %s = %s: the %d values the workload was sampled running it with (pg_qualstats, %d calls) plan at %.1f cost units on average, %.1f× the generic plan's %.1f; this one is the closest to their mean (%.1f)",
-		col.Column, shown, len(probes), seen.Observations(), mean, mean/g, g, best.cost)
+		col.column, shown, len(probes), seen.Observations(), mean, mean/g, g, best.cost)
 	return rep, best.plan
 }
