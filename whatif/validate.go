@@ -92,9 +92,9 @@ func resultProblems(res *Result, statements map[string]bool, tables map[[2]strin
 		}
 		stmts[s.QueryID] = true
 		switch s.Mode {
-		case "", explain.ModeAnalyze, explain.ModeGeneric, explain.ModePlain:
+		case "", explain.ModeAnalyze, explain.ModeGeneric, explain.ModePlain, explain.ModeCustom:
 		default:
-			add("%s.mode = %q is not a known value (\"analyze\", \"generic\", \"plain\")", p, s.Mode)
+			add("%s.mode = %q is not a known value (\"analyze\", \"custom\", \"generic\", \"plain\")", p, s.Mode)
 		}
 	}
 

@@ -42,6 +42,14 @@ func TestValidateRecorded(t *testing.T) {
 	if err := ValidateRecorded(recordedSnapshot(t, nil, nil)); err != nil {
 		t.Fatalf("no results: %v", err)
 	}
+	// A statement costed with a custom plan (representative or sampled
+	// values) reads back: a live audit's snapshot with one was refused.
+	custom := validResult()
+	custom.Statements[0].Mode = explain.ModeCustom
+	custom.Statements[0].Representative = &Representative{Values: []RepresentativeValue{{Param: 1, Predicate: "customer_id = <value>", Source: SampledSource}}}
+	if err := ValidateRecorded(recordedSnapshot(t, custom, nil)); err != nil {
+		t.Fatalf("custom plan: %v", err)
+	}
 	for _, c := range []struct {
 		name   string
 		change func(*Result)
