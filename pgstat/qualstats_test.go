@@ -44,13 +44,7 @@ func TestCollectQualstats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_qualstats`); err != nil {
-		pgtest.Unavailable(t, "pg_qualstats is not installed (make deps): %v", err)
-	}
-	var loaded bool
-	if err := conn.QueryRow(ctx, `SELECT 'pg_qualstats' = ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))`).Scan(&loaded); err != nil || !loaded {
-		pgtest.Unavailable(t, "pg_qualstats is not in shared_preload_libraries of the test cluster (%v)", err)
-	}
+	pgtest.RequireQualstats(t, conn)
 	for _, q := range []string{
 		`CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, status text NOT NULL)`,
 		`INSERT INTO orders SELECT g, g, (ARRAY['delivered','shipped','pending','paid'])[1 + g % 4] FROM generate_series(1, 20000) g`,

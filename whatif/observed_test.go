@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgadvisor/pgadvisor/internal/pgtest"
 	"github.com/pgadvisor/pgadvisor/pgstat"
 )
 
@@ -41,14 +40,7 @@ func TestEvaluateObservedPartial(t *testing.T) {
 		}
 	}
 	observe([]pgstat.ObservedValue{{Value: "pending", Count: 12}, {Value: "paid", Count: 8}}, 0)
-	res, err := Evaluate(ctx, conn, snap, []Input{in}, Candidates(snap, []Input{in}, DefaultOptions()), DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.HypoPG == "" {
-		pgtest.Unavailable(t, "hypopg not installed: %s", res.Unavailable)
-	}
-	recs := Select(snap, []Input{in}, res, DefaultOptions())
+	_, recs, res := chosenFor(t, conn, snap, in)
 	if len(recs) != 1 || recs[0].Where != "status IN ('paid', 'pending')" || !recs[0].FromObserved || recs[0].KeyList() != "shipping_country, status, created_at" {
 		for _, cc := range res.Candidates {
 			t.Logf("candidate %s: %d bytes %s", cc.ID, cc.SizeBytes, cc.Error)

@@ -42,7 +42,15 @@ func liveRentals(t *testing.T) (*pgx.Conn, *pgstat.Snapshot) {
 // each recommendation, and the recommendations.
 func chosen(t *testing.T, conn *pgx.Conn, snap *pgstat.Snapshot, sql string) (string, []Recommendation) {
 	t.Helper()
-	in := inputFor(t, sql)
+	got, recs, _ := chosenFor(t, conn, snap, inputFor(t, sql))
+	return got, recs
+}
+
+// chosenFor is chosen for a statement input of the test's own (its
+// queryid, rows per call), with the what-if result.
+func chosenFor(t *testing.T, conn *pgx.Conn, snap *pgstat.Snapshot, in Input) (string, []Recommendation, *Result) {
+	t.Helper()
+	sql := in.Query
 	res, err := Evaluate(context.Background(), conn, snap, []Input{in}, Candidates(snap, []Input{in}, DefaultOptions()), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func chosen(t *testing.T, conn *pgx.Conn, snap *pgstat.Snapshot, sql string) (st
 		}
 		got = append(got, r.CreateSQL())
 	}
-	return strings.Join(got, "; "), recs
+	return strings.Join(got, "; "), recs, res
 }
 
 // buildAndUse runs the fix of r for real (CREATE INDEX CONCURRENTLY), checks

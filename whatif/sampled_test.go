@@ -19,7 +19,6 @@ import (
 func TestEvaluateSampledSkew(t *testing.T) {
 	conn := liveDB(t,
 		`SET synchronous_commit = on`,
-		`CREATE EXTENSION IF NOT EXISTS pg_qualstats`,
 		`CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL)`,
 		`INSERT INTO products SELECT g, 'p' || g FROM generate_series(1, 5000) g`,
 		`CREATE TABLE reviews (id int PRIMARY KEY, product_id int NOT NULL, rating int NOT NULL, body text)`,
@@ -30,10 +29,7 @@ func TestEvaluateSampledSkew(t *testing.T) {
 		`SELECT pg_stat_statements_reset()`,
 	)
 	ctx := context.Background()
-	var loaded bool
-	if err := conn.QueryRow(ctx, `SELECT 'pg_qualstats' = ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))`).Scan(&loaded); err != nil || !loaded {
-		pgtest.Unavailable(t, "pg_qualstats is not loaded in the test cluster (make deps): %v", err)
-	}
+	pgtest.RequireQualstats(t, conn)
 	const sql = `SELECT p.id, p.name, count(r.id), avg(r.rating) FROM products p LEFT JOIN reviews r ON r.product_id = p.id WHERE p.id = $1 GROUP BY p.id`
 	run := func(ids ...int) {
 		for _, q := range []string{`SELECT pg_qualstats_reset()`, `SET pg_qualstats.enabled = on`, `SET pg_qualstats.sample_rate = 1`} {
@@ -66,18 +62,8 @@ func TestEvaluateSampledSkew(t *testing.T) {
 		if in.QueryID == "1" {
 			t.Fatal("statement not in pg_stat_statements")
 		}
-		res, err := Evaluate(ctx, conn, snap, []Input{in}, Candidates(snap, []Input{in}, DefaultOptions()), DefaultOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.HypoPG == "" {
-			pgtest.Unavailable(t, "hypopg not installed: %s", res.Unavailable)
-		}
-		var got []string
-		for _, r := range Select(snap, []Input{in}, res, DefaultOptions()) {
-			got = append(got, r.CreateSQL())
-		}
-		return strings.Join(got, "; "), &res.Statements[0]
+		got, _, res := chosenFor(t, conn, snap, in)
+		return got, &res.Statements[0]
 	}
 	// Popular products (ids 1 to 20), five calls: custom plans, sampled.
 	run(1, 2, 3, 1, 4)
