@@ -83,7 +83,10 @@ func TestExplainStatements(t *testing.T) {
 		{"aggregate by key", "SELECT kind, count(*) FROM app.events WHERE user_id = $1 GROUP BY kind", "(user_id"},
 		{"cast of timestamptz is not immutable", "SELECT id FROM app.users WHERE created_at::date = $1", ""},
 		{"primary key", "SELECT * FROM app.users WHERE id = $1", ""},
-		{"already indexed", "SELECT id FROM app.events WHERE kind = $1", ""},
+		// Only the key is read: the existing index serves it whole. (SELECT id
+		// would get the covering (kind) INCLUDE (id) that replaces it, once
+		// autovacuum has set the visibility map: TestEvaluateCoveringExtendsExisting.)
+		{"already indexed", "SELECT count(*) FROM app.events WHERE kind = $1", ""},
 		{"tiny table", "SELECT * FROM app.tiny WHERE label = $1", ""},
 		{"catalog", "SELECT relname FROM pg_class WHERE relnamespace = $1", ""},
 	} {
