@@ -49,8 +49,14 @@ func (o ObservedValues) Observations() int64 {
 // ObservedFor returns the values statement queryID was executed with for
 // schema.table.column under operator, nil when none were sampled.
 func (s *Snapshot) ObservedFor(queryID int64, schema, table, column, operator string) *ObservedValues {
-	for i := range s.Observed {
-		o := &s.Observed[i]
+	return FindObserved(s.Observed, queryID, schema, table, column, operator)
+}
+
+// FindObserved is the entry of list for statement queryID,
+// schema.table.column and operator, nil when there is none.
+func FindObserved(list []ObservedValues, queryID int64, schema, table, column, operator string) *ObservedValues {
+	for i := range list {
+		o := &list[i]
 		if o.QueryID == queryID && o.Schema == schema && o.Table == table && o.Column == column && o.Operator == operator {
 			return o
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,6 +87,11 @@ func Evaluate(ctx context.Context, conn *pgx.Conn, snap *pgstat.Snapshot, inputs
 		for _, q := range c.QueryIDs {
 			served[q] = true
 			observed[q] = observed[q] || c.FromObserved
+		}
+	}
+	for q := range served {
+		if id, err := strconv.ParseInt(q, 10, 64); err == nil {
+			e.sampledFor = append(e.sampledFor, id)
 		}
 	}
 	for _, in := range inputs {
@@ -208,6 +214,11 @@ type evaluator struct {
 	ids        map[string]uint32   // candidate ID → hypothetical index OID, currently created
 	values     map[string][]string // queryid → representative values of its $n, when costed with a custom plan
 	err        error               // first fatal error of the live oracle
+	// sampled are the values pg_qualstats sampled for the statements,
+	// every value, read once on first use (sampledValues); in memory only.
+	sampled     []pgstat.ObservedValues
+	sampledFor  []int64 // the statements whose samples are read: those the candidates serve
+	sampledRead bool
 }
 
 func (e *evaluator) reset() error {

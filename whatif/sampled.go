@@ -47,8 +47,8 @@ func (e *evaluator) customizeSampled(snap *pgstat.Snapshot, in Input, generic *e
 	if n == 0 {
 		return nil, nil
 	}
-	obs, err := pgstat.ReadQualstats(e.ctx, e.conn, []int64{id}, func(_, _, _, _ string) bool { return true })
-	if err != nil || len(obs) == 0 {
+	obs := e.sampledValues()
+	if len(obs) == 0 {
 		return nil, nil
 	}
 	cat := newCatalog(snap)
@@ -65,11 +65,8 @@ func (e *evaluator) customizeSampled(snap *pgstat.Snapshot, in Input, generic *e
 			return nil, nil // a second filtering parameter: their values are sampled apart, not together
 		}
 		for _, pc := range cat.paramColumns(f, k) {
-			for i := range obs {
-				o := &obs[i]
-				if o.Schema == pc.table.Schema && o.Table == pc.table.Name && o.Column == pc.column && o.Operator == "=" && o.Observations() >= observedMinSamples && o.Other == 0 {
-					param, col, seen = k, pc, o
-				}
+			if o := pgstat.FindObserved(obs, id, pc.table.Schema, pc.table.Name, pc.column, "="); o != nil && o.Observations() >= observedMinSamples && o.Other == 0 {
+				param, col, seen = k, pc, o
 			}
 		}
 		if param != k {
@@ -122,4 +119,20 @@ func (e *evaluator) customizeSampled(snap *pgstat.Snapshot, in Input, generic *e
 	rep.Summary = fmt.Sprintf("costed with %s = %s: the %d values the workload was sampled running it with (pg_qualstats, %d calls) plan at %.1f cost units on average, %.1f× the generic plan's %.1f; this one is the closest to their mean (%.1f)",
 		col.column, shown, len(probes), seen.Observations(), mean, mean/g, g, best.cost)
 	return rep, best.plan
+}
+
+// sampledValues are every value pg_qualstats sampled for the statements
+// being evaluated, read in one query the first time a statement asks (nil
+// without the extension or when the read fails: then nothing is costed
+// from samples).
+func (e *evaluator) sampledValues() []pgstat.ObservedValues {
+	if e.sampledRead {
+		return e.sampled
+	}
+	e.sampledRead = true
+	obs, err := pgstat.ReadQualstats(e.ctx, e.conn, e.sampledFor, func(_, _, _, _ string) bool { return true })
+	if err == nil {
+		e.sampled = obs
+	}
+	return e.sampled
 }
