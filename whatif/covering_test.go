@@ -170,3 +170,39 @@ func TestBulkReadGetsNoCandidate(t *testing.T) {
 		t.Error("10 rows per call: no candidate")
 	}
 }
+
+// TestSelectPruneKeepsWhatRemains: an index buying under 1% of the set's
+// benefit is kept when it removes at least 5% of the time the set leaves
+// (a statement small before the set, large after it), and dropped when it
+// is under both.
+func TestSelectPruneKeepsWhatRemains(t *testing.T) {
+	big := Candidate{Schema: "public", Table: "t", Method: "btree", Keys: []Key{{Column: "a"}}, EqualityKeys: 1, QueryIDs: []string{"1"}}
+	small := Candidate{Schema: "public", Table: "u", Method: "btree", Keys: []Key{{Column: "b"}}, EqualityKeys: 1, QueryIDs: []string{"2"}}
+	for _, c := range []struct {
+		name    string
+		smallMS float64
+		want    int
+	}{
+		// The set saves ~9,980 ms of 10,580: 600 ms remain. 80 ms of it is
+		// under 1% of the set's benefit (99.8) but over 5% of what remains (30).
+		{"a fifth of what remains", 80, 2},
+		// 20 ms: under both.
+		{"a trifle", 20, 1},
+	} {
+		res := &Result{HypoPG: "1.3.1", Options: DefaultOptions(),
+			Statements: []StatementCost{{QueryID: "1", Cost: 1000}, {QueryID: "2", Cost: 1000}, {QueryID: "3", Cost: 1000}},
+			Candidates: []CandidateCost{{Candidate: big, ID: big.ID(), SizeBytes: 1 << 20}, {Candidate: small, ID: small.ID(), SizeBytes: 1 << 20}},
+			Evaluations: []Evaluation{
+				{QueryID: "1", Set: []string{big.ID()}, Cost: 10, Used: []string{big.ID()}},
+				{QueryID: "2", Set: []string{small.ID()}, Cost: 10, Used: []string{small.ID()}},
+			}}
+		inputs := []Input{
+			{QueryID: "1", Query: "SELECT * FROM t WHERE a = $1", Calls: 1000, TotalMS: 10000},
+			{QueryID: "2", Query: "SELECT * FROM u WHERE b = $1", Calls: 1000, TotalMS: c.smallMS},
+			{QueryID: "3", Query: "SELECT * FROM v", Calls: 10, TotalMS: 600 - c.smallMS/100},
+		}
+		if got := Select(nil, inputs, res, DefaultOptions()); len(got) != c.want {
+			t.Errorf("%s: chose %d indexes (%v), want %d", c.name, len(got), got, c.want)
+		}
+	}
+}

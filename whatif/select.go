@@ -420,10 +420,20 @@ func (s *selector) run() []*CandidateCost {
 		cur = s.benefit(chosen)
 	}
 	// Prune: drop an index whose marginal benefit, given the others, does
-	// not pay for its writes or is under 1% of the set's benefit.
+	// not pay for its writes, or is under 1% of the set's benefit and under
+	// 5% of the time the set leaves. The second measure keeps an index for
+	// a statement that was small beside the ones the set fixes and is what
+	// remains once they are fixed (the shop's product page: 0.9% of the
+	// workload before, an index-only scan that takes it from 78 to 32 ms a
+	// run, when the set left 230).
+	total := 0.0
+	for _, q := range s.statements() {
+		total += s.inputs[q].weight()
+	}
 	for i := len(chosen) - 1; i >= 0 && len(chosen) > 1; i-- {
 		without := append(append([]string(nil), chosen[:i]...), chosen[i+1:]...)
-		if b := s.benefit(without); cur-b <= s.writePenalty(chosen[i])+0.01*cur {
+		b := s.benefit(without)
+		if marginal := cur - b; marginal <= s.writePenalty(chosen[i])+min(0.01*cur, 0.05*max(total-cur, 0)) {
 			chosen, cur = without, b
 		}
 	}
